@@ -308,7 +308,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-function report(err: unknown, out: Output, debug: boolean): number {
+export function report(err: unknown, out: Output, debug: boolean): number {
   if (isOpsError(err)) {
     out.error(err.message, err.hint);
     if (debug && err.cause instanceof Error && err.cause.stack) out.debug(err.cause.stack);
