@@ -82,11 +82,11 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--list', 'list the tasks (host, container, status, AZ) instead of connecting')
     .option('--print', 'print the resolved target and the exact ssh command instead of running it')
     .option('--ssh-config <path>', 'ssh config file to resolve hosts from (passed to ssh as -F)')
-    .option('--user <name>', 'ssh user when no ssh config alias matches (default ec2-user)')
-    .option('--public', 'connect to the public IP instead of the private one')
+    .option('--user <name>', 'ssh user (default: the alias\'s own, or ec2-user for a bare IP)')
+    .option('--public', 'without a matching ssh config alias, connect to the public IP instead of the private one')
     .option('--ssh-option <option>', 'extra ssh -o option, repeatable (e.g. ConnectTimeout=5)', collect)
     .addHelpText('after', examples('opsctl ecs-ssh web', 'opsctl ecs-ssh web --cluster prod -- rails console', "opsctl ecs-ssh web --all -- sh -c 'df -h /'", 'opsctl ecs-ssh web --print --json', 'opsctl ecs-ssh --list'))
-    .action(action(notBuilt('ecs-ssh', 3)));
+    .action(action(() => import('./commands/ecs-ssh/index.js')));
 
   // ── cognito ────────────────────────────────────────────────────────────────
   const cognito = program.command('cognito').description('move users into Amazon Cognito and verify its tokens');
@@ -113,7 +113,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--restart', 'ignore the checkpoint and start over')
     .option('--verify', 'compare source and pool instead of migrating')
     .addHelpText('after', examples('opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app_production', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from users.csv --dry-run', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app --verify'))
-    .action(action(notBuilt('cognito migrate', 4)));
+    .action(action(() => import('./commands/cognito/migrate/index.js')));
   const trigger = cognito.command('trigger').description('the User Migration Lambda trigger for lazy migration at sign-in');
   trigger
     .command('scaffold')
@@ -150,18 +150,20 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--hosted-zone-id <id>', 'Route 53 hosted zone (default: found from the domain)')
     .addOption(new Option('--key-type <type>', 'certificate key type').choices(['ecdsa-p256', 'rsa-2048', 'rsa-4096']))
     .option('--cert-dir <dir>', 'certificate store root (default ~/.config/opsctl/certs)')
+    .option('--ca-bundle <file>', "extra CA certificates (PEM) to trust for the ACME server's API (private CAs)")
+    .option('--no-self-check', 'do not fetch the HTTP-01 challenge URL before asking the CA')
     .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53"))
-    .action(action(notBuilt('cert issue', 5)));
+    .action(action(() => import('./commands/cert/issue.js')));
   cert
     .command('renew')
     .description('renew certificates that expire within a third of their lifetime, and re-push them')
-    .option('--all', 'every stored certificate')
+    .option('--all', 'every stored certificate (the default)')
     .option('-d, --domain <domain>', 'the certificate named by this domain', collect)
     .option('--force', 'renew even if not due')
     .option('--days <n>', 'renew when fewer than N days are left', int('--days'))
     .option('--cert-dir <dir>', 'certificate store root')
-    .addHelpText('after', examples('opsctl cert renew --all', 'opsctl cert renew -d example.com --force'))
-    .action(action(notBuilt('cert renew', 5)));
+    .addHelpText('after', examples('opsctl cert renew --all', 'opsctl cert renew -d example.com --force', 'opsctl cert renew --all --dry-run'))
+    .action(action(() => import('./commands/cert/renew.js')));
   cert
     .command('push')
     .description('install a certificate where it is served: heroku, acm or ssh')
@@ -172,15 +174,16 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--certificate-arn <arn>', 'ACM certificate to re-import over (acm target)')
     .option('--dir <path>', 'remote directory (ssh target)')
     .option('--reload <command>', 'remote command to run after copying (ssh target)')
+    .option('--ssh-config <path>', 'ssh config file for the host (passed to ssh as -F; ssh target)')
     .option('--cert-dir <dir>', 'certificate store root')
     .addHelpText('after', examples('opsctl cert push heroku -d example.com --app my-app', 'opsctl cert push acm -d example.com', "opsctl cert push ssh web1 -d example.com --dir /etc/ssl/example --reload 'systemctl reload nginx'"))
-    .action(action(notBuilt('cert push', 5)));
+    .action(action(() => import('./commands/cert/push.js')));
   cert
     .command('list')
     .description('stored certificates with expiry, issuer and push targets')
     .option('--cert-dir <dir>', 'certificate store root')
     .addHelpText('after', examples('opsctl cert list', 'opsctl cert list --json'))
-    .action(action(notBuilt('cert list', 5)));
+    .action(action(() => import('./commands/cert/list.js')));
 
   // ── pg ─────────────────────────────────────────────────────────────────────
   const pg = program.command('pg').description('diagnose slow PostgreSQL queries with EXPLAIN, and prove the fix');
@@ -194,23 +197,28 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--timeout <seconds>', 'statement_timeout (default 60)', num('--timeout'))
     .option('--allow-writes', 'allow INSERT/UPDATE/DELETE to run (still rolled back)')
     .option('--no-analyze', 'plan only, do not execute the query')
+    .option('--lock-timeout <seconds>', 'lock_timeout for --verify real (default 5)', num('--lock-timeout'))
+    .option('--set <name=value>', 'a setting for this statement only (SET LOCAL), repeatable, e.g. work_mem=256MB', collect)
     .addOption(new Option('--verify <how>', 'prove the proposed index: hypothetical (HypoPG) or real (rolled back)').choices(['hypo', 'real']))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
     .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c"))
-    .action(action(notBuilt('pg explain', 6)));
+    .action(action(() => import('./commands/pg/explain.js')));
   pg
     .command('slow')
     .description('the slowest queries from pg_stat_statements, each diagnosed')
     .option('--db <url>', 'connection URL')
     .option('--top <n>', 'how many queries (default 10)', int('--top'))
+    .option('--timeout <seconds>', 'statement_timeout for each EXPLAIN (default 60)', num('--timeout'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
     .addHelpText('after', examples('opsctl pg slow --db postgres://localhost/app --top 5'))
-    .action(action(notBuilt('pg slow', 6)));
+    .action(action(() => import('./commands/pg/slow.js')));
   pg
     .command('demo')
     .description("try it now: an embedded PostgreSQL with the write-up's slow LIMIT 1 query, diagnosed and fixed")
     .option('--rows <n>', 'rows to generate (default 1000000)', int('--rows'))
     .addHelpText('after', examples('opsctl pg demo', 'opsctl pg demo --rows 200000 --json'))
-    .action(action(notBuilt('pg demo', 6)));
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
+    .action(action(() => import('./commands/pg/demo.js')));
 
   // ── pi audio ───────────────────────────────────────────────────────────────
   const pi = program.command('pi').description('Raspberry Pi chores');
@@ -218,7 +226,8 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
   const piTarget = (c: Command) =>
     c
       .option('--host <[user@]host>', 'run on this Pi over ssh (honours ~/.ssh/config) instead of locally')
-      .option('--root <dir>', 'apply file changes under this root (image builders, tests)');
+      .option('--root <dir>', 'apply file changes under this root (image builders, tests)')
+      .option('--ssh-config <path>', 'ssh config file for --host (passed to ssh as -F; default ~/.ssh/config)');
   piTarget(
     audio
       .command('setup')
@@ -228,16 +237,16 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
       .option('--force', 'go ahead even if PipeWire is installed (it will be replaced)'),
   )
     .addHelpText('after', examples('sudo opsctl pi audio setup --speaker 00:11:22:33:44:55', 'opsctl pi audio setup --host pi@raspberrypi.local --dry-run'))
-    .action(action(notBuilt('pi audio setup', 7)));
-  piTarget(audio.command('status').description('check the audio setup, each check as a line'))
+    .action(action(() => import('./commands/pi/setup.js')));
+  piTarget(audio.command('status').description('check the audio setup, each check as a line (exit 1 when something is wrong)').option('--user <name>', 'also check this user is in pulse-access (default: the invoking sudo user)'))
     .addHelpText('after', examples('opsctl pi audio status', 'opsctl pi audio status --host pi@raspberrypi.local --json'))
-    .action(action(notBuilt('pi audio status', 7)));
+    .action(action(() => import('./commands/pi/status.js')));
   piTarget(audio.command('pair').description('power on, pair, trust and connect a speaker').argument('<mac>', 'speaker MAC address'))
     .addHelpText('after', examples('sudo opsctl pi audio pair 00:11:22:33:44:55'))
-    .action(action(notBuilt('pi audio pair', 7)));
+    .action(action(() => import('./commands/pi/pair.js')));
   piTarget(audio.command('uninstall').description('remove what setup added and restore the original files'))
     .addHelpText('after', examples('sudo opsctl pi audio uninstall'))
-    .action(action(notBuilt('pi audio uninstall', 7)));
+    .action(action(() => import('./commands/pi/uninstall.js')));
 
   // ── completion ─────────────────────────────────────────────────────────────
   program

@@ -1,0 +1,121 @@
+import path from 'node:path';
+import type { Context } from '../../lib/context.js';
+import { usageError } from '../../lib/errors.js';
+import { planPush, type PushDeps, type PushStep } from '../../lib/cert/targets.js';
+import { certName, sameTarget, type CertStore, type PushTarget, type StoredCert } from '../../lib/cert/store.js';
+import { certDeps } from './common.js';
+
+export interface PushOptions {
+  /** Certificate name (first domain); undefined = the only stored one. */
+  name?: string;
+  target: PushTarget;
+  dryRun?: boolean;
+}
+
+export interface PushResult {
+  name: string;
+  target: string;
+  steps: PushStep[];
+  dryRun: boolean;
+  pushed: boolean;
+  remembered?: PushTarget;
+}
+
+/** Build the push target from argv; checks that need no network. */
+export function resolvePushOptions(args: unknown[], opts: Record<string, any>, ctx: Pick<Context, 'aws'>): PushOptions {
+  const kind = String(args[0] ?? '');
+  const host = args[1] as string | undefined;
+  const only = (allowed: string[]) => {
+    for (const [flag, key] of [['--app', 'app'], ['--certificate-arn', 'certificateArn'], ['--dir', 'dir'], ['--reload', 'reload'], ['--ssh-config', 'sshConfig']] as const) {
+      if (opts[key] !== undefined && !allowed.includes(key)) throw usageError(`${flag} does not apply to the ${kind} target.`);
+    }
+  };
+  let target: PushTarget;
+  switch (kind) {
+    case 'ssh':
+      only(['dir', 'reload', 'sshConfig']);
+      if (!host) throw usageError('Which host? `opsctl cert push ssh HOST --dir PATH`.', 'HOST can be an alias from ~/.ssh/config, or user@host');
+      if (host.startsWith('-')) throw usageError(`"${host}" is not an ssh host.`);
+      if (!opts.dir) throw usageError('Where on the host? Pass --dir PATH (e.g. /etc/ssl/example.com).');
+      target = { type: 'ssh', host, dir: String(opts.dir), ...(opts.reload ? { reload: String(opts.reload) } : {}), ...(opts.sshConfig ? { sshConfig: path.resolve(String(opts.sshConfig)) } : {}) };
+      break;
+    case 'heroku':
+      only(['app']);
+      if (host) throw usageError(`Unexpected argument "${host}" for the heroku target.`, 'name the app with --app');
+      if (!opts.app) throw usageError('Which Heroku app? Pass --app APP.');
+      target = { type: 'heroku', app: String(opts.app) };
+      break;
+    case 'acm':
+      only(['certificateArn']);
+      if (host) throw usageError(`Unexpected argument "${host}" for the acm target.`);
+      if (opts.certificateArn && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(opts.certificateArn)) {
+        throw usageError(`"${opts.certificateArn}" is not an ACM certificate ARN.`, 'e.g. arn:aws:acm:eu-west-1:123456789012:certificate/0f1e…');
+      }
+      target = { type: 'acm', ...(opts.certificateArn ? { certificateArn: String(opts.certificateArn) } : {}), ...(ctx.aws.region ? { region: ctx.aws.region } : {}) };
+      break;
+    default:
+      throw usageError(`Unknown push target "${kind}".`, 'use heroku, acm or ssh');
+  }
+  return { name: opts.domain ? certName(String(opts.domain)) : undefined, target };
+}
+
+export async function pickCert(store: CertStore, name: string | undefined): Promise<StoredCert> {
+  if (name) return store.get(name);
+  const all = await store.list();
+  if (all.length === 1) return all[0]!;
+  if (all.length === 0) return store.get('(none)');
+  throw usageError('Which certificate? Pass -d DOMAIN.', `stored: ${all.map((c) => c.meta.name).join(', ')}`);
+}
+
+/** Merge what a push learned (ARN, SNI endpoint) with what was stored for the same target. */
+export function withStored(target: PushTarget, stored: PushTarget[]): PushTarget {
+  const prev = stored.find((t) => sameTarget(t, target));
+  if (!prev) return target;
+  if (target.type === 'acm' && prev.type === 'acm') return { ...prev, ...target, certificateArn: target.certificateArn ?? prev.certificateArn, region: target.region ?? prev.region };
+  if (target.type === 'heroku' && prev.type === 'heroku') return { ...target, sniEndpoint: prev.sniEndpoint };
+  return target;
+}
+
+export async function run(o: PushOptions, deps: PushDeps & { store: CertStore; now: () => Date }): Promise<PushResult> {
+  const cert = await pickCert(deps.store, o.name);
+  const target = withStored(o.target, cert.meta.pushTargets);
+  const files = await deps.store.readFiles(cert);
+  const plan = await planPush(target, cert.meta, files, deps);
+  if (o.dryRun) return { name: cert.meta.name, target: plan.label, steps: plan.steps, dryRun: true, pushed: false };
+  const at = deps.now().toISOString();
+  try {
+    const done = await plan.execute();
+    await remember(deps.store, cert, done, { target: plan.label, at, ok: true });
+    return { name: cert.meta.name, target: plan.label, steps: plan.steps, dryRun: false, pushed: true, remembered: done };
+  } catch (err) {
+    // A failed push is still remembered, so renewal retries it.
+    await remember(deps.store, cert, target, { target: plan.label, at, ok: false, message: (err as Error).message }).catch(() => {});
+    throw err;
+  }
+}
+
+export async function remember(store: CertStore, cert: StoredCert, target: PushTarget, entry: { target: string; at: string; ok: boolean; message?: string }): Promise<void> {
+  const fresh = (await store.read(cert.meta.name)) ?? cert;
+  const targets = fresh.meta.pushTargets.filter((t) => !sameTarget(t, target));
+  const idx = fresh.meta.pushTargets.findIndex((t) => sameTarget(t, target));
+  targets.splice(idx < 0 ? targets.length : idx, 0, target);
+  const lastPushes = [...(fresh.meta.lastPushes ?? []).filter((p) => p.target !== entry.target), entry];
+  await store.writeMeta(fresh.dir, { ...fresh.meta, pushTargets: targets, lastPushes });
+}
+
+export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
+  const o = resolvePushOptions(args, opts, ctx);
+  const deps = certDeps(opts, ctx);
+  const result = await run({ ...o, dryRun: ctx.global.dryRun }, { ...deps, runner: ctx.runner });
+  if (ctx.global.json) {
+    ctx.out.data(result);
+    return 0;
+  }
+  if (result.dryRun) {
+    ctx.out.line(`[dry run] would push ${result.name} to ${result.target}:`);
+    for (const s of result.steps) ctx.out.line(`  ${s.action}: ${s.detail}`);
+    return 0;
+  }
+  ctx.out.success(`Pushed ${result.name} to ${result.target}; renewals will push there too`);
+  return 0;
+}

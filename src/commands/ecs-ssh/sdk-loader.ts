@@ -1,0 +1,93 @@
+import Module, { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/**
+ * Load an AWS SDK client (CommonJS) with a persistent V8 code cache.
+ *
+ * The EC2 client alone is one 2 MB file; compiling the SDK costs a few
+ * hundred ms on every run, more than the AWS round trips ecs-ssh makes.
+ * Node 22 has module.enableCompileCache() for this; Node 20 does not, so while
+ * the SDK is being required, each CommonJS file under node_modules is compiled
+ * with its cached data when V8 accepts it, and fresh data is written when it
+ * was missing or rejected. The hook is removed as soon as the require returns.
+ */
+type ModuleInternals = typeof Module & {
+  _resolveFilename(request: string, parent: Module, isMain: boolean, options?: { paths?: string[] }): string;
+  _cache: Record<string, Module>;
+  _extensions: Record<string, unknown>;
+  wrap(src: string): string;
+};
+type Compile = (this: Module, content: string, filename: string) => unknown;
+const M = Module as ModuleInternals;
+const proto = Module.prototype as unknown as { _compile: Compile };
+const requireHere = createRequire(import.meta.url);
+
+export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.OPSCTL_NO_CODE_CACHE) return undefined;
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, 'opsctl', 'v8', `${process.version}-${process.arch}`);
+}
+
+export function requireCached<T>(id: string, cacheDir: string | undefined): T {
+  if (!cacheDir || proto._compile !== originalCompile) return requireHere(id) as T;
+  proto._compile = function cachedCompile(content, filename) {
+    if (!filename.includes(`${path.sep}node_modules${path.sep}`)) return originalCompile.call(this, content, filename);
+    return compileWithCache(this, content, filename, cacheDir);
+  };
+  try {
+    return requireHere(id) as T;
+  } finally {
+    proto._compile = originalCompile;
+  }
+}
+
+const originalCompile = proto._compile;
+let cacheDirMade = false;
+
+function compileWithCache(mod: Module, content: string, filename: string, cacheDir: string): unknown {
+  let cachePath: string;
+  let cached: Buffer | undefined;
+  let script: vm.Script;
+  try {
+    const st = statSync(filename);
+    const key = createHash('sha1').update(`${filename}\0${st.size}\0${st.mtimeMs}`).digest('hex');
+    cachePath = path.join(cacheDir, `${key}.bin`);
+    try {
+      cached = readFileSync(cachePath);
+    } catch {
+      cached = undefined;
+    }
+    script = new vm.Script(M.wrap(content), { filename, cachedData: cached });
+  } catch {
+    // Anything unusual (e.g. syntax Node's own loader handles differently): the normal path.
+    return originalCompile.call(mod, content, filename);
+  }
+  const require = Object.assign((request: string) => mod.require(request), {
+    resolve: (request: string, options?: { paths?: string[] }) => M._resolveFilename(request, mod, false, options),
+    main: require_main(),
+    cache: M._cache,
+    extensions: M._extensions,
+  });
+  const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
+  const result = fn.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
+  if (!cached || script.cachedDataRejected) {
+    try {
+      if (!cacheDirMade) mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      cacheDirMade = true;
+      const tmp = `${cachePath}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+      renameSync(tmp, cachePath);
+    } catch {
+      /* a read-only home only costs speed */
+    }
+  }
+  return result;
+}
+
+function require_main(): Module | undefined {
+  return (requireHere as NodeJS.Require).main;
+}

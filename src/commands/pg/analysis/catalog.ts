@@ -1,0 +1,65 @@
+/**
+ * What the analysis needs to know about the tables in a plan, beyond the plan
+ * itself: their columns and existing indexes (so advice never proposes an
+ * index that exists) and a few settings. Fetched by src/lib/pg/catalog.ts;
+ * tests build it by hand.
+ */
+export interface IndexInfo {
+  name: string;
+  schema: string;
+  table: string;
+  /** Key columns (names, or expressions as pg_get_indexdef prints them). */
+  keys: Array<{ expr: string; desc: boolean }>;
+  include: string[];
+  unique: boolean;
+  valid: boolean;
+  method: string;
+  predicate?: string;
+  definition: string;
+}
+
+export interface TableInfo {
+  schema: string;
+  name: string;
+  columns: string[];
+  /** pg_class.reltuples (estimate; -1 or 0 when never analyzed). */
+  rows: number;
+  pages: number;
+  indexes: IndexInfo[];
+}
+
+export interface Catalog {
+  tables: TableInfo[];
+  /** Current values of settings the advice mentions (work_mem, max_parallel_workers, …). */
+  settings: Record<string, string>;
+  serverVersionNum?: number;
+}
+
+export const emptyCatalog = (): Catalog => ({ tables: [], settings: {} });
+
+export function findTable(catalog: Catalog, schema: string | undefined, name: string): TableInfo | undefined {
+  return catalog.tables.find((t) => t.name === name && (!schema || t.schema === schema));
+}
+
+export function findIndex(catalog: Catalog, schema: string | undefined, name: string): IndexInfo | undefined {
+  for (const t of catalog.tables) for (const i of t.indexes) if (i.name === name && (!schema || i.schema === schema)) return i;
+  return undefined;
+}
+
+/** "64MB" / "4096kB" / "1GB" → kB. */
+export function memoryKb(setting: string | undefined): number | undefined {
+  if (!setting) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(kB|MB|GB|TB|B)?$/i.exec(setting.trim());
+  if (!m) return undefined;
+  const v = Number(m[1]);
+  const unit = (m[2] ?? 'kB').toUpperCase();
+  return unit === 'B' ? v / 1024 : unit === 'KB' ? v : unit === 'MB' ? v * 1024 : unit === 'GB' ? v * 1024 * 1024 : v * 1024 * 1024 * 1024;
+}
+
+/** A work_mem value that fits `neededKb`, rounded up to a readable size. */
+export function suggestMemory(neededKb: number): string {
+  const mb = Math.max(1, neededKb / 1024);
+  const steps = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+  const pick = steps.find((s) => s >= mb) ?? Math.ceil(mb / 1024) * 1024;
+  return pick >= 1024 && pick % 1024 === 0 ? `${pick / 1024}GB` : `${pick}MB`;
+}

@@ -1,0 +1,218 @@
+/**
+ * opsctl pg explain: run EXPLAIN (ANALYZE, BUFFERS) safely, name what is wrong
+ * in the plan, propose the index that fixes it and, on request, prove it.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Context } from '../../lib/context.js';
+import { OpsError, usageError } from '../../lib/errors.js';
+import { resolveConnection, type ConnectionSpec } from '../../lib/pg/connection.js';
+import { fetchCatalog } from '../../lib/pg/catalog.js';
+import { explainStatement, verifyHypo, verifyReal, type ExplainSpec } from '../../lib/pg/explain-runner.js';
+import { PgSession } from '../../lib/pg/session.js';
+import type { Catalog } from './analysis/catalog.js';
+import type { IndexAdvice } from './analysis/advice.js';
+import { analyzePlan } from './analysis/findings.js';
+import { parsePlan, type Plan, type RawExplain } from './analysis/plan.js';
+import { reportJson, summarize, type ExplainMode, type ExplainReport, type Verification } from './report.js';
+import { renderMarkdown } from './render-markdown.js';
+import { renderText } from './render-text.js';
+import { inspectStatement } from './sql-text.js';
+
+export type OutputFormat = 'text' | 'markdown' | 'json';
+
+export interface ExplainOptions {
+  sql: string;
+  params: string[];
+  connection: ConnectionSpec;
+  timeoutMs: number;
+  lockTimeoutMs: number;
+  allowWrites: boolean;
+  analyze: boolean;
+  verify?: 'hypo' | 'real';
+  /** SET LOCAL for the explained statement (and its verification), e.g. { work_mem: '256MB' }. */
+  settings?: Record<string, string>;
+}
+
+export interface ExplainDeps {
+  connect: (spec: ConnectionSpec, signal?: AbortSignal) => Promise<PgSession>;
+  signal?: AbortSignal;
+  warn: (message: string) => void;
+  info: (message: string) => void;
+}
+
+export const defaultDeps = (ctx: Context): ExplainDeps => ({
+  connect: (spec, signal) => PgSession.connect(spec, signal),
+  signal: ctx.signal,
+  warn: (m) => ctx.out.warn(m),
+  info: (m) => ctx.out.info(m),
+});
+
+export function relationsOf(plan: Plan): Array<{ schema?: string; name: string }> {
+  return plan.nodes.filter((n) => n.relation).map((n) => ({ schema: n.schema, name: n.relation! }));
+}
+
+export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
+  const info = inspectStatement(o.sql);
+  if (o.params.length && o.params.length !== info.paramCount) {
+    throw usageError(`The query uses ${info.paramCount} parameter(s) ($1…) but ${o.params.length} --param value(s) were given.`, 'pass one --param per $n, in order, or none to explain the generic plan', 'pg-param-count');
+  }
+  const notes: string[] = [];
+  let mode: ExplainMode = 'analyze';
+  if (info.paramCount > 0 && o.params.length === 0) {
+    mode = 'generic';
+    notes.push(`the query has ${info.paramCount} parameter(s) and no --param values: this is the generic plan (estimates only); pass --param to execute it with real values`);
+  } else if (!o.analyze) mode = 'plan';
+  else if (info.writes && !o.allowWrites) {
+    mode = 'plan';
+    notes.push('the statement writes, so it was not executed (plan only); --allow-writes executes it inside a transaction that is rolled back');
+  }
+  const spec: ExplainSpec = { sql: info.text, kind: mode, params: o.params, paramCount: info.paramCount };
+  const session = await deps.connect(o.connection, deps.signal);
+  try {
+    const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
+    if (o.verify) {
+      const todo = report.advice.filter((a) => !a.existing);
+      if (todo.length === 0) notes.push(`--verify ${o.verify}: there is no new index to verify`);
+      else report.verification = await verify(session, spec, plan, catalog, todo, o, deps);
+    }
+    return report;
+  } finally {
+    await session.close();
+  }
+}
+
+/** EXPLAIN in a rolled-back transaction, read the catalog, analyze. */
+export async function diagnose(
+  session: PgSession,
+  spec: ExplainSpec,
+  o: { timeoutMs: number; allowWrites: boolean; connection: string; notes?: string[]; settings?: Record<string, string> },
+): Promise<{ report: ExplainReport; plan: Plan; catalog: Catalog }> {
+  let raw!: RawExplain;
+  let catalog!: Catalog;
+  await session.rolledBack({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs, settings: o.settings }, async () => {
+    raw = await explainStatement(session, spec);
+    catalog = await fetchCatalog(session, relationsOf(parsePlan(raw)));
+  });
+  const plan = parsePlan(raw);
+  const analysis = analyzePlan(plan, catalog, { sql: spec.sql });
+  const report: ExplainReport = {
+    query: spec.sql,
+    params: spec.params,
+    mode: spec.kind,
+    server: { version: session.version.split(' ')[0]!, connection: o.connection },
+    plan,
+    findings: analysis.findings,
+    advice: analysis.advice,
+    notes: o.notes ?? [],
+  };
+  return { report, plan, catalog };
+}
+
+async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catalog: Catalog, todo: IndexAdvice[], o: ExplainOptions, deps: ExplainDeps): Promise<Verification> {
+  const remainingKinds = (p: Plan) => analyzePlan(p, catalog, { sql: spec.sql }).findings.filter((f) => f.severity !== 'low').map((f) => f.kind);
+  if (o.verify === 'real') {
+    const tables = [...new Set(todo.map((a) => a.table))].join(', ');
+    deps.warn(`--verify real builds ${todo.map((a) => a.name).join(', ')} inside a transaction that is rolled back; while it runs, writes to ${tables} wait (lock_timeout ${o.lockTimeoutMs / 1000} s).`);
+    const v = await verifyReal(session, spec, todo, { timeoutMs: o.timeoutMs, lockTimeoutMs: o.lockTimeoutMs, allowWrites: o.allowWrites, settings: o.settings });
+    const after = parsePlan(v.after);
+    const b = summarize(before);
+    const a = summarize(after);
+    return {
+      method: 'real',
+      indexes: v.indexes.map((i) => ({ name: i.name, table: i.table, sql: i.sql, buildMs: Math.round(i.buildMs * 1000) / 1000, used: after.nodes.some((n) => n.index === i.name) })),
+      before: b,
+      after: a,
+      speedup: b.executionMs !== undefined && a.executionMs ? Math.round((b.executionMs / a.executionMs) * 10) / 10 : undefined,
+      costRatio: a.totalCost > 0 ? Math.round((b.totalCost / a.totalCost) * 100) / 100 : undefined,
+      remaining: remainingKinds(after),
+      leftBehind: v.leftBehind,
+      afterPlan: after,
+    };
+  }
+  const v = await verifyHypo(session, spec, todo, { timeoutMs: o.timeoutMs, settings: o.settings });
+  const hypoBefore = parsePlan(v.before);
+  const after = parsePlan(v.after);
+  const b = summarize(hypoBefore);
+  const a = summarize(after);
+  return {
+    method: 'hypo',
+    indexes: v.indexes.map((i) => ({ name: i.name, table: i.table, sql: i.sql, used: after.nodes.some((n) => n.index === i.hypoName) })),
+    before: b,
+    after: a,
+    costRatio: a.totalCost > 0 ? Math.round((b.totalCost / a.totalCost) * 100) / 100 : undefined,
+    remaining: remainingKinds(after),
+    leftBehind: [],
+    afterPlan: after,
+  };
+}
+
+async function readSql(args: unknown[], opts: Record<string, any>): Promise<string> {
+  const arg = typeof args[0] === 'string' ? args[0] : undefined;
+  if (arg !== undefined && opts.file) throw usageError('Give the query either as an argument or with -f FILE, not both.');
+  if (arg !== undefined) return arg;
+  if (opts.file && opts.file !== '-') {
+    try {
+      return await readFile(opts.file, 'utf8');
+    } catch (err) {
+      throw usageError(`Cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, undefined, 'pg-file');
+    }
+  }
+  if (!opts.file && process.stdin.isTTY) throw usageError('No query given.', "pass it as an argument, with -f FILE, or on stdin: opsctl pg explain 'SELECT …'", 'pg-no-query');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function resolveDb(opts: Record<string, any>, ctx: Context): ConnectionSpec {
+  const db = ctx.setting<string>('pg', 'db', opts.db);
+  return resolveConnection(db, ctx.env, opts.db ? '--db' : 'the pg.db setting');
+}
+
+export function resolveFormat(opts: Record<string, any>, ctx: Context): OutputFormat {
+  return ctx.global.json ? 'json' : ((ctx.setting<string>('pg', 'format', opts.format, 'text') as OutputFormat) ?? 'text');
+}
+
+export async function resolveOptions(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<ExplainOptions> {
+  const timeout = Number(ctx.setting('pg', 'timeout', opts.timeout, 60, 'number'));
+  const lockTimeout = Number(ctx.setting('pg', 'lockTimeout', opts.lockTimeout, 5, 'number'));
+  if (!(timeout > 0) || !(lockTimeout > 0)) throw usageError('--timeout and --lock-timeout must be positive numbers of seconds.');
+  return {
+    sql: await readSql(args, opts),
+    params: (opts.param as string[] | undefined) ?? [],
+    connection: resolveDb(opts, ctx),
+    timeoutMs: timeout * 1000,
+    lockTimeoutMs: lockTimeout * 1000,
+    allowWrites: Boolean(opts.allowWrites),
+    analyze: opts.analyze !== false,
+    verify: opts.verify,
+    settings: parseSettings(opts.set),
+  };
+}
+
+export function parseSettings(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(item);
+    if (!m) throw usageError(`--set takes NAME=VALUE, got "${item}".`, "e.g. --set work_mem=256MB --set enable_seqscan=off", 'pg-bad-setting');
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export function printReport(report: ExplainReport, format: OutputFormat, ctx: Context): void {
+  if (format === 'json') ctx.out.data(reportJson(report));
+  else if (format === 'markdown') ctx.out.streams.stdout.write(renderMarkdown(report) + '\n');
+  else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t)) + '\n');
+}
+
+export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
+  const options = await resolveOptions(args, opts, ctx);
+  const format = resolveFormat(opts, ctx);
+  const report = await run(options, defaultDeps(ctx));
+  printReport(report, format, ctx);
+  if (report.verification?.leftBehind.length) {
+    throw new OpsError(`Verification left ${report.verification.leftBehind.join(', ')} behind after the rollback.`, { hint: 'drop it by hand: DROP INDEX CONCURRENTLY …', code: 'pg-left-behind' });
+  }
+  return 0;
+}

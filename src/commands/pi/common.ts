@@ -1,0 +1,29 @@
+/**
+ * Shared by the pi audio subcommands: which target the flags name, and the
+ * Bluetooth state a plan needs.
+ */
+import type { Context } from '../../lib/context.js';
+import { localTarget, remoteTarget, type TargetSystem } from '../../lib/pi/target.js';
+import { parseController, parseDeviceInfo, type DeviceInfo } from './bluetooth.js';
+import type { Facts } from './facts.js';
+
+export interface TargetFlags {
+  host?: string;
+  root?: string;
+  sshConfig?: string;
+}
+
+export function makeTarget(flags: TargetFlags, ctx: Pick<Context, 'runner' | 'env'>): TargetSystem {
+  if (flags.host) return remoteTarget({ runner: ctx.runner, host: flags.host, sshConfig: flags.sshConfig, root: flags.root, env: ctx.env });
+  return localTarget({ runner: ctx.runner, root: flags.root, env: ctx.env });
+}
+
+/** Controller power and the speaker's pairing state, when BlueZ is there to ask. */
+export async function bluetoothState(target: TargetSystem, facts: Facts, mac: string): Promise<{ powered?: boolean; device?: DeviceInfo }> {
+  if (!target.live || !facts.installed.has('bluez')) return {};
+  const [show, info] = await target.execMany([
+    { argv: ['bluetoothctl', 'show'], optional: true },
+    { argv: ['bluetoothctl', 'info', mac], optional: true },
+  ]);
+  return { powered: parseController(show?.stdout ?? '')?.powered, device: parseDeviceInfo(info?.stdout ?? '') };
+}

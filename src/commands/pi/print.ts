@@ -1,0 +1,71 @@
+/**
+ * Printing for the pi audio commands: the plan (with diffs on --dry-run), what
+ * was done, and checks. Text for people, one JSON document with --json.
+ */
+import type { Output } from '../../lib/output.js';
+import { formatCommand } from '../../lib/process.js';
+import type { TargetCommand } from '../../lib/pi/target.js';
+import type { AppliedChange, ChangeStatus } from './apply.js';
+import type { Check } from './checks.js';
+import { unifiedDiff } from './edit.js';
+import type { Change, Plan } from './plan.js';
+
+export const commandText = (cmd: TargetCommand) =>
+  [...Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${v}`), formatCommand({ file: cmd.argv[0]!, args: cmd.argv.slice(1) })].join(' ');
+
+const mode = (m: number) => '0' + (m & 0o7777).toString(8);
+
+export function describeChange(c: Change): string {
+  switch (c.kind) {
+    case 'write':
+      return `write  ${c.path} (${c.before.type === 'file' ? 'changed' : 'new'}, ${mode(c.mode)})`;
+    case 'link':
+      return `link   ${c.path} → ${c.target}${c.before.type === 'symlink' ? ` (was → ${c.before.target})` : ''}`;
+    case 'remove':
+      return `remove ${c.path}`;
+    case 'run':
+      return `run    ${commandText(c.cmd)}  # ${c.why}`;
+  }
+}
+
+export function changeDiff(c: Change): string {
+  if (c.kind === 'write') return unifiedDiff(c.before.type === 'file' ? c.before.content : undefined, c.after, c.path);
+  if (c.kind === 'remove') return c.before.type === 'file' ? unifiedDiff(c.before.content, undefined, c.path) : '';
+  return '';
+}
+
+/** JSON form of a change: everything a script needs to see what happens. */
+export function changeJson(c: Change, status?: ChangeStatus | 'planned') {
+  const base = { kind: c.kind, status: status ?? 'planned' };
+  if (c.kind === 'run') return { ...base, command: c.cmd.argv, env: c.cmd.env, why: c.why };
+  if (c.kind === 'link') return { ...base, path: c.path, target: c.target };
+  if (c.kind === 'write') return { ...base, path: c.path, mode: mode(c.mode), diff: changeDiff(c) };
+  return { ...base, path: c.path };
+}
+
+export function printPlan(out: Output, plan: Plan, opts: { diffs: boolean; applied?: AppliedChange[] }): void {
+  const statusOf = (c: Change) => opts.applied?.find((a) => a.change === c)?.status;
+  plan.steps.forEach((step, i) => {
+    const head = `[${i + 1}/${plan.steps.length}] ${step.title}`;
+    out.line(step.changes.length ? out.style('bold', head) : `${head}: ${out.style('green', 'ok')}`);
+    for (const n of step.notes) out.line(out.style('dim', `      ${n}`));
+    for (const c of step.changes) {
+      const st = statusOf(c);
+      const tag = st === 'not-run' ? out.style('yellow', ' [not run: no running system under --root]') : '';
+      out.line(`      ${describeChange(c)}${tag}`);
+      if (opts.diffs) {
+        const d = changeDiff(c);
+        if (d) for (const l of d.trimEnd().split('\n')) out.line('        ' + (l.startsWith('+') && !l.startsWith('+++') ? out.style('green', l) : l.startsWith('-') && !l.startsWith('---') ? out.style('red', l) : l));
+      }
+    }
+  });
+}
+
+export function printChecks(out: Output, checks: Check[]): void {
+  const width = Math.max(...checks.map((c) => c.label.length), 10);
+  for (const c of checks) {
+    const tag = c.status === 'ok' ? out.style('green', 'ok     ') : c.status === 'problem' ? out.style('red', 'problem') : out.style('dim', 'skipped');
+    out.line(`${tag}  ${c.label.padEnd(width)}  ${c.detail ?? ''}`.trimEnd());
+    if (c.status === 'problem' && c.hint) out.line(out.style('dim', `         ${''.padEnd(width)}  hint: ${c.hint}`));
+  }
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { binPath, runBin } from '../support/cli.js';
+import { startPebble, type TestPebble } from '../support/cert-pebble.js';
+import { missingTools } from '../support/tools.js';
+
+const env = (home: string) => ({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: process.env.PATH });
+
+describe('opsctl cert (built binary): usage errors', () => {
+  it('missing email or challenge: exit 2, one error line and a hint, no stack', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const r = await runBin(['cert', 'issue', '-d', 'example.org', '--standalone'], { env: env(home) });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: An ACME account email is needed: pass --email \(or set cert.email in the config\)\.\nhint: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const r2 = await runBin(['cert', 'issue', '-d', 'example.org', '--email', 'me@example.org', '--json'], { env: env(home) });
+    expect(r2.code).toBe(2);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ error: { code: 'usage', exitCode: 2, message: expect.stringContaining('--webroot DIR, --standalone') } });
+    const r3 = await runBin(['cert', 'issue', '-d', 'bad_domain!', '--email', 'me@example.org', '--standalone'], { env: env(home) });
+    expect(r3).toMatchObject({ code: 2, stderr: expect.stringContaining('"bad_domain!" is not a valid domain name.') });
+    const r4 = await runBin(['cert', 'push', 'ssh', 'web1', '-d', 'example.org'], { env: env(home) });
+    expect(r4).toMatchObject({ code: 2, stderr: expect.stringContaining('--dir') });
+  });
+
+  it('the email comes from the config file when not given; --dry-run says what it would do', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const r = await runBin(['cert', 'issue', '-d', 'example.org', '--webroot', '/var/www/html', '--dry-run', '--key-type', 'rsa-2048'], { env: { ...env(home), OPSCTL_CERT_EMAIL: 'env@example.org' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[dry run] would request a rsa-2048 certificate for example.org');
+    expect(r.stdout).toContain('as env@example.org');
+    expect(r.stdout).toContain(path.join(home, '.config', 'opsctl', 'certs', 'example.org'));
+  });
+
+  it('`opsctl --help` and `cert list` do not load acme-client or the AWS SDK', () => {
+    for (const args of [['--help'], ['cert', 'list']]) {
+      const script = `
+        const Module = require('node:module');
+        const seen = [];
+        const orig = Module._load;
+        Module._load = function (req, ...rest) { seen.push(req); return orig.call(this, req, ...rest); };
+        process.argv = [process.argv[0], ${JSON.stringify(binPath)}, ...${JSON.stringify(args)}];
+        process.on('exit', () => { require('node:fs').writeSync(2, '\\nLOADED:' + JSON.stringify(seen.filter((s) => /acme-client|@aws-sdk|axios/.test(s)))); });
+        import(${JSON.stringify(binPath)});`;
+      const home = spawnSync('mktemp', ['-d']).stdout.toString().trim();
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...env(home) } });
+      expect(r.stderr).toContain('LOADED:[]');
+    }
+  });
+});
+
+describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 'openssl'))('opsctl cert (built binary) against Pebble', () => {
+  let pebble: TestPebble;
+  beforeAll(async () => {
+    pebble = await startPebble();
+  });
+  afterAll(async () => {
+    await pebble?.stop();
+  });
+
+  it('issue → list → renew (quiet when nothing is due) → renew --dry-run --force', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const certDir = path.join(home, 'store');
+    const e = env(home);
+    const issue = await runBin(['cert', 'issue', '-d', 'bin.test', '-d', 'www.bin.test', '--email', 'ops@opsctl.test', '--directory', pebble.directoryUrl, '--ca-bundle', pebble.caBundle, '--standalone', '--http-port', String(pebble.httpPort), '--no-self-check', '--cert-dir', certDir], { env: e });
+    expect(issue.stderr).toContain('✓ Issued certificate bin.test (bin.test, www.bin.test)');
+    expect(issue.code).toBe(0);
+    expect(issue.stdout).toContain(`certificate: ${path.join(certDir, 'bin.test', 'fullchain.pem')}`);
+    expect((await stat(path.join(certDir, 'bin.test', 'privkey.pem'))).mode & 0o777).toBe(0o600);
+
+    const list = await runBin(['cert', 'list', '--cert-dir', certDir], { env: e });
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^DOMAINS\s+EXPIRES\s+DAYS LEFT\s+ISSUER\s+PUSH TARGETS$/);
+    expect(list.stdout).toMatch(/bin\.test, www\.bin\.test\s+\d{4}-\d\d-\d\d\s+\d+\s+Pebble Intermediate/);
+    const json = JSON.parse((await runBin(['cert', 'list', '--json', '--cert-dir', certDir], { env: e })).stdout);
+    expect(json.certificates[0]).toMatchObject({ name: 'bin.test', domains: ['bin.test', 'www.bin.test'], dueForRenewal: false, pushTargets: [] });
+
+    const quiet = await runBin(['cert', 'renew', '--cert-dir', certDir], { env: e });
+    expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const dry = await runBin(['cert', 'renew', '--force', '--dry-run', '--cert-dir', certDir], { env: e });
+    expect(dry).toMatchObject({ code: 0, stdout: expect.stringContaining('[dry run] would renew bin.test (forced') });
+
+    const none = await runBin(['cert', 'push', 'heroku', '--app', 'x', '-d', 'nope.test', '--cert-dir', certDir], { env: e });
+    expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('stored certificates: bin.test') });
+  });
+
+  it('an ACME failure through the binary: exit 1, one line and a hint, the stack only with --debug', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const args = ['cert', 'issue', '-d', 'nobody.test', '--email', 'ops@opsctl.test', '--directory', pebble.directoryUrl, '--webroot', home, '--no-self-check', '--cert-dir', path.join(home, 's')];
+    const r = await runBin([...args, '--ca-bundle', pebble.caBundle], { env: env(home) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^(registering|using) ACME account/);
+    expect(r.stderr).toMatch(/\nerror: The CA could not validate nobody\.test: it fetched http:\/\/nobody\.test\/\.well-known\/acme-challenge\/\S+ and got: .*\nhint: .*webroot/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const tls = await runBin([...args, '--debug'], { env: env(home) });
+    expect(tls.code).toBe(1);
+    expect(tls.stderr).toContain('error: Cannot reach the ACME server 127.0.0.1');
+    expect(tls.stderr).toContain('--ca-bundle');
+  });
+});

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { startCognitoLocal, type CognitoLocal, fakeAwsEnv } from '../support/cognito-local.js';
+import { createDeviseUsers } from '../support/cognito-devise.js';
+import { ensureCognitoBuild } from '../support/cognito-build.js';
+import { binPath, runBin } from '../support/cli.js';
+import { tmpDir } from './helpers.js';
+
+let pg: TestPostgres;
+let cl: CognitoLocal;
+let url: string;
+let valid: string[];
+
+async function allUsers(poolId: string): Promise<UserType[]> {
+  const out: UserType[] = [];
+  let token: string | undefined;
+  do {
+    const r = await cl.client.send(new ListUsersCommand({ UserPoolId: poolId, PaginationToken: token }));
+    out.push(...(r.Users ?? []));
+    token = r.PaginationToken;
+  } while (token);
+  return out;
+}
+const emailsOf = (users: UserType[]) => users.map((u) => u.Attributes?.find((a) => a.Name === 'email')?.Value ?? '?');
+
+beforeAll(async () => {
+  ensureCognitoBuild();
+  [pg, cl] = await Promise.all([startPostgres(), startCognitoLocal()]);
+  ({ url, valid } = await createDeviseUsers(pg, 'devise_app', 2000));
+});
+afterAll(async () => {
+  await Promise.all([pg?.stop(), cl?.stop()]);
+});
+
+const env = () => ({ ...cl.env, HOME: tmpDir('opsctl-home-'), XDG_STATE_HOME: '', XDG_CONFIG_HOME: '' });
+
+describe('migrate from a Devise PostgreSQL table into cognito-local (built binary)', () => {
+  it('--dry-run reads all 2000 rows, validates them, writes nothing', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const dir = tmpDir();
+    const r = await runBin(['--json', '--dry-run', 'cognito', 'migrate', '--user-pool-id', poolId, '--from', url], { env: env(), cwd: dir });
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.dryRun).toBe(true);
+    expect(doc.plan).toMatchObject({ total: 2000, valid: valid.length, rejected: 2000 - valid.length, usernameMode: 'email' });
+    expect(doc.plan.mapping).toEqual([
+      { column: 'email', target: 'email', origin: 'default' },
+      { column: 'confirmed_at', target: 'email_verified', origin: 'default' },
+      { column: 'id', target: 'custom:legacy_id', origin: 'default' },
+    ]);
+    expect(JSON.stringify(doc)).not.toContain('$2a$');
+    expect(JSON.stringify(doc)).not.toContain('opsctl-test'); // the database password
+    expect(await allUsers(poolId)).toHaveLength(0);
+  });
+
+  it('survives kill -9 mid-run: the re-run ends with exactly the valid users, once each', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const dir = tmpDir();
+    const stateFile = path.join(dir, 'state.json');
+    const n = 360;
+    const query = `SELECT * FROM users WHERE id <= ${n} ORDER BY id`;
+    const expected = valid.filter((e) => Number(/user(\d+)@/.exec(e)![1]) <= n);
+    const args = ['cognito', 'migrate', '--user-pool-id', poolId, '--from', url, '--query', query, '--state-file', stateFile, '--rate', '200', '--concurrency', '6'];
+
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: dir, env: { ...process.env, ...env(), NO_COLOR: '1' }, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (existsSync(stateFile)) {
+        const s = JSON.parse(readFileSync(stateFile, 'utf8'));
+        if (s.watermark >= 80) break;
+      }
+      if (Date.now() > deadline) throw new Error('migration made no progress');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+    const partial = await allUsers(poolId);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(expected.length);
+
+    const again = await runBin(['--json', ...args], { env: env(), cwd: dir, timeoutMs: 120_000 });
+    expect(again.stderr).not.toMatch(/unexpected error/);
+    expect(again.code).toBe(0);
+    const summary = JSON.parse(again.stdout).summary;
+    expect(summary.resumedFrom).toBeGreaterThan(0);
+    expect(summary.created + summary.existing).toBe(expected.length);
+    expect(summary.failed).toBe(0);
+
+    const users = await allUsers(poolId);
+    const emails = emailsOf(users);
+    expect(emails.length).toBe(expected.length);
+    expect(new Set(emails).size).toBe(emails.length);
+    expect([...emails].sort()).toEqual([...expected].sort());
+    const u5 = users.find((u) => emailsOf([u])[0] === 'user5@example.com')!;
+    expect(Object.fromEntries(u5.Attributes!.map((a) => [a.Name, a.Value]))).toMatchObject({ email_verified: 'true', 'custom:legacy_id': '5' });
+    expect(users.find((u) => emailsOf([u])[0] === 'user6@example.com')!.Attributes!.find((a) => a.Name === 'email_verified')!.Value).toBe('false');
+    const rejects = readFileSync(summary.rejectsFile, 'utf8');
+    expect(rejects).not.toContain('$2a$');
+    expect(rejects).toContain('invalid email address ""not-an-email-50""');
+
+    // --verify agrees, and a third run creates nothing.
+    const verify = await runBin(['--json', 'cognito', 'migrate', '--verify', '--user-pool-id', poolId, '--from', url, '--query', query], { env: env(), cwd: dir });
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout).verify).toMatchObject({ missingInPool: 0, extraInPool: 0, inBoth: expected.length });
+    const third = await runBin(['--json', ...args], { env: env(), cwd: dir });
+    expect(third.code).toBe(0);
+    expect(JSON.parse(third.stdout).summary.created).toBe(summary.created);
+    expect(await allUsers(poolId)).toHaveLength(expected.length);
+  }, 150_000);
+
+  it('human output: plan on stdout, progress on stderr, summary', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const dir = tmpDir();
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', poolId, '--from', url, '--query', 'SELECT * FROM users WHERE id <= 52 ORDER BY id'], { env: env(), cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout, r.stdout + r.stderr).toMatch(/created\s+51/);
+    expect(r.stdout).toMatch(/rejected\s+1 {2}→ .*opsctl-cognito-rejects-/);
+    expect(r.stderr).toMatch(/Every valid source user is in the pool/);
+  });
+});
+
+describe('migrate failure paths (built binary)', () => {
+  it('an unreachable database', async () => {
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'postgres://u:secretpw@127.0.0.1:1/app'], { env: env(), cwd: tmpDir() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: Cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/app/);
+    expect(r.stderr).not.toContain('secretpw');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a bad --query and a missing table are usage errors', async () => {
+    const q = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url, '--query', 'SELEC email FROM users'], { env: env(), cwd: tmpDir() });
+    expect(q.code).toBe(2);
+    expect(q.stderr).toMatch(/PostgreSQL rejected the --query: syntax error/);
+    const t = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url, '--table', 'accounts'], { env: env(), cwd: tmpDir() });
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/relation "accounts" does not exist/);
+  });
+
+  it('no AWS credentials', async () => {
+    const dir = tmpDir();
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url], {
+      env: { HOME: dir, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') },
+      cwd: dir,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: No AWS credentials found/);
+  });
+
+  it('missing --user-pool-id / --from are usage errors', async () => {
+    const r = await runBin(['cognito', 'migrate', '--from', 'x.csv'], { env: env(), cwd: tmpDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No user pool given/);
+    const s = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'nope.csv'], { env: env(), cwd: tmpDir() });
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/Source file nope.csv does not exist/);
+  });
+
+  it('--mode import-job says clearly that it is not supported', async () => {
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'x.csv', '--mode', 'import-job', '--cloudwatch-role-arn', 'arn:aws:iam::123456789012:role/x'], { env: env(), cwd: tmpDir() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--mode import-job is not supported/);
+  });
+});
+void fakeAwsEnv;

@@ -1,0 +1,451 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/commands/ecs-ssh/run.js';
+import { remoteCommandLine } from '../../src/commands/ecs-ssh/command.js';
+import { OpsError } from '../../src/lib/errors.js';
+import { createEcsApi } from '../../src/commands/ecs-ssh/aws.js';
+import { freePort } from '../support/ports.js';
+import { FakeAws, startEcsStandin, type EcsStandin } from '../support/ecs-standin.js';
+import { deps, HOSTILE, options, recordingRunner, shellSplit, ttyPrompter } from './helpers.js';
+
+// run() against the ECS/EC2 stand-in, through the real SDK clients.
+let standin: EcsStandin;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  standin = await startEcsStandin();
+  Object.assign(process.env, standin.env);
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+});
+afterAll(async () => {
+  process.env = saved;
+  await standin?.stop();
+});
+
+/** Fresh world per test (the server keeps the FakeAws it was started with). */
+function world(): FakeAws {
+  const w = standin.aws;
+  w.clusters.clear();
+  w.services = [];
+  w.tasks = [];
+  w.containerInstances.clear();
+  w.instances.clear();
+  w.calls = [];
+  w.latencyMs = 0;
+  w.clearFaults();
+  return w;
+}
+
+const aliases = (...names: string[]) => ({ file: '/c', entries: names.map((n) => ({ aliases: [n] })) });
+
+async function failure(p: Promise<unknown>): Promise<OpsError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'expected an OpsError').toBeInstanceOf(OpsError);
+  return err as OpsError;
+}
+
+describe('one task on EC2', () => {
+  it('costs exactly 4 AWS calls and sshes to the Name tag alias with docker exec of the runtime id', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1' } });
+    const { runner, specs } = recordingRunner({ exitCodes: [7] });
+    const r = await run(options({ command: ['rails', 'console'] }), deps(standin, { runner, hosts: { file: '/c', entries: [{ aliases: ['ecs-prod-1'], hostName: 'bastion-only' }] } }));
+    expect(w.counts()).toEqual({ ListTasks: 1, DescribeTasks: 1, DescribeContainerInstances: 1, DescribeInstances: 1 });
+    expect(r).toMatchObject({ action: 'exec', exitCode: 7 });
+    expect(specs).toHaveLength(1);
+    expect(specs[0]!.file).toBe('ssh');
+    expect(specs[0]!.args).toEqual(['-T', '--', 'ecs-prod-1', `docker exec -i ${t.containers[0]!.runtimeId} rails console`]);
+    expect(specs[0]!.stdio).toBe('inherit');
+  });
+
+  it('asks for a TTY (ssh -t, docker exec -it) only when stdin is a terminal', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addEc2Task('prod', 'web', { instance: { nameTag: 'n1' } });
+    const { runner, specs } = recordingRunner();
+    await run(options(), deps(standin, { runner, tty: true }));
+    const id = t.containers[0]!.runtimeId!;
+    expect(specs[0]!.args.slice(0, 1)).toEqual(['-t']);
+    expect(shellSplit(specs[0]!.args.at(-1)!)).toEqual(['docker', 'exec', '-it', id, 'sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi']);
+  });
+
+  it('passes --ssh-config as -F, --ssh-option as -o and --user as -l, in that order, before "--"', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'box' } });
+    const { runner, specs } = recordingRunner();
+    await run(options({ sshConfig: '/tmp/my config', sshOptions: ['ConnectTimeout=5', 'ProxyJump bastion'], user: 'admin', command: ['true'] }), deps(standin, { runner, hosts: { file: '/tmp/my config', entries: [{ aliases: ['box'] }] } }));
+    expect(specs[0]!.args.slice(0, 11)).toEqual(['-F', '/tmp/my config', '-T', '-o', 'ConnectTimeout=5', '-o', 'ProxyJump bastion', '-l', 'admin', '--', 'box']);
+  });
+
+  it('quotes hostile arguments so the container receives exactly the argv typed', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addEc2Task('prod', 'web', { instance: { nameTag: 'n1' } });
+    const { runner, specs } = recordingRunner();
+    const command = ['sh', '-c', 'echo "$HOME"; ls "a b"', ...HOSTILE];
+    await run(options({ command }), deps(standin, { runner }));
+    expect(shellSplit(specs[0]!.args.at(-1)!)).toEqual(['docker', 'exec', '-i', t.containers[0]!.runtimeId!, ...command]);
+    expect(shellSplit(remoteCommandLine(HOSTILE))).toEqual(HOSTILE);
+  });
+});
+
+describe('ssh host resolution', () => {
+  it('uses an alias whose HostName is the private IP or DNS when no alias has the Name tag', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'unaliased', privateIp: '10.1.2.3' } });
+    const { runner, specs } = recordingRunner();
+    const r = await run(options({ print: true }), deps(standin, { runner, hosts: { file: '/c', entries: [{ aliases: ['other'], hostName: '10.9.9.9' }, { aliases: ['web-a', 'web-b'], hostName: '10.1.2.3' }] } }));
+    expect(specs).toHaveLength(0);
+    expect(r.action === 'print' && r.targets[0]!.ssh).toEqual({ host: 'web-a', source: 'hostname-alias', user: undefined, configFile: '/c' });
+  });
+
+  it('falls back to the private IP as ec2-user (or --public IP), saying so', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { privateIp: '10.1.2.3', publicIp: '54.1.2.3' } });
+    const logs: string[] = [];
+    const r = await run(options({ print: true }), deps(standin, { logs }));
+    expect(r.action === 'print' && r.targets[0]!.command.args).toEqual(['-T', '-l', 'ec2-user', '--', '10.1.2.3', expect.stringMatching(/^docker exec -i /)]);
+    expect(logs.join('\n')).toMatch(/no ssh alias .* \(no Name tag\); connecting to 10\.1\.2\.3 as ec2-user/);
+    const p = await run(options({ print: true, public: true, fallbackUser: 'ubuntu' }), deps(standin));
+    expect(p.action === 'print' && p.targets[0]!.ssh).toMatchObject({ host: '54.1.2.3', source: 'public-ip', user: 'ubuntu' });
+  });
+
+  it('no Name tag alias, no HostName alias and no IP to fall back to: a clear error', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-9', privateIp: '10.1.2.3' } });
+    const inst = [...w.instances.values()][0]!;
+    const e = await failure(run(options({ public: true }), deps(standin)));
+    expect(e.message).toBe(`Instance ${inst.id} has no Host alias "ecs-9" (its Name tag), no alias in /home/dev/.ssh/config whose HostName is one of its addresses, and no public IP to fall back to.`);
+    expect(e.hint).toMatch(/drop --public/);
+    expect(e.exitCode).toBe(1);
+  });
+});
+
+describe('cluster resolution', () => {
+  it('uses the only cluster of the account', async () => {
+    const w = world();
+    w.addService('solo', 'web');
+    w.addEc2Task('solo', 'web', { instance: { nameTag: 'x' } });
+    const r = await run(options({ cluster: undefined, print: true }), deps(standin));
+    expect(r.action === 'print' && r.targets[0]!.cluster).toBe('solo');
+    expect(w.count('ListClusters')).toBe(1);
+  });
+
+  it('among several clusters, the one running the service; a picker (TTY) or a listing error when several do', async () => {
+    const w = world();
+    w.addCluster('empty');
+    w.addService('staging', 'web');
+    w.addService('prod', 'api');
+    w.addEc2Task('staging', 'web', { instance: { nameTag: 's1' } });
+    const r = await run(options({ cluster: undefined, print: true }), deps(standin));
+    expect(r.action === 'print' && r.targets[0]!.cluster).toBe('staging');
+
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'p1' } });
+    const e = await failure(run(options({ cluster: undefined, print: true }), deps(standin)));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/Service web runs in 2 clusters.*Candidates: (staging, prod|prod, staging)/);
+    expect(e.hint).toBe('pass --cluster NAME to choose');
+
+    const { prompt, asked } = ttyPrompter((labels) => labels.indexOf('prod'));
+    const p = await run(options({ cluster: undefined, print: true }), deps(standin, { prompt }));
+    expect(asked[0]!.labels.sort()).toEqual(['prod', 'staging']);
+    expect(p.action === 'print' && p.targets[0]!.cluster).toBe('prod');
+  });
+
+  it('a service no cluster runs, and --list among several clusters without --cluster', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addService('staging', 'webb');
+    const e = await failure(run(options({ cluster: undefined, service: 'wbe' }), deps(standin)));
+    expect(e.message).toBe('Unknown ECS service "wbe" in any of the 2 clusters (prod, staging).');
+    expect(e.hint).toBe('did you mean web, webb?');
+    const l = await failure(run(options({ cluster: undefined, service: undefined, list: true }), deps(standin)));
+    expect(l.message).toBe('This account has 2 clusters. Which one? — cannot ask: standard input is not a terminal. Candidates: prod, staging');
+  });
+
+  it('unknown cluster: suggests close names (exit 2)', async () => {
+    const w = world();
+    w.addService('production', 'web');
+    w.addCluster('staging');
+    const e = await failure(run(options({ cluster: 'prodution' }), deps(standin)));
+    expect(e.message).toBe('Unknown ECS cluster "prodution".');
+    expect(e.hint).toBe('did you mean production?');
+    expect(e.exitCode).toBe(2);
+  });
+});
+
+describe('service and task errors', () => {
+  it('unknown service: suggests close matches', async () => {
+    const w = world();
+    w.addService('prod', 'web-frontend');
+    w.addService('prod', 'worker');
+    w.addService('prod', 'billing');
+    const e = await failure(run(options({ service: 'web-fronted' }), deps(standin)));
+    expect(e.message).toBe('Unknown ECS service "web-fronted" in cluster prod.');
+    expect(e.hint).toBe('did you mean web-frontend?');
+    expect(e.exitCode).toBe(2);
+  });
+
+  it('no running tasks: shows the service\'s latest event (why tasks cannot be placed)', async () => {
+    const w = world();
+    w.addService('prod', 'web', {
+      desiredCount: 2,
+      events: [
+        { id: 'e2', createdAt: new Date('2026-11-23T10:00:00Z'), message: "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 5c1f) has insufficient memory available." },
+        { id: 'e1', createdAt: new Date('2026-11-23T09:00:00Z'), message: '(service web) has reached a steady state.' },
+      ],
+    });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe('Service web in cluster prod has no running tasks (desired 2, pending 0).');
+    expect(e.hint).toBe('latest service event (2026-11-23T10:00:00.000Z): (service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 5c1f) has insufficient memory available.');
+    expect(e.exitCode).toBe(1);
+  });
+
+  it('stopped and pending tasks are refused with what they are doing', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const stopped = w.addEc2Task('prod', 'web', { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited' });
+    const e = await failure(run(options({ task: stopped.id }), deps(standin)));
+    expect(e.message).toBe(`Task ${stopped.id} is STOPPED: Essential container in task exited.`);
+    expect(e.hint).toMatch(/--list/);
+
+    w.addEc2Task('prod', 'web', { lastStatus: 'PENDING' });
+    const p = await failure(run(options(), deps(standin)));
+    expect(p.message).toMatch(/^Task [0-9a-f]+ is still PENDING; its containers are not running yet\.$/);
+    expect(p.hint).toBe('wait a few seconds and try again');
+  });
+
+  it('--task that does not exist or belongs to another service', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addService('prod', 'api');
+    const api = w.addEc2Task('prod', 'api');
+    expect((await failure(run(options({ task: 'deadbeef' }), deps(standin)))).message).toBe('Task deadbeef was not found in cluster prod.');
+    const e = await failure(run(options({ task: api.arn }), deps(standin)));
+    expect(e.message).toBe(`Task ${api.id} belongs to service api, not web.`);
+    expect(e.exitCode).toBe(2);
+  });
+
+  it('instance gone: terminated, or unknown to EC2', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addEc2Task('prod', 'web', { instance: { nameTag: 'old', state: 'terminated' } });
+    const inst = [...w.instances.values()][0]!;
+    let e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe(`The EC2 instance ${inst.id} that ran task ${t.id} is gone (terminated).`);
+    expect(e.code).toBe('instance-gone');
+    w.instances.delete(inst.id);
+    e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe(`The EC2 instance ${inst.id} that ran task ${t.id} is gone.`);
+  });
+});
+
+describe('several tasks, several containers', () => {
+  it('several tasks: an error listing them without a TTY, a picker with id/AZ/host/start/revision on one, --task picks', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const a = w.addEc2Task('prod', 'web', { instance: { nameTag: 'host-a', az: 'eu-west-1a' }, revision: 41 });
+    const b = w.addEc2Task('prod', 'web', { instance: { nameTag: 'host-b', az: 'eu-west-1b' }, revision: 42 });
+    const e = await failure(run(options({ print: true }), deps(standin)));
+    expect(e.message).toBe(`Service web has 2 running tasks. Which one? — cannot ask: standard input is not a terminal. Candidates: ${a.id} (eu-west-1a, host-a), ${b.id} (eu-west-1b, host-b)`);
+    expect(e.hint).toBe('pass --task ID (or --all -- COMMAND) to choose');
+
+    const { prompt, asked } = ttyPrompter(() => 1);
+    const r = await run(options({ print: true }), deps(standin, { prompt }));
+    expect(asked[0]!.labels).toEqual([`${a.id}  eu-west-1a  host-a  started 2026-11-23T09:00:00.000Z  rev 41`, `${b.id}  eu-west-1b  host-b  started 2026-11-23T09:00:01.000Z  rev 42`]);
+    expect(r.action === 'print' && r.targets[0]!.task.id).toBe(b.id);
+
+    w.resetCalls();
+    const byId = await run(options({ print: true, task: a.id }), deps(standin, { hosts: aliases('host-a', 'host-b') }));
+    expect(byId.action === 'print' && byId.targets[0]!.ssh!.host).toBe('host-a');
+    expect(w.counts()).toEqual({ DescribeTasks: 1, DescribeContainerInstances: 1, DescribeInstances: 1 });
+  });
+
+  it('several containers: --container, a picker, or an error listing names', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addEc2Task('prod', 'web', { instance: { nameTag: 'h' }, containers: [{ name: 'app' }, { name: 'nginx' }, { name: 'log-router', lastStatus: 'STOPPED' }] });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toMatch(/Task [0-9a-f]+ has 2 containers\. Which one\? .* Candidates: app, nginx$/);
+    expect(e.hint).toBe('pass --container NAME to choose');
+    const r = await run(options({ container: 'nginx', print: true }), deps(standin));
+    expect(r.action === 'print' && r.targets[0]!.container.runtimeId).toBe(t.containers[1]!.runtimeId);
+    const bad = await failure(run(options({ container: 'db' }), deps(standin)));
+    expect(bad.message).toBe(`Task ${t.id} has no container named "db".`);
+    expect(bad.hint).toBe('its containers: app, nginx, log-router');
+  });
+
+  it('--all runs the command on every task in turn and reports each exit code', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const tasks = [1, 2, 3].map((n) => w.addEc2Task('prod', 'web', { instance: { nameTag: `h${n}` } }));
+    const { runner, specs } = recordingRunner({ exitCodes: [0, 3, 0] });
+    const r = await run(options({ all: true, command: ['df', '-h', '/'] }), deps(standin, { runner, tty: true, capture: true, hosts: aliases('h1', 'h2', 'h3') }));
+    expect(r.action).toBe('all');
+    if (r.action !== 'all') return;
+    expect(r.results.map((x) => [x.target.task.id, x.exitCode])).toEqual(tasks.map((t, i) => [t.id, [0, 3, 0][i]]));
+    expect(r.exitCode).toBe(1);
+    // in turn, stdin from /dev/null, never a TTY, output captured for --json
+    expect(specs.map((s) => s.args.slice(0, 4))).toEqual(['h1', 'h2', 'h3'].map((h) => ['-T', '-n', '--', h]));
+    expect(specs.every((s) => s.stdio === 'pipe')).toBe(true);
+  });
+});
+
+describe('--list', () => {
+  it('250 tasks on 120 instances: ⌈N/100⌉ calls per describe API and one DescribeInstances', async () => {
+    const w = world();
+    w.addService('big', 'web');
+    const hosts = Array.from({ length: 120 }, (_, i) => w.addInstance({ nameTag: `node-${i}` }));
+    for (let i = 0; i < 250; i++) w.addEc2Task('big', 'web', { instance: hosts[i % 120] });
+    const r = await run(options({ cluster: 'big', service: undefined, list: true }), deps(standin));
+    expect(r.action === 'list' && r.tasks).toHaveLength(250);
+    expect(w.counts()).toEqual({ ListTasks: 3, DescribeTasks: 3, DescribeContainerInstances: 2, DescribeInstances: 1 });
+    if (r.action === 'list') expect(r.tasks.every((t) => t.instance?.nameTag?.startsWith('node-'))).toBe(true);
+  });
+
+  it('a vanished instance does not sink the listing', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'alive' } });
+    const gone = w.addEc2Task('prod', 'web', { instance: { nameTag: 'gone' } });
+    const goneId = [...w.instances.values()].find((i) => i.nameTag === 'gone')!.id;
+    w.instances.delete(goneId);
+    const r = await run(options({ list: true }), deps(standin));
+    if (r.action !== 'list') throw new Error('expected a list');
+    expect(r.tasks.find((t) => t.id === gone.id)!.instance).toEqual({ id: goneId, gone: true });
+    expect(r.tasks.find((t) => t.id !== gone.id)!.instance!.nameTag).toBe('alive');
+  });
+});
+
+describe('Fargate', () => {
+  it('without ECS Exec: says there is no host and how to enable it', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addFargateTask('prod', 'web');
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toMatch(/runs on FARGATE and has no container instance to ssh to, and ECS Exec is not enabled for it\.$/);
+    expect(e.hint).toContain('aws ecs update-service --cluster prod --service web --enable-execute-command --force-new-deployment');
+  });
+
+  it('ECS Exec enabled but no session-manager-plugin: says exactly what is missing', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addFargateTask('prod', 'web', { enableExecuteCommand: true });
+    const { runner } = recordingRunner({ missing: ['session-manager-plugin'] });
+    const e = await failure(run(options(), deps(standin, { runner })));
+    expect(e.message).toMatch(/ECS Exec is enabled but session-manager-plugin is not on PATH\.$/);
+    expect(e.code).toBe('missing-session-manager-plugin');
+  });
+
+  it('falls back to ExecuteCommand + session-manager-plugin, as the AWS CLI does', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addFargateTask('prod', 'web', { enableExecuteCommand: true });
+    const { runner, specs } = recordingRunner({ exitCodes: [0] });
+    const r = await run(options({ command: ['ls', 'a b'] }), deps(standin, { runner }));
+    expect(r).toMatchObject({ action: 'exec', exitCode: 0, target: { via: 'ecs-exec' } });
+    expect(w.counts()).toEqual({ ListTasks: 1, DescribeTasks: 1, ExecuteCommand: 1 });
+    const exec = w.calls.find((c) => c.op === 'ExecuteCommand')!.input;
+    expect(exec).toEqual({ cluster: 'prod', task: t.arn, container: 'web', command: "ls 'a b'", interactive: true });
+    const [session, region, verb, profile, target, endpoint] = specs[0]!.args;
+    expect(specs[0]!.file).toBe('session-manager-plugin');
+    expect(Object.keys(JSON.parse(session!))).toEqual(['sessionId', 'streamUrl', 'tokenValue']);
+    expect([region, verb, profile]).toEqual(['eu-west-1', 'StartSession', '']);
+    expect(JSON.parse(target!)).toEqual({ Target: `ecs:prod_${t.id}_${t.containers[0]!.runtimeId}` });
+    expect(endpoint).toBe(standin.url);
+  });
+});
+
+describe('hostile names never reach a shell unquoted', () => {
+  it('service, container and Name tag with quotes, $(), ; and newlines', async () => {
+    const w = world();
+    const service = `web $(touch x); echo 'hi'`;
+    const container = `app"; rm -rf ~ #\n`;
+    w.addService('prod', service);
+    w.addEc2Task('prod', service, { instance: { nameTag: "host`id`; ls", privateIp: '10.0.0.8' }, containers: [{ name: container }] });
+    const r = await run(options({ service, print: true }), deps(standin));
+    if (r.action !== 'print') throw new Error('expected print');
+    // the Name tag is not an alias: the bare IP is used, and nothing from the API is in the ssh argv but the quoted runtime id
+    expect(r.targets[0]!.command.args.slice(0, 5)).toEqual(['-T', '-l', 'ec2-user', '--', '10.0.0.8']);
+    expect(r.targets[0]!.container.name).toBe(container);
+
+    const f = w.addFargateTask('prod', service, { enableExecuteCommand: true, containers: [{ name: container }] });
+    const p = await run(options({ service, task: f.id, print: true, command: ['ls', 'a b; c'] }), deps(standin));
+    if (p.action !== 'print') throw new Error('expected print');
+    expect(shellSplit(p.targets[0]!.commandLine)).toEqual(['aws', 'ecs', 'execute-command', '--cluster', 'prod', '--task', f.arn, '--container', container, '--interactive', '--command', "ls 'a b; c'"]);
+  });
+});
+
+describe('AWS failures', () => {
+  it('AccessDenied names the missing IAM action', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web');
+    w.fail('DescribeContainerInstances', { code: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ecs:DescribeContainerInstances on resource: arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/x because no identity-based policy allows the ecs:DescribeContainerInstances action' });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe('Access denied: your identity lacks permission for ecs:DescribeContainerInstances.');
+    expect(e.hint).toBe('ask an administrator to allow "ecs:DescribeContainerInstances" for your role or user');
+  });
+
+  it('EC2 UnauthorizedOperation names ec2:DescribeInstances', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web');
+    w.fail('DescribeInstances', { code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation. Encoded authorization failure message: abc' });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe('Access denied: your identity lacks permission for ec2:DescribeInstances.');
+  });
+
+  it('expired credentials', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.fail('ListTasks', { code: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe('Your AWS credentials have expired.');
+    expect(e.code).toBe('aws-expired-credentials');
+  });
+
+  it('throttling is retried; persistent throttling is a clear error', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'h' } });
+    w.fail('DescribeTasks', { code: 'ThrottlingException', message: 'Rate exceeded', times: 2 });
+    const r = await run(options({ print: true }), deps(standin));
+    expect(r.action).toBe('print');
+    expect(w.count('DescribeTasks')).toBe(3);
+
+    w.fail('ListTasks', { code: 'ThrottlingException', message: 'Rate exceeded' });
+    const e = await failure(run(options(), deps(standin)));
+    expect(e.message).toBe('AWS kept throttling the requests even after retries: Rate exceeded');
+    expect(e.code).toBe('aws-throttled');
+  });
+
+  it('an endpoint that does not answer is named', async () => {
+    const port = await freePort();
+    const d = { ...deps(standin), api: createEcsApi({ region: 'eu-west-1', maxAttempts: 1 }, { AWS_ENDPOINT_URL_ECS: `http://127.0.0.1:${port}`, OPSCTL_NO_CODE_CACHE: '1' }) };
+    const e = await failure(run(options(), d));
+    expect(e.message).toMatch(new RegExp(`^Cannot reach the AWS ECS endpoint http://127.0.0.1:${port} \\(ecs:ListTasks\\): .*ECONNREFUSED`));
+    expect(e.code).toBe('aws-unreachable');
+  });
+
+  it('ssh not installed', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'h' } });
+    const { runner } = recordingRunner({ missing: ['ssh'] });
+    const e = await failure(run(options(), deps(standin, { runner })));
+    expect(e.message).toBe('ssh (the OpenSSH client) is not installed or not on PATH.');
+    expect(e.exitCode).toBe(1);
+    // --print needs no ssh
+    expect((await run(options({ print: true }), deps(standin, { runner }))).action).toBe('print');
+  });
+});

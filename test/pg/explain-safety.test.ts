@@ -1,0 +1,296 @@
+/**
+ * What must never go wrong: the explained statement cannot change data, a
+ * verified index never survives, failures are one clear line, Ctrl-C cancels
+ * the running query. Against a real PostgreSQL (embedded PG 18).
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { freePort } from '../support/ports.js';
+import { binPath, runBin } from '../support/cli.js';
+import { buildScenario, SCENARIO_QUERY } from '../../src/lib/pg/scenario.js';
+import { run as explainRun } from '../../src/commands/pg/explain.js';
+import { resolveConnection } from '../../src/lib/pg/connection.js';
+import { PgSession } from '../../src/lib/pg/session.js';
+import { adviceColumns, cleanEnv, explainJson, kinds, opsctl } from './helpers.js';
+
+let server: TestPostgres;
+let url: string;
+const PASSWORD = 'opsctl-test';
+
+const count = async () => (await sql('SELECT count(*)::int AS n FROM accounts')).rows[0].n as number;
+async function sql(text: string, db = url) {
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  server = await startPostgres({ postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements'] });
+  url = await server.createDatabase('safety');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await buildScenario((q, p) => c.query(q, p as unknown[]), 20_000);
+    await c.query(`CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
+      INSERT INTO accounts SELECT i, 100 FROM generate_series(1, 1000) i;
+      CREATE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM accounts RETURNING 1';`);
+  } finally {
+    await c.end();
+  }
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const oneLine = (stderr: string) => {
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+};
+
+describe('--verify real', () => {
+  it('proves the index with before/after numbers and leaves nothing behind (catalog check)', async () => {
+    const r = await explainJson(url, SCENARIO_QUERY, '--verify', 'real');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/writes to activity_logs wait \(lock_timeout 5 s\)/);
+    const v = r.doc.verification;
+    expect(v.method).toBe('real');
+    expect(v.indexes).toEqual([expect.objectContaining({ name: 'activity_logs_player_id_created_at_idx', used: true })]);
+    expect(v.after.executionMs).toBeLessThan(v.before.executionMs);
+    expect(v.speedup).toBeGreaterThan(10);
+    expect(v.leftBehind).toEqual([]);
+    expect(v.remaining).not.toContain('limit-order-index-filter');
+    const left = await sql("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'activity_logs_player%'");
+    expect(left.rows[0].n).toBe(0);
+    const locks = await sql("SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'activity_logs'");
+    expect(locks.rows[0].n).toBe(0);
+  });
+
+  it('says so when there is nothing to verify', async () => {
+    const r = await explainJson(url, 'SELECT * FROM accounts WHERE id = 3', '--verify', 'real');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.verification).toBeNull();
+    expect(r.doc.notes.join(' ')).toMatch(/no new index to verify/);
+  });
+});
+
+describe('writes are never kept', () => {
+  it('a DELETE without --allow-writes is only planned, and changes nothing', async () => {
+    const r = await explainJson(url, 'DELETE FROM accounts WHERE id <= 500');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.mode).toBe('plan');
+    expect(r.doc.notes.join(' ')).toMatch(/not executed/);
+    expect(await count()).toBe(1000);
+  });
+
+  it('a DELETE with --allow-writes runs inside a transaction that is rolled back', async () => {
+    const r = await explainJson(url, 'DELETE FROM accounts WHERE id <= 500', '--allow-writes');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.mode).toBe('analyze');
+    expect(r.doc.nodes[0].type).toBe('ModifyTable');
+    expect(await count()).toBe(1000);
+  });
+
+  it('a SELECT that writes through a function fails READ ONLY (exit 2), and changes nothing', async () => {
+    const r = await explainJson(url, 'SELECT wipe()');
+    expect(r.code).toBe(2);
+    expect(r.doc.error.code).toBe('pg-read-only');
+    expect(r.stderr).toMatch(/--allow-writes/);
+    expect(await count()).toBe(1000);
+  });
+
+  it('refuses a second statement (it could COMMIT out of the transaction)', async () => {
+    const r = await explainJson(url, 'SELECT 1; COMMIT; DELETE FROM accounts');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Only one SQL statement/);
+    expect(await count()).toBe(1000);
+  });
+});
+
+describe('parameters', () => {
+  it('without --param: the generic plan (EXPLAIN GENERIC_PLAN on PG 16+), still diagnosed', async () => {
+    const r = await explainJson(url, 'SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.mode).toBe('generic');
+    expect(kinds(r.doc)).toContain('limit-order-index-filter');
+    expect(adviceColumns(r.doc)[0]).toEqual(['player_id', 'created_at']);
+  });
+
+  it('with --param: executed with the values', async () => {
+    const r = await explainJson(url, 'SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1', '--param', '42');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.mode).toBe('analyze');
+    expect(r.doc.params).toEqual(['42']);
+    expect(kinds(r.doc)[0]).toBe('limit-order-index-filter');
+  });
+
+  it('a wrong number of --param values is a usage error', async () => {
+    const r = await explainJson(url, 'SELECT * FROM accounts WHERE id = $1 AND balance > $2', '--param', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/uses 2 parameter\(s\) .* but 1 --param/);
+  });
+});
+
+describe('failures are one clear line', () => {
+  it('connection refused', async () => {
+    const port = await freePort();
+    const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/x`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(`error: Cannot connect to PostgreSQL at 127.0.0.1:${port}: connection refused.`);
+    oneLine(r.stderr);
+  });
+
+  it('authentication failed, without printing the password', async () => {
+    const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', `postgres://postgres:wrong-secret@127.0.0.1:${server.port}/safety`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Password authentication failed for user "postgres"/);
+    expect(r.stderr).not.toContain('wrong-secret');
+    oneLine(r.stderr);
+  });
+
+  it('unknown database', async () => {
+    const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', server.urlFor('nope')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Database "nope" does not exist/);
+    expect(r.stderr).not.toContain(PASSWORD);
+    oneLine(r.stderr);
+  });
+
+  it('SSL required by the server, and SSL requested from a server without it', async () => {
+    await server.createDatabase('sslonly');
+    const hba = (await server.query('SHOW hba_file')).rows[0].hba_file as string;
+    const before = await readFile(hba, 'utf8');
+    await writeFile(hba, `hostnossl sslonly all all reject\n${before}`);
+    await server.query('SELECT pg_reload_conf()');
+    try {
+      const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', server.urlFor('sslonly')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/The server requires SSL/);
+      expect(r.stderr).toMatch(/sslmode=require/);
+      oneLine(r.stderr);
+    } finally {
+      await writeFile(hba, before);
+      await server.query('SELECT pg_reload_conf()');
+    }
+    const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', `${url}?sslmode=require`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/does not accept SSL connections/);
+  });
+
+  it('syntax error: exit 2 with where it is', async () => {
+    const r = await opsctl(['pg', 'explain', 'SELEC * FROM accounts', '--db', url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Syntax error in the query: syntax error at or near "SELEC"/);
+    oneLine(r.stderr);
+  });
+
+  it('statement timeout', async () => {
+    const r = await opsctl(['pg', 'explain', 'SELECT pg_sleep(5)', '--db', url, '--timeout', '0.3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/longer than the statement timeout/);
+    expect(r.stderr).toMatch(/--timeout/);
+  });
+
+  it('a bad URL is a usage error', async () => {
+    const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', 'mysql://root:pw@localhost/app']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/postgres:\/\//);
+    expect(r.stderr).not.toContain(':pw@');
+  });
+
+  it('connection from DATABASE_URL and from PG* variables', async () => {
+    const viaUrl = await opsctl(['--json', 'pg', 'explain', 'SELECT 1'], cleanEnv({ DATABASE_URL: url }));
+    expect(viaUrl.code, viaUrl.stderr).toBe(0);
+    expect(viaUrl.doc.server.connection).toBe(`postgres@127.0.0.1:${server.port}/safety`);
+    const viaPg = await opsctl(['--json', 'pg', 'explain', 'SELECT 1'], cleanEnv({ PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: PASSWORD, PGDATABASE: 'safety' }));
+    expect(viaPg.code, viaPg.stderr).toBe(0);
+    expect(JSON.stringify(viaPg.doc)).not.toContain(PASSWORD);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('cancels the running statement on the server and exits "interrupted"', async () => {
+    const controller = new AbortController();
+    const started = explainRun(
+      { sql: 'SELECT pg_sleep(30)', params: [], connection: resolveConnection(url, {}), timeoutMs: 60_000, lockTimeoutMs: 5000, allowWrites: false, analyze: true },
+      { connect: (s, sig) => PgSession.connect(s, sig), signal: controller.signal, warn: () => {}, info: () => {} },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    controller.abort();
+    await expect(started).rejects.toMatchObject({ exitCode: 130 });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const active = await sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+    expect(active.rows[0].n).toBe(0);
+  });
+
+  it('the built binary exits 130 on SIGINT', async () => {
+    const child = spawn(process.execPath, [binPath, 'pg', 'explain', 'SELECT pg_sleep(30)', '--db', url], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code, stderr).toBe(130);
+  });
+});
+
+describe('pg slow', () => {
+  it('says how to enable pg_stat_statements when it is missing', async () => {
+    const r = await opsctl(['pg', 'slow', '--db', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pg_stat_statements is not enabled in database "safety"/);
+    expect(r.stderr).toMatch(/CREATE EXTENSION pg_stat_statements/);
+    oneLine(r.stderr);
+  });
+
+  it('lists the top queries by total and mean time, each diagnosed from its generic plan', async () => {
+    await sql('CREATE EXTENSION pg_stat_statements');
+    try {
+      await sql('SELECT pg_stat_statements_reset()');
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      for (let i = 0; i < 3; i++) await c.query('SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1', [42]);
+      for (let i = 0; i < 5; i++) await c.query('SELECT * FROM accounts WHERE id = $1', [i + 1]);
+      await c.end();
+      const r = await opsctl(['--json', 'pg', 'slow', '--db', url, '--top', '2']);
+      expect(r.code, r.stderr).toBe(0);
+      const q = r.doc.queries[0];
+      expect(q.query).toMatch(/FROM activity_logs WHERE player_id = \$1/);
+      expect(q.rankByTotal).toBe(1);
+      expect(q.diagnosis.mode).toBe('generic');
+      expect(q.diagnosis.findings.map((f: any) => f.kind)).toContain('limit-order-index-filter');
+      const text = await opsctl(['pg', 'slow', '--db', url, '--top', '2']);
+      expect(text.stdout).toMatch(/Top 2 queries by total and by mean time/);
+      expect(text.stdout).toMatch(/CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);
+    } finally {
+      await sql('DROP EXTENSION pg_stat_statements');
+    }
+  });
+});
+
+describe('output', () => {
+  it('markdown for a pull request', async () => {
+    const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--format', 'markdown']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^### Query diagnosis/);
+    expect(r.stdout).toMatch(/#### Findings/);
+    expect(r.stdout).toMatch(/```sql\n {3}CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);
+  });
+
+  it('the built binary prints the tree with the hottest path, findings and advice', async () => {
+    const r = await runBin(['pg', 'explain', SCENARIO_QUERY, '--db', url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^▶ Limit/m);
+    expect(r.stdout).toMatch(/└─▶ Index Scan Backward using activity_logs_created_at_idx on public\.activity_logs/);
+    expect(r.stdout).toMatch(/HIGH limit-order-index-filter/);
+    expect(r.stdout).not.toContain(PASSWORD);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Debian's PostgreSQL 15 with HypoPG and LLVM JIT: --verify hypo, the
+ * generic plan through PREPARE (no EXPLAIN GENERIC_PLAN before 16), and JIT
+ * overhead, none of which the embedded PG 18 build can show.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { missingTools } from '../support/tools.js';
+import { PG15_BIN, startDebianPostgres, type DebianPostgres } from '../support/pg-debian.js';
+import { buildScenario, SCENARIO_QUERY } from '../../src/lib/pg/scenario.js';
+import { adviceColumns, explainJson, kinds } from './helpers.js';
+
+// postgresql-15 and postgresql-15-hypopg come from scripts/install-test-tools.sh (LLVM JIT is part of postgresql-15).
+const skip = missingTools(`${PG15_BIN}/initdb`, `${PG15_BIN}/pg_ctl`);
+
+describe.skipIf(skip)('PostgreSQL 15 + HypoPG', () => {
+  let server: DebianPostgres;
+  let url: string;
+  beforeAll(async () => {
+    server = await startDebianPostgres();
+    await server.query('CREATE DATABASE app');
+    url = server.urlFor('app');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await buildScenario((q, p) => c.query(q, p as unknown[]), 20_000);
+    } finally {
+      await c.end();
+    }
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('--verify hypo: the planner would use the hypothetical index; nothing is created, not even the extension', async () => {
+    const r = await explainJson(url, SCENARIO_QUERY, '--verify', 'hypo');
+    expect(r.code, r.stderr).toBe(0);
+    const v = r.doc.verification;
+    expect(v.method).toBe('hypo');
+    expect(v.indexes).toEqual([expect.objectContaining({ name: 'activity_logs_player_id_created_at_idx', used: true })]);
+    expect(v.after.totalCost).toBeLessThan(v.before.totalCost);
+    const left = await new pg.Client({ connectionString: url });
+    await left.connect();
+    try {
+      expect((await left.query("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'hypopg'")).rows[0].n).toBe(0);
+      expect((await left.query("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'activity_logs_player%'")).rows[0].n).toBe(0);
+    } finally {
+      await left.end();
+    }
+  });
+
+  it('generic plan through PREPARE + force_generic_plan on PG 15', async () => {
+    const r = await explainJson(url, 'SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.mode).toBe('generic');
+    expect(r.doc.server.version).toMatch(/^15\./);
+    expect(r.doc.nodes[1].type).toBe('Index Scan');
+    expect(kinds(r.doc)).toContain('limit-order-index-filter');
+    expect(adviceColumns(r.doc)[0]).toEqual(['player_id', 'created_at']);
+  });
+
+  it('jit-overhead: JIT compilation dominating a short query', async () => {
+    const r = await explainJson(url, 'SELECT player_id, sum(id), avg(id), max(created_at) FROM activity_logs WHERE id < 2000 GROUP BY player_id', '--set', 'jit_above_cost=0', '--set', 'jit_inline_above_cost=0', '--set', 'jit_optimize_above_cost=0');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.summary.jit.functions).toBeGreaterThan(0);
+    const f = r.doc.findings.find((x: any) => x.kind === 'jit-overhead');
+    expect(f, JSON.stringify(r.doc.summary.jit)).toBeDefined();
+    expect(f.fix.sql).toContain('SET jit = off;');
+  });
+});

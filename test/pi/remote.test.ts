@@ -1,0 +1,188 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../src/cli.js';
+import { remoteTarget, type TargetSystem } from '../../src/lib/pi/target.js';
+import { processRunner } from '../../src/lib/process.js';
+import { run as setup } from '../../src/commands/pi/setup.js';
+import { run as pair } from '../../src/commands/pi/pair.js';
+import { run as status } from '../../src/commands/pi/status.js';
+import { run as uninstall } from '../../src/commands/pi/uninstall.js';
+import { changeCount } from '../../src/commands/pi/plan.js';
+import { SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+import { installFakePi, type FakePiState } from '../support/pi-fakes.js';
+import { makePiRoot } from '../support/pi-root.js';
+import { memoryStreams } from '../support/cli.js';
+import { missingTools } from '../support/tools.js';
+
+const MAC = '00:11:22:33:44:55';
+const DPKG_FORMAT = '-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n';
+const QUERY = ['dpkg-query', '-W', DPKG_FORMAT, 'pulseaudio', 'pulseaudio-module-bluetooth', 'bluez', 'pipewire-audio', 'pipewire-pulse', 'wireplumber'];
+const PGREP = ['pgrep', '-l', '-x', 'pipewire-pulse|wireplumber'];
+
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      const st = lstatSync(full);
+      if (st.isSymbolicLink()) out[path.relative(root, full)] = `link:${readlinkSync(full)}`;
+      else if (st.isDirectory()) walk(full);
+      else out[path.relative(root, full)] = `${(st.mode & 0o7777).toString(8)}:${readFileSync(full, 'base64')}`;
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real OpenSSH, recording programs on the Pi side)', () => {
+  let sshd: TestSshd;
+  let root: string;
+  let fake: Awaited<ReturnType<typeof installFakePi>>;
+  // Files go under a temp root on the far side (so this machine's /etc is never touched); commands run for real.
+  let opened: TargetSystem[] = [];
+  const target = () => {
+    const t = remoteTarget({ runner: processRunner, host: sshd.alias, sshConfig: sshd.sshConfigPath, root, liveUnderRoot: true });
+    opened.push(t);
+    return t;
+  };
+  /** Calls other than sudo and id, as argv with the program name first. */
+  const commands = async () => (await sshd.calls()).filter((c) => c.name !== 'sudo' && c.name !== 'id').map((c) => [c.name, ...c.argv]);
+
+  beforeAll(async () => {
+    sshd = await startSshd({ alias: 'pi' });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.map((t) => t.close()));
+    opened = [];
+  });
+  beforeEach(async () => {
+    root = await makePiRoot({ packages: true });
+    mkdirSync(path.join(root, 'run/systemd/system'), { recursive: true });
+    await sshd.clearCalls();
+    // Logs in as a normal user (uid 1000, "pi"), so everything must go through sudo -n.
+    fake = await installFakePi(sshd.binDir, sshd.logFile, { uid: 1000 } as Partial<FakePiState>, ['id', 'sudo']);
+  });
+
+  it('setup on a fresh Pi: the exact commands in order, through sudo; a second run changes nothing', { timeout: 120_000 }, async () => {
+    const result = await setup({ speaker: MAC }, { target: target() });
+    expect(result.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(await commands()).toEqual([
+      QUERY,
+      PGREP,
+      ['systemctl', 'is-active', 'pulseaudio.service'],
+      ['apt-get', 'update', '-q'],
+      ['apt-get', 'install', '-y', '-q', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'pulseaudio', 'pulseaudio-module-bluetooth', 'bluez'],
+      QUERY,
+      PGREP,
+      ['systemctl', 'is-active', 'pulseaudio.service'],
+      ['bluetoothctl', 'show'],
+      ['bluetoothctl', 'info', MAC],
+      ['usermod', '-a', '-G', 'bluetooth', 'pulse'],
+      ['usermod', '-a', '-G', 'pulse-access', 'root'],
+      ['usermod', '-a', '-G', 'pulse-access', 'pi'],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'start', 'pulseaudio.service'],
+      ['systemctl', 'restart', 'bluetooth.service'],
+      ['bluetoothctl', 'power', 'on'],
+      ['bluetoothctl', '--timeout', '20', 'scan', 'on'],
+      ['bluetoothctl', '--timeout', '30', 'pair', MAC],
+      ['bluetoothctl', 'trust', MAC],
+      ['bluetoothctl', '--timeout', '30', 'connect', MAC],
+      ['systemctl', 'is-active', 'pulseaudio.service'],
+      ['systemctl', 'is-active', 'bluetooth.service'],
+      ['pactl', '-s', '/run/pulse/native', 'list', 'short', 'modules'],
+      ['bluetoothctl', 'show'],
+      ['pactl', '-s', '/run/pulse/native', 'list', 'short', 'sinks'],
+      ['bluetoothctl', 'info', MAC],
+    ]);
+    const calls = await sshd.calls();
+    const sudo = calls.filter((c) => c.name === 'sudo');
+    expect(sudo.every((c) => c.argv[0] === '-n' && c.argv[1] === '--')).toBe(true);
+    // Commands travel as one `sh -c` per batch, every argument shell-quoted.
+    expect(sudo.every((c) => c.argv[2] === 'sh' && c.argv[3] === '-c')).toBe(true);
+    expect(sudo.some((c) => c.argv[4]!.includes('{ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confdef'))).toBe(true);
+    expect(sudo.some((c) => c.argv[4]!.includes("{ pgrep -l -x 'pipewire-pulse|wireplumber'; }"))).toBe(true);
+    expect(calls.every((c) => !c.tty)).toBe(true);
+    // Files were written atomically on the far side, with their modes.
+    expect(readFileSync(path.join(root, 'etc/systemd/system/pulseaudio.service'), 'utf8')).toBe(SERVICE_UNIT);
+    expect(statSync(path.join(root, 'etc/systemd/system/pulseaudio.service')).mode & 0o777).toBe(0o644);
+    expect(readlinkSync(path.join(root, `etc/systemd/system/multi-user.target.wants/bt-speaker-connect@${MAC}.service`))).toBe('/etc/systemd/system/bt-speaker-connect@.service');
+    expect(readdirSync(path.join(root, 'etc/systemd/system')).filter((n) => n.startsWith('.opsctl'))).toEqual([]);
+    expect(JSON.parse(readFileSync(path.join(root, 'var/lib/opsctl/pi-audio/manifest.json'), 'utf8'))).toMatchObject({
+      packages: ['pulseaudio', 'pulseaudio-module-bluetooth', 'bluez'],
+      groups: [{ user: 'pulse', group: 'bluetooth' }, { user: 'root', group: 'pulse-access' }, { user: 'pi', group: 'pulse-access' }],
+      speakers: [MAC],
+    });
+
+    // The recording usermod changed nothing; on a real Pi the memberships now exist.
+    const { writeFileSync } = await import('node:fs');
+    const group = readFileSync(path.join(root, 'etc/group'), 'utf8').replace('bluetooth:x:111:', 'bluetooth:x:111:pulse').replace('pulse-access:x:113:', 'pulse-access:x:113:root,pi');
+    writeFileSync(path.join(root, 'etc/group'), group);
+    await sshd.clearCalls();
+    const again = await setup({ speaker: MAC }, { target: target() });
+    expect(changeCount(again.plan)).toBe(0);
+    expect((await commands()).map((c) => c[0])).not.toContain('apt-get');
+    expect((await commands()).filter((c) => ['usermod', 'apt-get'].includes(c[0]!) || (c[0] === 'systemctl' && c[1] !== 'is-active'))).toEqual([]);
+
+    const st = await status({}, { target: target() });
+    expect(st.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(st.user).toBe('pi');
+
+    await sshd.clearCalls();
+    await uninstall({}, { target: target() });
+    expect((await commands()).filter((c) => c[0] !== 'dpkg-query' && c[0] !== 'pgrep')).toEqual([
+      ['systemctl', 'stop', `bt-speaker-connect@${MAC}.service`],
+      ['systemctl', 'stop', 'pulseaudio.service'],
+      ['gpasswd', '-d', 'pulse', 'bluetooth'],
+      ['gpasswd', '-d', 'root', 'pulse-access'],
+      ['gpasswd', '-d', 'pi', 'pulse-access'],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'restart', 'bluetooth.service'],
+    ]);
+    expect(readdirSync(path.join(root, 'var/lib/opsctl'))).toEqual([]);
+  });
+
+  it('explains org.bluez.Error.Failed from a real bluetoothctl failure', async () => {
+    await fake.state().then(async (s) => {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(fake.stateFile, JSON.stringify({ ...s, installed: ['pulseaudio', 'pulseaudio-module-bluetooth', 'bluez'], failConnect: 'org.bluez.Error.Failed br-connection-profile-unavailable' }));
+    });
+    const err = await pair({ mac: MAC.toLowerCase() }, { target: target() }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'bluez-failed', exitCode: 1 });
+    expect(err.message).toContain('refused the audio connection (org.bluez.Error.Failed): no audio service was registered with BlueZ');
+    const cmds = await commands();
+    expect(cmds.filter((c) => c[0] === 'bluetoothctl').map((c) => c.slice(1).join(' '))).toEqual([
+      'show',
+      `info ${MAC}`,
+      'power on',
+      '--timeout 20 scan on',
+      `--timeout 30 pair ${MAC}`,
+      `trust ${MAC}`,
+      `--timeout 30 connect ${MAC}`,
+    ]);
+    // The boot unit was put in place before the connect attempt; a retry only has to connect.
+    expect(readlinkSync(path.join(root, `etc/systemd/system/multi-user.target.wants/bt-speaker-connect@${MAC}.service`))).toBe('/etc/systemd/system/bt-speaker-connect@.service');
+  });
+
+  it('says when the Pi cannot be reached, and --dry-run over ssh changes nothing', async () => {
+    const cfg = await sshd.writeClientConfig([{ host: 'deadpi', hostName: '127.0.0.2' }]);
+    const home = mkdtempSync(path.join(os.tmpdir(), 'home-'));
+    const m = memoryStreams();
+    expect(await runCli(['pi', 'audio', 'status', '--host', 'deadpi', '--ssh-config', cfg], { streams: m.streams, stdin: process.stdin, env: { HOME: home, PATH: process.env.PATH } })).toBe(1);
+    expect(m.stderr).toMatch(/error: cannot reach deadpi over ssh: .*(refused|Connection)/);
+    expect(m.stderr).toContain('hint: check that `ssh deadpi` works');
+
+    const m2 = memoryStreams();
+    expect(await runCli(['--dry-run', 'pi', 'audio', 'setup', '--host', 'pi', '--ssh-config', sshd.sshConfigPath, '--root', root], { streams: m2.streams, stdin: process.stdin, env: { HOME: home, PATH: process.env.PATH } })).toBe(0);
+    expect(m2.stdout).toContain(`Plan for pi (root ${root})`);
+    expect(m2.stdout).toContain('write  /etc/systemd/system/pulseaudio.service (new, 0644)');
+    expect((await commands()).map((c) => c[0])).toEqual([]); // under --root nothing is asked or run on the far side
+    expect(snapshot(root)['etc/systemd/system/pulseaudio.service']).toBeUndefined();
+  });
+});

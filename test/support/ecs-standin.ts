@@ -1,0 +1,476 @@
+import http from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Amazon ECS (JSON 1.1, X-Amz-Target
+ * AmazonEC2ContainerServiceV20141113.<Op>) and EC2 (Query protocol, XML
+ * replies), on one port, for the real SDK clients via endpoint override.
+ * Bodies follow the shapes of AWS's documented examples; list calls paginate
+ * with nextToken (100 per page); describe calls enforce AWS's batch limits.
+ * Every call is counted; latency and errors can be injected per operation.
+ */
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+
+export interface FakeInstance {
+  id: string;
+  nameTag?: string;
+  privateIp?: string;
+  privateDns?: string;
+  publicIp?: string;
+  publicDns?: string;
+  state: 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+  az: string;
+  /** Extra tags besides Name. */
+  tags?: Record<string, string>;
+}
+
+export interface FakeContainer {
+  name: string;
+  runtimeId?: string;
+  lastStatus?: string;
+  image?: string;
+}
+
+export interface FakeTask {
+  arn: string;
+  id: string;
+  cluster: string;
+  group: string;
+  taskDefinitionArn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  az: string;
+  startedAt?: Date;
+  launchType: 'EC2' | 'FARGATE';
+  containerInstanceArn?: string;
+  enableExecuteCommand: boolean;
+  stoppedReason?: string;
+  containers: FakeContainer[];
+}
+
+export interface FakeService {
+  name: string;
+  cluster: string;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  desiredCount: number;
+  pendingCount: number;
+  events: Array<{ id: string; createdAt: Date; message: string }>;
+}
+
+export interface RecordedAwsCall {
+  service: 'ecs' | 'ec2';
+  op: string;
+  input: Record<string, unknown>;
+}
+
+export interface InjectedError {
+  code: string;
+  message: string;
+  status?: number;
+  /** How many calls fail (default: all from now on). */
+  times?: number;
+}
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+const arn = (kind: string, rest: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:${kind}/${rest}`;
+
+export class FakeAws {
+  clusters = new Set<string>();
+  services: FakeService[] = [];
+  tasks: FakeTask[] = [];
+  containerInstances = new Map<string, { arn: string; cluster: string; ec2InstanceId: string }>();
+  instances = new Map<string, FakeInstance>();
+  calls: RecordedAwsCall[] = [];
+  latencyMs = 0;
+  private faults = new Map<string, InjectedError[]>();
+  private seq = 0;
+
+  addCluster(name: string): this {
+    this.clusters.add(name);
+    return this;
+  }
+
+  addService(cluster: string, name: string, opts: Partial<Omit<FakeService, 'name' | 'cluster'>> = {}): FakeService {
+    this.addCluster(cluster);
+    const s: FakeService = { name, cluster, status: 'ACTIVE', desiredCount: 1, pendingCount: 0, events: [], ...opts };
+    this.services.push(s);
+    return s;
+  }
+
+  addInstance(opts: Partial<FakeInstance> = {}): FakeInstance {
+    const n = ++this.seq;
+    const ip = opts.privateIp ?? `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    const inst: FakeInstance = {
+      id: `i-0${hex(8)}`,
+      privateIp: ip,
+      privateDns: `ip-${ip.replace(/\./g, '-')}.${REGION}.compute.internal`,
+      state: 'running',
+      az: `${REGION}a`,
+      ...opts,
+    };
+    this.instances.set(inst.id, inst);
+    return inst;
+  }
+
+  /** A running task on an EC2 container instance (a new instance unless one is given). */
+  addEc2Task(cluster: string, service: string | undefined, opts: { instance?: FakeInstance | Partial<FakeInstance>; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; stoppedReason?: string; family?: string } = {}): FakeTask {
+    this.addCluster(cluster);
+    const inst = opts.instance && 'id' in opts.instance && opts.instance.id && this.instances.has(opts.instance.id) ? (opts.instance as FakeInstance) : this.addInstance(opts.instance ?? {});
+    let ci = [...this.containerInstances.values()].find((c) => c.ec2InstanceId === inst.id && c.cluster === cluster);
+    if (!ci) {
+      ci = { arn: arn('container-instance', `${cluster}/${hex(16)}`), cluster, ec2InstanceId: inst.id };
+      this.containerInstances.set(ci.arn, ci);
+    }
+    return this.pushTask(cluster, service, { ...opts, launchType: 'EC2', containerInstanceArn: ci.arn, az: inst.az });
+  }
+
+  addFargateTask(cluster: string, service: string | undefined, opts: { enableExecuteCommand?: boolean; containers?: FakeContainer[] } = {}): FakeTask {
+    this.addCluster(cluster);
+    return this.pushTask(cluster, service, { ...opts, launchType: 'FARGATE', az: `${REGION}b` });
+  }
+
+  private pushTask(cluster: string, service: string | undefined, o: { launchType: 'EC2' | 'FARGATE'; containerInstanceArn?: string; az: string; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; enableExecuteCommand?: boolean; stoppedReason?: string; family?: string }): FakeTask {
+    const id = hex(16);
+    const family = o.family ?? service ?? 'adhoc';
+    const lastStatus = o.lastStatus ?? 'RUNNING';
+    const t: FakeTask = {
+      arn: arn('task', `${cluster}/${id}`),
+      id,
+      cluster,
+      group: service ? `service:${service}` : `family:${family}`,
+      taskDefinitionArn: arn('task-definition', `${family}:${o.revision ?? 7}`).replace(/task-definition\//, 'task-definition/'),
+      lastStatus,
+      desiredStatus: o.desiredStatus ?? (lastStatus === 'STOPPED' ? 'STOPPED' : 'RUNNING'),
+      az: o.az,
+      startedAt: lastStatus === 'PENDING' || lastStatus === 'PROVISIONING' ? undefined : (o.startedAt ?? new Date(Date.UTC(2026, 10, 23, 9, 0, this.tasks.length))),
+      launchType: o.launchType,
+      containerInstanceArn: o.containerInstanceArn,
+      enableExecuteCommand: Boolean(o.enableExecuteCommand),
+      stoppedReason: o.stoppedReason,
+      containers: (o.containers ?? [{ name: service ?? family }]).map((c) => ({ lastStatus: lastStatus === 'RUNNING' ? 'RUNNING' : lastStatus, runtimeId: lastStatus === 'PENDING' ? undefined : hex(32), image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${c.name}:latest`, ...c })),
+    };
+    this.tasks.push(t);
+    return t;
+  }
+
+  /** Make the next `times` calls of `op` (e.g. "ListTasks", "DescribeInstances", or "*") fail. */
+  fail(op: string, err: InjectedError): void {
+    const list = this.faults.get(op) ?? [];
+    list.push({ ...err, times: err.times ?? Infinity });
+    this.faults.set(op, list);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  count(op?: string): number {
+    return op ? this.calls.filter((c) => c.op === op).length : this.calls.length;
+  }
+
+  /** { op: n } in call order. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.calls) out[c.op] = (out[c.op] ?? 0) + 1;
+    return out;
+  }
+
+  resetCalls(): void {
+    this.calls = [];
+  }
+
+  takeFault(op: string): InjectedError | undefined {
+    for (const key of [op, '*']) {
+      const list = this.faults.get(key);
+      const f = list?.[0];
+      if (!f) continue;
+      f.times = (f.times ?? Infinity) - 1;
+      if (f.times <= 0) list!.shift();
+      return f;
+    }
+    return undefined;
+  }
+
+  // ── ECS ────────────────────────────────────────────────────────────────────
+  ecs(op: string, input: Record<string, any>): unknown {
+    const clusterName = (): string => {
+      const c = String(input.cluster ?? 'default');
+      const name = c.startsWith('arn:') ? c.slice(c.lastIndexOf('/') + 1) : c;
+      if (!this.clusters.has(name)) throw new EcsError('ClusterNotFoundException', 'Cluster not found.');
+      return name;
+    };
+    const page = <T>(items: T[]) => {
+      const max = Math.min(Number(input.maxResults ?? 100), 100);
+      const start = input.nextToken ? Number(Buffer.from(String(input.nextToken), 'base64').toString()) : 0;
+      const slice = items.slice(start, start + max);
+      const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
+      return { slice, next };
+    };
+    const findTask = (cluster: string, ref: string) => this.tasks.find((t) => t.cluster === cluster && (t.arn === ref || t.id === ref));
+    switch (op) {
+      case 'ListClusters': {
+        const { slice, next } = page([...this.clusters].map((c) => arn('cluster', c)));
+        return { clusterArns: slice, nextToken: next };
+      }
+      case 'ListServices': {
+        const cluster = clusterName();
+        const { slice, next } = page(this.services.filter((s) => s.cluster === cluster && s.status !== 'INACTIVE').map((s) => arn('service', `${cluster}/${s.name}`)));
+        return { serviceArns: slice, nextToken: next };
+      }
+      case 'DescribeServices': {
+        const cluster = clusterName();
+        const wanted: string[] = input.services ?? [];
+        if (wanted.length > 10) throw new EcsError('InvalidParameterException', 'services can have at most 10 items.');
+        const services: unknown[] = [];
+        const failures: unknown[] = [];
+        for (const ref of wanted) {
+          const name = ref.slice(ref.lastIndexOf('/') + 1);
+          const s = this.services.find((x) => x.cluster === cluster && x.name === name);
+          if (!s) {
+            failures.push({ arn: arn('service', `${cluster}/${name}`), reason: 'MISSING' });
+            continue;
+          }
+          const running = this.tasks.filter((t) => t.cluster === cluster && t.group === `service:${name}` && t.lastStatus === 'RUNNING').length;
+          services.push({
+            serviceArn: arn('service', `${cluster}/${name}`),
+            serviceName: name,
+            clusterArn: arn('cluster', cluster),
+            status: s.status,
+            desiredCount: s.desiredCount,
+            runningCount: running,
+            pendingCount: s.pendingCount,
+            launchType: 'EC2',
+            events: s.events.map((e) => ({ id: e.id, createdAt: e.createdAt.getTime() / 1000, message: e.message })),
+          });
+        }
+        return { services, failures };
+      }
+      case 'ListTasks': {
+        const cluster = clusterName();
+        let tasks = this.tasks.filter((t) => t.cluster === cluster);
+        if (input.serviceName) {
+          const name = String(input.serviceName).slice(String(input.serviceName).lastIndexOf('/') + 1);
+          if (!this.services.some((s) => s.cluster === cluster && s.name === name)) throw new EcsError('ServiceNotFoundException', 'Service not found.');
+          tasks = tasks.filter((t) => t.group === `service:${name}`);
+        }
+        const desired = input.desiredStatus ?? 'RUNNING';
+        tasks = tasks.filter((t) => t.desiredStatus === desired);
+        const { slice, next } = page(tasks.map((t) => t.arn));
+        return { taskArns: slice, nextToken: next };
+      }
+      case 'DescribeTasks': {
+        const cluster = clusterName();
+        const refs: string[] = input.tasks ?? [];
+        if (refs.length > 100) throw new EcsError('InvalidParameterException', 'Tasks cannot be longer than 100.');
+        const tasks: unknown[] = [];
+        const failures: unknown[] = [];
+        for (const ref of refs) {
+          const t = findTask(cluster, ref);
+          if (!t) failures.push({ arn: ref.startsWith('arn:') ? ref : arn('task', `${cluster}/${ref}`), reason: 'MISSING' });
+          else tasks.push(taskJson(t));
+        }
+        return { tasks, failures };
+      }
+      case 'DescribeContainerInstances': {
+        const cluster = clusterName();
+        const refs: string[] = input.containerInstances ?? [];
+        if (refs.length > 100) throw new EcsError('InvalidParameterException', 'containerInstances cannot be longer than 100.');
+        const containerInstances: unknown[] = [];
+        const failures: unknown[] = [];
+        for (const ref of refs) {
+          const ci = [...this.containerInstances.values()].find((c) => c.cluster === cluster && (c.arn === ref || c.arn.endsWith(`/${ref}`)));
+          if (!ci) failures.push({ arn: ref, reason: 'MISSING' });
+          else containerInstances.push({ containerInstanceArn: ci.arn, ec2InstanceId: ci.ec2InstanceId, status: 'ACTIVE', agentConnected: true, runningTasksCount: this.tasks.filter((t) => t.containerInstanceArn === ci.arn && t.lastStatus === 'RUNNING').length, pendingTasksCount: 0, versionInfo: { agentVersion: '1.89.0', dockerVersion: 'DockerVersion: 25.0.8' } });
+        }
+        return { containerInstances, failures };
+      }
+      case 'ExecuteCommand': {
+        const cluster = clusterName();
+        const t = findTask(cluster, String(input.task));
+        if (!t) throw new EcsError('InvalidParameterException', 'The task provided in the request was not found.');
+        if (!t.enableExecuteCommand) throw new EcsError('InvalidParameterException', 'The execute command failed because execute command was not enabled when the task was run or the execute command agent isn’t running.');
+        if (input.interactive !== true) throw new EcsError('InvalidParameterException', 'Interactive is the only mode supported currently.');
+        const c = t.containers.find((x) => x.name === input.container) ?? t.containers[0]!;
+        const sessionId = `ecs-execute-command-${hex(8)}`;
+        return {
+          clusterArn: arn('cluster', cluster),
+          containerArn: arn('container', `${cluster}/${t.id}/${hex(16)}`),
+          containerName: c.name,
+          interactive: true,
+          session: { sessionId, streamUrl: `wss://ssmmessages.${REGION}.amazonaws.com/v1/data-channel/${sessionId}?role=publish_subscribe`, tokenValue: `token-${hex(16)}` },
+          taskArn: t.arn,
+        };
+      }
+      default:
+        throw new EcsError('UnknownOperationException', `stand-in does not implement ${op}`);
+    }
+  }
+
+  // ── EC2 ────────────────────────────────────────────────────────────────────
+  ec2(op: string, params: URLSearchParams): string {
+    if (op !== 'DescribeInstances') throw new Ec2Error('InvalidAction', `The action ${op} is not valid for this web service.`);
+    const ids: string[] = [];
+    for (const [k, v] of params) if (/^InstanceId\.\d+$/.test(k)) ids.push(v);
+    const missing = ids.filter((id) => !this.instances.has(id));
+    if (missing.length === 1) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${missing[0]}' does not exist`);
+    if (missing.length > 1) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+    const chosen = ids.length ? ids.map((id) => this.instances.get(id)!) : [...this.instances.values()];
+    const reservations = chosen
+      .map(
+        (i) => `
+    <item>
+      <reservationId>r-0${hex(8)}</reservationId>
+      <ownerId>${ACCOUNT}</ownerId>
+      <groupSet/>
+      <instancesSet>
+        <item>
+          <instanceId>${x(i.id)}</instanceId>
+          <imageId>ami-0abcdef1234567890</imageId>
+          <instanceState><code>${stateCode(i.state)}</code><name>${i.state}</name></instanceState>
+          <privateDnsName>${i.state === 'terminated' ? '' : x(i.privateDns ?? '')}</privateDnsName>
+          <dnsName>${i.state === 'terminated' ? '' : x(i.publicDns ?? '')}</dnsName>
+          <instanceType>t3.medium</instanceType>
+          <placement><availabilityZone>${x(i.az)}</availabilityZone><tenancy>default</tenancy></placement>
+          ${i.state !== 'terminated' && i.privateIp ? `<privateIpAddress>${x(i.privateIp)}</privateIpAddress>` : ''}
+          ${i.state !== 'terminated' && i.publicIp ? `<ipAddress>${x(i.publicIp)}</ipAddress>` : ''}
+          <tagSet>${Object.entries({ ...(i.nameTag !== undefined ? { Name: i.nameTag } : {}), 'aws:autoscaling:groupName': 'ecs-asg', ...(i.tags ?? {}) })
+            .map(([k, v]) => `<item><key>${x(k)}</key><value>${x(v)}</value></item>`)
+            .join('')}</tagSet>
+        </item>
+      </instancesSet>
+    </item>`,
+      )
+      .join('');
+    return `<?xml version="1.0" encoding="UTF-8"?>
+<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>${randomUUID()}</requestId>
+  <reservationSet>${reservations}
+  </reservationSet>
+</DescribeInstancesResponse>`;
+  }
+}
+
+function taskJson(t: FakeTask) {
+  return {
+    taskArn: t.arn,
+    clusterArn: arn('cluster', t.cluster),
+    taskDefinitionArn: t.taskDefinitionArn,
+    group: t.group,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    availabilityZone: t.az,
+    launchType: t.launchType,
+    ...(t.containerInstanceArn ? { containerInstanceArn: t.containerInstanceArn } : {}),
+    enableExecuteCommand: t.enableExecuteCommand,
+    ...(t.startedAt ? { startedAt: t.startedAt.getTime() / 1000, createdAt: t.startedAt.getTime() / 1000 - 20 } : {}),
+    ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+    cpu: '256',
+    memory: '512',
+    containers: t.containers.map((c) => ({
+      containerArn: arn('container', `${t.cluster}/${t.id}/${c.name}`),
+      taskArn: t.arn,
+      name: c.name,
+      image: c.image,
+      ...(c.runtimeId ? { runtimeId: c.runtimeId } : {}),
+      lastStatus: c.lastStatus,
+      networkBindings: [],
+      healthStatus: 'UNKNOWN',
+    })),
+  };
+}
+
+const stateCode = (s: FakeInstance['state']) => ({ pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 })[s];
+const x = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+
+class EcsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+class Ec2Error extends EcsError {}
+
+export interface EcsStandin {
+  url: string;
+  aws: FakeAws;
+  /** Environment for the SDK (and the opsctl binary) to use this stand-in with fake credentials. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startEcsStandin(aws = new FakeAws()): Promise<EcsStandin> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const isEcs = target.startsWith('AmazonEC2ContainerServiceV20141113.');
+      let service: 'ecs' | 'ec2';
+      let op: string;
+      let input: Record<string, unknown>;
+      let params: URLSearchParams | undefined;
+      if (isEcs) {
+        service = 'ecs';
+        op = target.slice(target.indexOf('.') + 1);
+        input = body ? JSON.parse(body) : {};
+      } else {
+        service = 'ec2';
+        params = new URLSearchParams(body);
+        op = params.get('Action') ?? '';
+        input = Object.fromEntries(params);
+      }
+      aws.calls.push({ service, op, input });
+      const respond = () => {
+        try {
+          const fault = aws.takeFault(op);
+          if (fault) throw new EcsError(fault.code, fault.message, fault.status ?? 400);
+          if (service === 'ecs') {
+            const out = JSON.stringify(aws.ecs(op, input));
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+            res.end(out);
+          } else {
+            const out = aws.ec2(op, params!);
+            res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' });
+            res.end(out);
+          }
+        } catch (err) {
+          const e = err instanceof EcsError ? err : new EcsError('InternalFailure', String(err), 500);
+          if (service === 'ecs') {
+            res.writeHead(e.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+            res.end(JSON.stringify({ __type: e.code, message: e.message }));
+          } else {
+            res.writeHead(e.status, { 'content-type': 'text/xml;charset=UTF-8' });
+            res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${x(e.code)}</Code><Message>${x(e.message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`);
+          }
+        }
+      };
+      if (aws.latencyMs > 0) setTimeout(respond, aws.latencyMs);
+      else respond();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    aws,
+    env: {
+      AWS_ENDPOINT_URL_ECS: url,
+      AWS_ENDPOINT_URL_EC2: url,
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_REGION: REGION,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
