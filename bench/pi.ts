@@ -7,7 +7,7 @@ import { localTarget } from '../src/lib/pi/target.js';
 import { processRunner } from '../src/lib/process.js';
 import { run as setup } from '../src/commands/pi/setup.js';
 import { changeCount } from '../src/commands/pi/plan.js';
-import { makePiRoot } from '../test/support/pi-root.js';
+import { cleanupPiRoots, makePiRoot } from '../test/support/pi-root.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 11);
@@ -46,3 +46,4 @@ console.log(`opsctl pi audio setup (process)  median ${median(cli).toFixed(1).pa
 const pass = median(cli) <= LIMIT_MS && median(inProcess) <= LIMIT_MS;
 console.log(`${pass ? 'PASS' : 'FAIL'}: median ≤ ${LIMIT_MS} ms`);
 process.exitCode = pass ? 0 : 1;
+await cleanupPiRoots();

@@ -120,8 +120,9 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .description('write a ready User Migration Lambda handler that checks old bcrypt password hashes')
     .option('--out <dir>', 'output directory')
     .addOption(new Option('--source <kind>', 'where the handler finds old users').choices(['postgres', 'http']).default('postgres'))
-    .addHelpText('after', examples('opsctl cognito trigger scaffold --out ./user-migration'))
-    .action(action(notBuilt('cognito trigger scaffold', 4)));
+    .option('--force', 'overwrite files that already exist in --out')
+    .addHelpText('after', examples('opsctl cognito trigger scaffold --out ./user-migration', 'opsctl cognito trigger scaffold --out ./user-migration --source http'))
+    .action(action(() => import('./commands/cognito/trigger.js')));
   const token = cognito.command('token').description('Cognito JWTs');
   token
     .command('verify')
@@ -131,7 +132,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--client-id <id>', 'expected app client id (aud / client_id)')
     .addOption(new Option('--token-use <use>', 'expected token_use').choices(['id', 'access']))
     .addHelpText('after', examples('opsctl cognito token verify eyJraWQ… --user-pool-id eu-west-1_AbC --client-id 1example23456789'))
-    .action(action(notBuilt('cognito token verify', 4)));
+    .action(action(() => import('./commands/cognito/token.js')));
 
   // ── cert ───────────────────────────────────────────────────────────────────
   const cert = program.command('cert').description("issue, renew and push Let's Encrypt certificates");
@@ -152,6 +153,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--cert-dir <dir>', 'certificate store root (default ~/.config/opsctl/certs)')
     .option('--ca-bundle <file>', "extra CA certificates (PEM) to trust for the ACME server's API (private CAs)")
     .option('--no-self-check', 'do not fetch the HTTP-01 challenge URL before asking the CA')
+    .option('--force', 'issue even if the same certificate is stored and not due for renewal')
     .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53"))
     .action(action(() => import('./commands/cert/issue.js')));
   cert

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, resolveIssueOptions } from '../../src/commands/cert/issue.js';
 import { translateAcmeError } from '../../src/lib/cert/acme-errors.js';
+import { CertStore } from '../../src/lib/cert/store.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { testCertDeps } from '../support/cert-deps.js';
 import { freePort } from '../support/ports.js';
@@ -54,10 +55,19 @@ describe.skipIf(skip)('ACME failures a user meets, against Pebble and stand-ins'
         message: expect.stringContaining('EADDRINUSE'),
         hint: expect.stringContaining('--webroot'),
       });
-      expect(await readdir(deps.root).catch(() => [])).toEqual([]);
+      expect((await readdir(deps.root).catch(() => [])).filter((f) => !f.startsWith('.'))).toEqual([]);
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  });
+
+  it('a certificate store that cannot be written is reported before the CA is asked', async () => {
+    const deps = await testCertDeps({ store: new CertStore('/dev/null/certs') });
+    await expect(run(opts({ domain: ['store.test'], standalone: true, httpPort: pebble.httpPort, directory: 'https://127.0.0.1:1/never' }), deps)).rejects.toMatchObject({
+      code: 'cert-store-unwritable',
+      message: 'Cannot write to the certificate store /dev/null/certs: ENOTDIR.',
+      hint: expect.stringContaining('--cert-dir'),
+    });
   });
 
   it("an untrusted TLS certificate on the ACME API fails at once, pointing at --ca-bundle", async () => {

@@ -59,6 +59,16 @@ describe.skipIf(skip)('cert issue against Pebble', () => {
     expect(await readFile(accounts.key, 'utf8')).toBe(accountKey);
     expect(createPrivateKey(await readFile(path.join(dir, 'privkey.pem'))).asymmetricKeyType).toBe('rsa');
     expect(deps.logs.some((l) => l.includes('warning'))).toBe(false);
+    // The same certificate again, not due: nothing is requested (the CA's duplicate limit is precious)…
+    const before = await readFile(path.join(dir, 'cert.pem'), 'utf8');
+    const same = await run(settings({ domain: ['www.standalone.test'], standalone: true, httpPort: pebble.httpPort + 0, keyType: 'rsa-2048', selfCheck: false }), deps);
+    expect(same).toMatchObject({ skipped: true, replaced: false });
+    expect(await readFile(path.join(dir, 'cert.pem'), 'utf8')).toBe(before);
+    expect(JSON.parse(await readFile(path.join(dir, 'opsctl.json'), 'utf8')).skipSelfCheck).toBe(true);
+    // …unless forced.
+    const forced = await run({ ...settings({ domain: ['www.standalone.test'], standalone: true, httpPort: pebble.httpPort, keyType: 'rsa-2048' }), force: true }, deps);
+    expect(forced).toMatchObject({ skipped: false, replaced: true });
+    expect(await readFile(path.join(dir, 'cert.pem'), 'utf8')).not.toBe(before);
   });
 
   it('--webroot: writes the token under DIR/.well-known/acme-challenge/ served by a web server, and removes it after', async () => {

@@ -124,3 +124,23 @@ describe.skipIf(skip)('cert renew against Pebble', () => {
     expect(newMeta.lastPushes.at(-1)).toMatchObject({ target: 'heroku:my-app', ok: false });
   });
 });
+
+describe('cert renew without a CA', () => {
+  it('unreadable metadata counts as a failed renewal (cron sees a non-zero exit), other certificates still run', async () => {
+    const { CertStore } = await import('../../src/lib/cert/store.js');
+    const { seedCert } = await import('../support/cert-deps.js');
+    const { mkdir } = await import('node:fs/promises');
+    const store = new CertStore(await mkdtemp(path.join(os.tmpdir(), 'opsctl-certs-')));
+    await seedCert(store, ['ok.test']);
+    await mkdir(path.join(store.root, 'broken.test'));
+    await writeFile(path.join(store.root, 'broken.test', 'opsctl.json'), '{ not json');
+    const deps = { ...(await testCertDeps({ store })), runner: processRunner };
+    const r = await renew(resolveRenewOptions({}), deps);
+    expect(r.failed).toBe(1);
+    expect(r.certificates.map((c) => [c.name, c.status])).toEqual([
+      ['broken.test', 'failed'],
+      ['ok.test', 'not-due'],
+    ]);
+    expect(r.certificates[0]!.error).toMatchObject({ code: 'cert-metadata-corrupt' });
+  });
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { binPath, runBin } from '../support/cli.js';
@@ -57,6 +57,8 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(r.stdout).toBe(`${os.userInfo().homedir}\n${HOSTILE.map((a) => `<${a}>`).join('')}\n`);
     expect(await sshd.calls()).toEqual([{ name: 'docker', argv: ['exec', '-i', t.containers[0]!.runtimeId, ...command], tty: false }]);
     expect(aws.counts()).toEqual({ ListTasks: 1, DescribeTasks: 1, DescribeContainerInstances: 1, DescribeInstances: 1 });
+    // the SDK's compiled code was cached for the next run
+    expect(readdirSync(path.join(home, '.cache', 'opsctl', 'v8', `${process.version}-${process.arch}`)).filter((f) => f.endsWith('.bin')).length).toBeGreaterThan(5);
   });
 
   it('HostName match: an alias whose HostName is the private IP', async () => {

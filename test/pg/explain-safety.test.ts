@@ -5,6 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -72,6 +75,45 @@ describe('--verify real', () => {
     expect(locks.rows[0].n).toBe(0);
   });
 
+  it('gives up on a busy table after --lock-timeout instead of queueing behind it', async () => {
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE activity_logs IN ROW EXCLUSIVE MODE');
+      const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'real', '--lock-timeout', '0.3']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Could not lock the table within lock_timeout/);
+      expect(r.stderr).toMatch(/--verify hypo/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  });
+
+  it('the index does not survive opsctl being killed in the middle of the verification', async () => {
+    const slow = `SELECT pg_sleep(2), * FROM activity_logs WHERE player_id = ${42} ORDER BY created_at DESC LIMIT 1`;
+    const child = spawn(process.execPath, [binPath, 'pg', 'explain', slow, '--db', url, '--verify', 'real'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until the index is built (CREATE INDEX holds a ShareLock on the table) and the "after" EXPLAIN ANALYZE is sleeping.
+    let built = false;
+    for (let i = 0; i < 150 && !built; i++) {
+      const locks = await sql("SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'activity_logs' AND l.mode = 'ShareLock' AND l.granted");
+      built = locks.rows[0].n > 0;
+      if (!built) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(built, stderr).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    for (let i = 0; i < 100; i++) {
+      const busy = await sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'opsctl'");
+      if (busy.rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const left = await sql("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'activity_logs_player%'");
+    expect(left.rows[0].n).toBe(0);
+  });
+
   it('says so when there is nothing to verify', async () => {
     const r = await explainJson(url, 'SELECT * FROM accounts WHERE id = 3', '--verify', 'real');
     expect(r.code, r.stderr).toBe(0);
@@ -137,7 +179,33 @@ describe('parameters', () => {
   });
 });
 
+describe('input', () => {
+  it('reads the query from -f FILE and from stdin; --no-analyze only plans', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sql-'));
+    writeFileSync(path.join(dir, 'q.sql'), '-- the slow one\nSELECT * FROM accounts WHERE balance > 50;\n');
+    const f = await opsctl(['--json', 'pg', 'explain', '-f', path.join(dir, 'q.sql'), '--db', url, '--no-analyze']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.doc.mode).toBe('plan');
+    expect(f.doc.nodes[0].actualRows).toBeNull();
+    const stdin = await runBin(['--json', 'pg', 'explain', '--db', url], { input: 'EXPLAIN ANALYZE SELECT count(*) FROM accounts' });
+    expect(stdin.code, stdin.stderr).toBe(0);
+    const doc = JSON.parse(stdin.stdout);
+    expect(doc.query).toBe('SELECT count(*) FROM accounts');
+    expect(doc.notes.join(' ')).toMatch(/leading EXPLAIN was dropped/);
+    const missing = await opsctl(['pg', 'explain', '-f', path.join(dir, 'nope.sql'), '--db', url]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/Cannot read .*nope\.sql: no such file/);
+  });
+});
+
 describe('failures are one clear line', () => {
+  it('--verify hypo on a server without HypoPG says how to get it', async () => {
+    const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'hypo']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--verify hypo needs the HypoPG extension/);
+    expect(r.stderr).toMatch(/postgresql-18-hypopg.*--verify real/);
+  });
+
   it('connection refused', async () => {
     const port = await freePort();
     const r = await opsctl(['pg', 'explain', 'SELECT 1', '--db', `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/x`]);

@@ -95,6 +95,7 @@ describe('pg explain finds each problem kind on a live server', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(kinds(r.doc)).toContain('index-filter-leftover');
     expect(adviceColumns(r.doc, 'tickets')[0]).toEqual(['kind', 'assignee']);
+    expect(r.doc.advice[0].supersedes).toEqual(['tickets_kind_idx']);
   });
 
   it('nested-loop-inner-scan: the inner side is re-scanned per outer row; its join column gets the index', async () => {

@@ -3,7 +3,8 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkS
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import { remoteTarget, type TargetSystem } from '../../src/lib/pi/target.js';
+import type { TargetSystem } from '../../src/lib/pi/target.js';
+import { remoteTarget } from '../../src/lib/pi/remote.js';
 import { processRunner } from '../../src/lib/process.js';
 import { run as setup } from '../../src/commands/pi/setup.js';
 import { run as pair } from '../../src/commands/pi/pair.js';
@@ -13,7 +14,7 @@ import { changeCount } from '../../src/commands/pi/plan.js';
 import { SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { installFakePi, type FakePiState } from '../support/pi-fakes.js';
-import { makePiRoot } from '../support/pi-root.js';
+import { bookwormFixtures, cleanupPiRoots, makePiRoot } from '../support/pi-root.js';
 import { memoryStreams } from '../support/cli.js';
 import { missingTools } from '../support/tools.js';
 
@@ -56,6 +57,7 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real 
   });
   afterAll(async () => {
     await sshd?.stop();
+    await cleanupPiRoots();
   });
   afterEach(async () => {
     await Promise.all(opened.map((t) => t.close()));
@@ -168,6 +170,28 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real 
     ]);
     // The boot unit was put in place before the connect attempt; a retry only has to connect.
     expect(readlinkSync(path.join(root, `etc/systemd/system/multi-user.target.wants/bt-speaker-connect@${MAC}.service`))).toBe('/etc/systemd/system/bt-speaker-connect@.service');
+  });
+
+  it('refuses a PipeWire desktop image, listing what apt-get -s says it would remove, and changes nothing', async () => {
+    root = await makePiRoot({ packages: true, pipewire: true });
+    mkdirSync(path.join(root, 'run/systemd/system'), { recursive: true });
+    const { writeFileSync } = await import('node:fs');
+    const simulate = readFileSync(path.join(bookwormFixtures, '..', 'samples', 'apt-get-simulate-pipewire.txt'), 'utf8');
+    writeFileSync(fake.stateFile, JSON.stringify({ ...(await fake.state()), installed: ['bluez', 'pipewire-audio', 'pipewire-pulse', 'wireplumber'], aptSimulate: simulate }));
+    const before = snapshot(root);
+    const err = await setup({}, { target: target() }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'pipewire-present', exitCode: 1 });
+    expect(err.message).toContain('installing PulseAudio removes: pipewire-audio; masked for all users: pipewire-pulse.service, pipewire-pulse.socket, wireplumber.service');
+    expect(await commands()).toEqual([QUERY, PGREP, ['systemctl', 'is-active', 'pulseaudio.service'], ['apt-get', 'install', '-s', '-y', 'pulseaudio', 'pulseaudio-module-bluetooth']]);
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it('explains a sudo that wants a password', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(fake.stateFile, JSON.stringify({ ...(await fake.state()), sudoPassword: true }));
+    const err = await status({}, { target: target() }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'sudo-password', exitCode: 1, message: 'sudo on pi wants a password, and opsctl runs it non-interactively.' });
+    expect(err.hint).toContain('passwordless sudo');
   });
 
   it('says when the Pi cannot be reached, and --dry-run over ssh changes nothing', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { lstatSync, readFileSync, readlinkSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -12,8 +12,8 @@ import { run as status } from '../../src/commands/pi/status.js';
 import { changeCount } from '../../src/commands/pi/plan.js';
 import { BLOCK_BEGIN } from '../../src/commands/pi/edit.js';
 import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, DBUS_POLICY, SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
-import { makePiRoot } from '../support/pi-root.js';
-import { memoryStreams } from '../support/cli.js';
+import { cleanupPiRoots, makePiRoot } from '../support/pi-root.js';
+import { memoryStreams, runBin } from '../support/cli.js';
 
 const MAC = '00:11:22:33:44:55';
 const rootTarget = (root: string) => localTarget({ runner: processRunner, root });
@@ -97,6 +97,10 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const m2 = memoryStreams();
     expect(await runCli(['pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m2.streams, stdin: process.stdin, env: env() })).toBe(0);
     expect(m2.stdout).toContain('Nothing to change on root');
+    // The built binary, as a user runs it.
+    const bin = await runBin(['pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { env: env() });
+    expect(bin).toMatchObject({ code: 0, stderr: '' });
+    expect(bin.stdout).toContain('Nothing to change on root');
     const m3 = memoryStreams();
     expect(await runCli(['--json', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m3.streams, stdin: process.stdin, env: env() })).toBe(0);
     expect(JSON.parse(m3.stdout)).toMatchObject({ changed: 0, dryRun: false });
@@ -232,3 +236,5 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     expect(doc.checks.find((c: { id: string }) => c.id === 'bluetooth-pa')).toMatchObject({ status: 'problem', detail: '/etc/pulse/system.pa.d/bluetooth.pa differs from what setup writes (edited by hand?)' });
   });
 });
+
+afterAll(cleanupPiRoots);

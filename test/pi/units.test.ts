@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { localTarget } from '../../src/lib/pi/target.js';
 import { processRunner } from '../../src/lib/process.js';
 import { run as setup } from '../../src/commands/pi/setup.js';
-import { makePiRoot } from '../support/pi-root.js';
+import { cleanupPiRoots, makePiRoot } from '../support/pi-root.js';
 import { missingTools } from '../support/tools.js';
 
 const MAC = '00:11:22:33:44:55';
@@ -69,3 +69,5 @@ describe.skipIf(missingTools('dbus-daemon'))('D-Bus policy written by setup', ()
     expect(parse(root, bad).status).toBe(1);
   });
 });
+
+afterAll(cleanupPiRoots);

@@ -20,8 +20,12 @@ export interface FakePiState {
   connected: boolean;
   /** Make `bluetoothctl connect` fail like BlueZ does without an audio endpoint. */
   failConnect?: string;
-  /** Users `sudo` reports (id -u answer when set, for the sudo path). */
+  /** What `id -u` answers (1000: opsctl must use sudo). */
   uid?: number;
+  /** What `apt-get install -s` prints (the removals apt would make). */
+  aptSimulate?: string;
+  /** Make `sudo -n` refuse as it does when the user has no NOPASSWD rule. */
+  sudoPassword?: boolean;
 }
 
 export const defaultPiState = (): FakePiState => ({ installed: [], active: [], powered: false, known: false, paired: false, trusted: false, connected: false });
@@ -42,6 +46,7 @@ const args = argv.filter((a, i) => !(a === '--timeout' || argv[i - 1] === '--tim
 const MAC = ${JSON.stringify(MAC)};
 switch (name) {
   case 'sudo': {
+    if (st.sudoPassword) { process.stderr.write('sudo: a password is required\\n'); process.exit(1); }
     const rest = argv.slice(argv.indexOf('--') + 1);
     const r = spawnSync(rest[0], rest.slice(1), { stdio: 'inherit' });
     process.exit(r.status ?? 1);
@@ -50,6 +55,7 @@ switch (name) {
     out(argv[0] === '-u' ? st.uid + '\\n' : 'pi\\n');
     process.exit(0);
   case 'apt-get':
+    if (argv.includes('-s') && st.aptSimulate) out(st.aptSimulate);
     if (argv[0] === 'install' && !argv.includes('-s')) { st.installed.push(...argv.filter((a) => /^[a-z][a-z0-9.+-]+$/.test(a) && !a.startsWith('Dpkg'))); save(); }
     process.exit(0);
   case 'dpkg-query': {

@@ -1,4 +1,4 @@
-import { chmod, cp, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,12 @@ export const DPKG = {
   wireplumber: stanza('wireplumber', '0.4.13-1', ['Depends: libc6 (>= 2.34), pipewire (>= 0.3.52)', 'Conflicts: pipewire-media-session']),
 };
 
+const made: string[] = [];
+/** Removes every root makePiRoot made in this process. */
+export async function cleanupPiRoots(): Promise<void> {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
 export interface PiRootOptions {
   /** PulseAudio, its Bluetooth module and BlueZ already installed (as an image builder's chroot apt would). */
   packages?: boolean;
@@ -35,6 +41,7 @@ export interface PiRootOptions {
  */
 export async function makePiRoot(opts: PiRootOptions = {}): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pi-root-'));
+  made.push(root);
   await cp(bookwormFixtures, root, { recursive: true, preserveTimestamps: true });
   if (opts.osRelease !== undefined) await writeFile(path.join(root, 'etc/os-release'), opts.osRelease);
   for (const bin of ['usr/bin/apt-get', 'usr/bin/systemctl', 'usr/bin/pulseaudio', 'usr/bin/bluetoothctl', 'usr/libexec/bluetooth/bluetoothd']) {
@@ -54,7 +61,7 @@ export async function makePiRoot(opts: PiRootOptions = {}): Promise<string> {
   await mkdir(path.join(root, 'var/lib/dpkg'), { recursive: true });
   await writeFile(path.join(root, 'var/lib/dpkg/status'), pkgs.join('\n\n') + '\n');
   if (!opts.pipewire) {
-    for (const u of ['pipewire-pulse.service', 'pipewire-pulse.socket', 'wireplumber.service']) await import('node:fs/promises').then((f) => f.rm(path.join(root, 'usr/lib/systemd/user', u)));
+    for (const u of ['pipewire-pulse.service', 'pipewire-pulse.socket', 'wireplumber.service']) await rm(path.join(root, 'usr/lib/systemd/user', u));
   }
   return root;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Context } from '../../lib/context.js';
 import { DIRECTORIES } from '../../lib/cert/acme.js';
 import { obtainAndStore, type CertDeps, type ObtainSettings } from '../../lib/cert/obtain.js';
-import { certName, describeTarget, normalizeDomains, type ChallengeSettings, type KeyType, CERT_FILES } from '../../lib/cert/store.js';
+import { certName, describeTarget, normalizeDomains, renewalDue, type CertMetadata, type ChallengeSettings, type KeyType, CERT_FILES } from '../../lib/cert/store.js';
 import { usageError } from '../../lib/errors.js';
 import { certDeps } from './common.js';
 
@@ -16,6 +16,8 @@ export interface IssueResult {
   notBefore: string;
   notAfter: string;
   replaced: boolean;
+  /** An identical certificate that is not due was already stored (no --force): nothing was requested. */
+  skipped: boolean;
   files: Record<string, string>;
   pushTargets: string[];
 }
@@ -65,9 +67,28 @@ export function resolveIssueOptions(opts: Record<string, any>, ctx: Pick<Context
   };
 }
 
-export async function run(settings: ObtainSettings, deps: CertDeps): Promise<IssueResult> {
+/**
+ * The same names, key type and CA as a stored certificate that is not due:
+ * issuing again would only spend the CA's duplicate-certificate rate limit.
+ */
+function unchanged(prev: CertMetadata, s: ObtainSettings, now: Date): boolean {
+  const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+  return same(prev.domains, s.domains) && prev.keyType === s.keyType && prev.directory === s.directory && !renewalDue(prev, now).due;
+}
+
+export async function run(settings: ObtainSettings & { force?: boolean }, deps: CertDeps): Promise<IssueResult> {
   const previous = await deps.store.read(settings.name);
+  if (previous && !settings.force && unchanged(previous.meta, settings, deps.now())) {
+    // Keep the certificate, but take new challenge settings for the next renewal.
+    const meta: CertMetadata = { ...previous.meta, email: settings.email, challenge: settings.challenge, skipSelfCheck: settings.skipSelfCheck, caBundle: settings.caBundle };
+    if (JSON.stringify(meta) !== JSON.stringify(previous.meta)) await deps.store.writeMeta(previous.dir, meta);
+    return { ...summarize(previous.dir, meta), replaced: false, skipped: true };
+  }
   const { dir, meta } = await obtainAndStore(settings, previous?.meta, deps);
+  return { ...summarize(dir, meta), replaced: Boolean(previous), skipped: false };
+}
+
+function summarize(dir: string, meta: CertMetadata): Omit<IssueResult, 'replaced' | 'skipped'> {
   return {
     name: meta.name,
     dir,
@@ -77,7 +98,6 @@ export async function run(settings: ObtainSettings, deps: CertDeps): Promise<Iss
     issuer: meta.issuer,
     notBefore: meta.notBefore,
     notAfter: meta.notAfter,
-    replaced: Boolean(previous),
     files: Object.fromEntries(CERT_FILES.map((f) => [f.replace('.pem', ''), path.join(dir, f)])),
     pushTargets: meta.pushTargets.map(describeTarget),
   };
@@ -96,7 +116,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
     }
     return 0;
   }
-  const result = await run(settings, deps);
+  const result = await run({ ...settings, force: Boolean(opts.force) }, deps);
   if (ctx.global.json) ctx.out.data(result);
   else printIssued(ctx, result);
   return 0;
@@ -116,6 +136,12 @@ function describeChallenge(c: ChallengeSettings): string {
 }
 
 function printIssued(ctx: Context, r: IssueResult): void {
+  if (r.skipped) {
+    ctx.out.info(`Certificate ${r.name} (${r.domains.join(', ')}) is already stored and not due until its last third (expires ${r.notAfter.slice(0, 10)}); nothing requested. Pass --force to issue again.`);
+    ctx.out.line(`certificate: ${r.files.fullchain}`);
+    ctx.out.line(`private key: ${r.files.privkey}`);
+    return;
+  }
   ctx.out.success(`${r.replaced ? 'Replaced' : 'Issued'} certificate ${r.name} (${r.domains.join(', ')}), valid until ${r.notAfter.slice(0, 10)}`);
   ctx.out.line(`certificate: ${r.files.fullchain}`);
   ctx.out.line(`private key: ${r.files.privkey}`);

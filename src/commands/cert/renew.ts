@@ -39,9 +39,12 @@ export function resolveRenewOptions(opts: Record<string, any>): RenewOptions {
 }
 
 export async function run(o: RenewOptions, deps: CertDeps & PushDeps): Promise<RenewResult> {
-  const certs: StoredCert[] = o.names.length ? await Promise.all(o.names.map((n) => deps.store.get(n))) : await deps.store.list();
-  const release = o.dryRun ? async () => {} : await lock(deps.store.root, deps.now);
   const out: RenewedCert[] = [];
+  // A certificate whose metadata cannot be read cannot be renewed: that is a failure cron must see.
+  const unreadable = (name: string, err: unknown) =>
+    out.push({ name, status: 'failed', reason: 'unreadable metadata', daysLeft: NaN, notAfter: '', error: describeError(err), pushes: [] });
+  const certs: StoredCert[] = o.names.length ? await Promise.all(o.names.map((n) => deps.store.get(n))) : await deps.store.list(unreadable);
+  const release = o.dryRun ? async () => {} : await lock(deps.store.root, deps.now);
   try {
     for (const c of certs) out.push(await renewOne(c, o, deps));
   } finally {

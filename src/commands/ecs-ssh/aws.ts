@@ -25,13 +25,12 @@ export interface EcsApi {
   warmUp(): void;
 }
 
-// The SDKs ship CommonJS bundles: require() skips the ESM loader's export
-// scan of a 2 MB file (~200 ms for client-ec2), and loads only when needed;
-// a V8 code cache saves most of the compile time on later runs.
-
 const DESCRIBE_BATCH = 100;
 
 export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
+  // The SDKs ship CommonJS bundles: require() skips the ESM loader's export
+  // scan of a 2 MB file (~200 ms for client-ec2) and loads only what is
+  // needed, when needed; a V8 code cache saves most of the compile time.
   const cacheDir = codeCacheDir(env);
   const loadEc2 = () => requireCached<typeof Ec2Sdk>('@aws-sdk/client-ec2', cacheDir);
   const ecsSdk = requireCached<typeof EcsSdk>('@aws-sdk/client-ecs', cacheDir);

@@ -1,4 +1,4 @@
-import { formatCommand, shellQuote, type CommandSpec } from '../../lib/process.js';
+import { shellQuote, type CommandSpec } from '../../lib/process.js';
 import type { SshHostChoice } from './ssh-hosts.js';
 
 /**
@@ -43,8 +43,4 @@ export function sshCommand(input: SshCommandInput): CommandSpec {
   // `--` ends ssh's options: a host name can never be read as a flag.
   args.push('--', input.host.host, remoteCommandLine(input.remote));
   return { file: 'ssh', args, stdio: 'inherit' };
-}
-
-export function displayCommand(spec: CommandSpec): string {
-  return formatCommand(spec);
 }

@@ -38,7 +38,8 @@ export function planTarget(o: EcsSshOptions, deps: PlanDeps, cluster: string, ta
   const runtimeId = requireRuntimeId(task, container);
   const inst = task.instance;
   if (!inst || inst.gone) {
-    throw new OpsError(`The EC2 instance ${inst?.id ?? '(unknown)'} that ran task ${task.id} is gone${inst?.state ? ` (${inst.state})` : ''}.`, {
+    const what = !inst?.state || inst.state === 'terminated' || inst.state === 'shutting-down' ? 'gone' : 'not running';
+    throw new OpsError(`The EC2 instance ${inst?.id ?? '(unknown)'} that ran task ${task.id} is ${what}${inst?.state ? ` (${inst.state})` : ''}.`, {
       hint: `ECS will replace the task; list the tasks again with \`${listCommand(base.service, cluster)}\``,
       code: 'instance-gone',
     });

@@ -53,6 +53,7 @@ export async function run(o: EcsSshOptions, deps: EcsSshDeps): Promise<EcsSshRes
 
   if (!o.all) {
     const target = targets[0]!;
+    if (target.via === 'ecs-exec') deps.log(`task ${target.task.id} runs on ${target.task.launchType}: there is no container instance to ssh to, so this uses ECS Exec`);
     deps.log(`${target.service ?? service} · task ${target.task.id} · container ${target.container.name} · ${target.via === 'ssh' ? `ssh ${target.ssh!.host}` : 'ECS Exec'}`);
     return { action: 'exec', target, exitCode: (await execute(target, deps)).exitCode };
   }

@@ -51,12 +51,16 @@ export function relationsOf(plan: Plan): Array<{ schema?: string; name: string }
   return plan.nodes.filter((n) => n.relation).map((n) => ({ schema: n.schema, name: n.relation! }));
 }
 
+/** A pasted `EXPLAIN ANALYZE SELECT …`: opsctl adds its own EXPLAIN options. */
+const EXPLAIN_PREFIX = /^\s*EXPLAIN(?:\s*\([^)]*\)|\s+(?:ANALYZE|ANALYSE|VERBOSE))*\s+/i;
+
 export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
-  const info = inspectStatement(o.sql);
+  const prefixed = EXPLAIN_PREFIX.test(o.sql);
+  const info = inspectStatement(o.sql.replace(EXPLAIN_PREFIX, ''));
   if (o.params.length && o.params.length !== info.paramCount) {
     throw usageError(`The query uses ${info.paramCount} parameter(s) ($1…) but ${o.params.length} --param value(s) were given.`, 'pass one --param per $n, in order, or none to explain the generic plan', 'pg-param-count');
   }
-  const notes: string[] = [];
+  const notes: string[] = prefixed ? ['the leading EXPLAIN was dropped: opsctl runs its own EXPLAIN (ANALYZE, BUFFERS, VERBOSE, SETTINGS)'] : [];
   let mode: ExplainMode = 'analyze';
   if (info.paramCount > 0 && o.params.length === 0) {
     mode = 'generic';

@@ -83,8 +83,12 @@ function renderVerification(v: Verification, s: Styler): string[] {
     out.push(s('bold', 'Verification') + ' (real index, built inside a transaction that was rolled back)');
     const b = v.before;
     const a = v.after;
-    out.push(`  before  ${fmtMs(b.executionMs ?? 0).padStart(12)}   ${fmtInt(b.sharedHitBlocks + b.sharedReadBlocks).padStart(10)} buffers`);
-    out.push(`  after   ${fmtMs(a.executionMs ?? 0).padStart(12)}   ${fmtInt(a.sharedHitBlocks + a.sharedReadBlocks).padStart(10)} buffers`);
+    if (b.executionMs !== undefined && a.executionMs !== undefined) {
+      out.push(`  before  ${fmtMs(b.executionMs).padStart(12)}   ${fmtInt(b.sharedHitBlocks + b.sharedReadBlocks).padStart(10)} buffers`);
+      out.push(`  after   ${fmtMs(a.executionMs).padStart(12)}   ${fmtInt(a.sharedHitBlocks + a.sharedReadBlocks).padStart(10)} buffers`);
+    } else {
+      out.push(`  estimated cost ${b.totalCost.toFixed(2)} → ${a.totalCost.toFixed(2)}${v.costRatio ? ` (${fmtInt(v.costRatio)}× lower)` : ''} (not executed: plan only)`);
+    }
     for (const i of v.indexes) out.push(`  ${i.used ? s('green', '✓') : s('yellow', '✗')} ${i.name} ${i.used ? 'is used by the new plan' : 'is NOT used by the new plan'}${i.buildMs !== undefined ? ` (built in ${fmtMs(i.buildMs)})` : ''}`);
     if (v.speedup !== undefined) out.push(`  → ${s('bold', `${fmtInt(v.speedup)}× faster`)} (execution time before ÷ after)`);
     out.push(v.leftBehind.length ? s('red', `  ! still present after rollback: ${v.leftBehind.join(', ')}`) : `  Nothing left behind: checked the catalog after the rollback.`);
@@ -108,6 +112,8 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
   } else {
     out.push(`${s('bold', 'Mode')}    ${r.mode === 'generic' ? 'generic plan (no parameter values): estimates only, not executed' : 'plan only: estimates, not executed'}`);
   }
+  const settings = Object.entries(p.settings);
+  if (settings.length) out.push(`${s('bold', 'Settings')} ${settings.map(([k, v]) => `${k}=${v}`).join(', ')} (non-default, as the planner saw them)`);
   for (const n of r.notes) out.push(s('yellow', `note: ${n}`));
   out.push('', s('bold', `Plan${p.analyzed ? ' (▶ = hottest path)' : ''}`));
   out.push(...renderTree(p, s));
@@ -130,6 +136,7 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
     for (const a of r.advice) {
       if (a.existing) out.push(`  ${s('yellow', '=')} ${a.existing.note}`, `      ${s('cyan', a.existing.sql)}`);
       else out.push(`  ${s('cyan', a.sql)}`, s('dim', `      serves ${a.serves}`));
+      if (a.supersedes.length) out.push(s('dim', `      makes ${a.supersedes.join(', ')} redundant (its columns lead the new index): drop it once the new one is in use, to save writes`));
       for (const alt of a.alternatives) out.push(s('dim', `      alternative: ${alt}`));
     }
     if (creatable.length && !r.verification) out.push(s('dim', '  prove it: re-run with --verify real (builds it in a rolled-back transaction) or --verify hypo (HypoPG)'));

@@ -100,6 +100,7 @@ export function reportJson(r: ExplainReport) {
       serves: a.serves,
       existing: a.existing ?? null,
       alternatives: a.alternatives,
+      supersedes: a.supersedes,
       nodeIds: a.nodeIds,
     })),
     verification: r.verification ? (({ afterPlan, ...v }) => v)(r.verification) : null,

@@ -47,7 +47,7 @@ export async function run(options: { mac: string; dryRun?: boolean }, deps: { ta
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const target = makeTarget(opts, ctx);
   try {
-    const result = await run({ mac: String(args[0]), dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => ctx.out.log(describeChange(c)) });
+    const result = await run({ mac: String(args[0]), dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) });
     const problems = result.checks.filter((c) => c.status === 'problem').length;
     if (ctx.global.json) {
       ctx.out.data({

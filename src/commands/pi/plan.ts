@@ -77,7 +77,7 @@ export function preflight(facts: Facts, opts: SetupOptions, target: { live: bool
   }
   found.push(target.live ? 'systemd (running)' : 'systemd');
   if (target.kind === 'local' && facts.uid !== 0) {
-    throw new OpsError('Changing the system needs root.', { code: 'not-root', hint: `run it with sudo: sudo opsctl pi audio ${process.argv.slice(3).join(' ') || 'setup'}` });
+    throw new OpsError('Changing the system needs root.', { code: 'not-root', hint: 'run it with sudo: sudo opsctl pi audio setup …' });
   }
   const pw = facts.pipewire;
   if (pw.packages.length || pw.running.length) {
@@ -138,6 +138,7 @@ export function planSetup(facts: Facts, opts: SetupOptions, target: { live: bool
   svc.changes.push(...own(facts, PATHS.clientConf, CLIENT_CONF));
   for (const u of PULSE_USER_UNITS) svc.changes.push(...link(facts, userUnitPath(u), '/dev/null'));
   if (opts.force) for (const u of facts.pipewire.userUnits) svc.changes.push(...link(facts, userUnitPath(u), '/dev/null'));
+  if (opts.force && facts.pipewire.running.length) svc.notes.push(`${facts.pipewire.running.join(' and ')} keep running in open sessions until those users log out (or the Pi reboots)`);
   steps.push(svc);
 
   // 4. Bluetooth module, and the two distro files it depends on.

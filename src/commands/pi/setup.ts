@@ -74,7 +74,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   try {
     const result = await run(
       { speaker: opts.speaker, user: opts.user, force: opts.force, dryRun: ctx.global.dryRun },
-      { target, signal: ctx.signal, onChange: (_step, c) => ctx.out.log(describeChange(c)) },
+      { target, signal: ctx.signal, onChange: (_step, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) },
     );
     const problems = result.checks.filter((c) => c.status === 'problem').length;
     if (ctx.global.json) {

@@ -114,7 +114,7 @@ export async function run(options: { dryRun?: boolean }, deps: { target: TargetS
 export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const target = makeTarget(opts, ctx);
   try {
-    const result = await run({ dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => ctx.out.log(describeChange(c)) });
+    const result = await run({ dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) });
     if (ctx.global.json) {
       ctx.out.data({
         target: result.target,

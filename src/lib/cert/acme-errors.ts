@@ -36,6 +36,10 @@ const P = 'urn:ietf:params:acme:error:';
 export function translateAcmeError(err: unknown, trace: AcmeTrace, ctx: AcmeErrorContext): OpsError {
   if (err instanceof OpsError) return err;
   const msg = firstLine(err);
+  // An AWS SDK error from the Route 53 challenge, not the CA.
+  if (err && typeof err === 'object' && '$metadata' in err) {
+    return new OpsError(`Route 53 call failed (${(err as unknown as Error).name}): ${msg}`, { hint: 'check the credentials, the region/profile and --hosted-zone-id', code: 'route53-failed', cause: err });
+  }
   const problem = [...trace.problems].reverse().find((p) => p.detail && (msg.includes(p.detail.replace(/\n/g, '')) || p.detail.includes(msg))) ?? trace.problems[trace.problems.length - 1];
 
   // acme-client 5.4.0, after its last retry of a request that got no response

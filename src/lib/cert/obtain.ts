@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import type { AwsOptions } from '../aws.js';
 import { ExitCode, OpsError } from '../errors.js';
 import { issueCertificate, type AcmeTransportOptions, type ChallengeSolver } from './acme.js';
@@ -70,20 +71,28 @@ export async function buildSolver(s: ObtainSettings, deps: CertDeps): Promise<Ch
  */
 export async function obtainAndStore(s: ObtainSettings, previous: CertMetadata | undefined, deps: CertDeps): Promise<{ dir: string; meta: CertMetadata }> {
   const solver = await buildSolver(s, deps);
-  const issued = await issueCertificate({
-    directoryUrl: s.directory,
-    email: s.email,
-    domains: s.domains,
-    keyType: s.keyType,
-    solver,
-    store: deps.store,
-    caBundle: s.caBundle,
-    ...deps.transport,
-    log: deps.log,
-    debug: deps.debug,
-    signal: deps.signal,
-    now: deps.now,
-  });
+  await deps.store.ensureWritable(s.name);
+  let issued: Awaited<ReturnType<typeof issueCertificate>>;
+  try {
+    issued = await issueCertificate({
+      directoryUrl: s.directory,
+      email: s.email,
+      domains: s.domains,
+      keyType: s.keyType,
+      solver,
+      store: deps.store,
+      caBundle: s.caBundle,
+      ...deps.transport,
+      log: deps.log,
+      debug: deps.debug,
+      signal: deps.signal,
+      now: deps.now,
+    });
+  } catch (err) {
+    // Leave no empty directory behind for a certificate that was never issued (rmdir refuses non-empty ones).
+    await rmdir(deps.store.dirFor(s.name)).catch(() => {});
+    throw err;
+  }
   const info = certInfo(issued.files.cert);
   const meta: CertMetadata = {
     version: 1,

@@ -1,5 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { configHome } from '../config.js';
 import { OpsError, usageError } from '../errors.js';
@@ -97,7 +97,10 @@ export class CertStore {
 
   async read(name: string): Promise<StoredCert | undefined> {
     const dir = this.dirFor(name);
-    const text = await readFileIfExists(path.join(dir, METADATA_FILE));
+    const text = await readFileIfExists(path.join(dir, METADATA_FILE)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOTDIR') return undefined;
+      throw err;
+    });
     if (text === undefined) return undefined;
     let meta: CertMetadata;
     try {
@@ -127,7 +130,7 @@ export class CertStore {
     try {
       entries = await fsp.readdir(this.root);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
       throw err;
     }
     const out: StoredCert[] = [];
@@ -164,6 +167,22 @@ export class CertStore {
     await writeFileAtomic(path.join(dir, 'fullchain.pem'), files.fullchain, { mode: 0o644 });
     await this.writeMeta(dir, meta);
     return dir;
+  }
+
+  /** Fail before talking to a CA if the certificate could not be stored afterwards. */
+  async ensureWritable(name: string): Promise<void> {
+    const dir = this.dirFor(name);
+    try {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      await fsp.access(dir, fsConstants.W_OK);
+      await fsp.mkdir(path.join(this.root, '.accounts'), { recursive: true, mode: 0o700 });
+      await fsp.access(path.join(this.root, '.accounts'), fsConstants.W_OK);
+    } catch (err) {
+      throw new OpsError(`Cannot write to the certificate store ${this.root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+        hint: 'run as a user who can write there, or pick another place with --cert-dir',
+        code: 'cert-store-unwritable',
+      });
+    }
   }
 
   async writeMeta(dir: string, meta: CertMetadata): Promise<void> {

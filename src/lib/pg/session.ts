@@ -84,11 +84,17 @@ export class PgSession {
    * idle_in_transaction_session_timeout covers a client that hangs.
    */
   async rolledBack<T>(opts: TransactionOptions, fn: () => Promise<T>): Promise<T> {
-    await this.query(opts.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION READ WRITE');
+    // One round trip: our own fixed text, so the simple protocol's multiple statements are fine here.
+    const ms = (v: number) => Math.max(1, Math.round(v));
     try {
-      await this.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(opts.timeoutMs))}`);
-      await this.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.lockTimeoutMs ?? opts.timeoutMs))}`);
-      await this.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, Math.round(opts.timeoutMs * 2))}`);
+      await this.query(
+        [
+          opts.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION READ WRITE',
+          `SET LOCAL statement_timeout = ${ms(opts.timeoutMs)}`,
+          `SET LOCAL lock_timeout = ${ms(opts.lockTimeoutMs ?? opts.timeoutMs)}`,
+          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, ms(opts.timeoutMs * 2))}`,
+        ].join('; '),
+      );
       for (const [name, value] of Object.entries(opts.settings ?? {})) await this.query('SELECT set_config($1, $2, true)', [name, value]);
       return await fn();
     } finally {

@@ -156,6 +156,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
       onProgress: (p) => printProgress(ctx.out, p),
     });
     ctx.out.endProgress();
+    (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
     ctx.out.debug(`memory: rss ${(mem.rss / 2 ** 20).toFixed(1)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)}/${(mem.heapTotal / 2 ** 20).toFixed(1)} MB, external ${(mem.external / 2 ** 20).toFixed(1)} MB`);
     if (ctx.global.json) ctx.out.data(result.kind === 'plan' ? { dryRun: true, plan: result.plan } : result.kind === 'verify' ? { plan: result.plan, verify: result.verify } : { plan: result.plan, summary: result.summary });

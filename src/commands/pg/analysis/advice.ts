@@ -38,6 +38,8 @@ export interface IndexAdvice {
   existing?: { name: string; valid: boolean; note: string; sql: string };
   /** Existing indexes that would serve if the query were written differently. */
   alternatives: string[];
+  /** Existing plain indexes whose columns are a prefix of this one: redundant once it exists. */
+  supersedes: string[];
 }
 
 export interface OrderKey {
@@ -124,6 +126,7 @@ export function proposeIndex(node: PlanNode, catalog: Catalog, ctx: ScanContext 
     serves: servesText(keys, where),
     nodeIds: [node.id],
     alternatives: [],
+    supersedes: [],
   };
   if (table) {
     const existing = table.indexes.find((i) => serves(i, advice));
@@ -134,6 +137,12 @@ export function proposeIndex(node: PlanNode, catalog: Catalog, ctx: ScanContext 
         : { name: existing.name, valid: false, sql: `REINDEX INDEX CONCURRENTLY ${idx};`, note: `${existing.name} has these columns but is INVALID (a failed CREATE INDEX CONCURRENTLY?): rebuild it.` };
     }
     advice.alternatives = alternativesFor(conds, table.indexes, node);
+    if (!advice.existing && !where) {
+      advice.supersedes = table.indexes
+        .filter((i) => i.valid && !i.unique && !i.predicate && i.method === 'btree' && i.include.length === 0 && i.keys.length < keys.length)
+        .filter((i) => i.keys.every((k, n) => norm(k.expr) === norm(keys[n]!.column)))
+        .map((i) => i.name);
+    }
   }
   return advice;
 }

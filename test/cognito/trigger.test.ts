@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import bcrypt from 'bcryptjs';
+import { AdminGetUserCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { startCognitoLocal, type CognitoLocal } from '../support/cognito-local.js';
+import { createDeviseUsers } from '../support/cognito-devise.js';
+import { ensureCognitoBuild } from '../support/cognito-build.js';
+import { repoRoot, runBin } from '../support/cli.js';
+import { run } from '../../src/commands/cognito/trigger.js';
+import { run as verifyToken, fileJwksCache, httpFetchJwks } from '../../src/commands/cognito/token.js';
+import { tmpDir } from './helpers.js';
+
+const password = (id: number) => `Devise-pw-${id}!`;
+let pg: TestPostgres;
+let dbUrl: string;
+let handler: (event: any) => Promise<any>;
+let lambda: http.Server;
+let lambdaPort: number;
+let cl: CognitoLocal;
+const logged: string[] = [];
+
+/** Documented event shapes (Cognito developer guide, User migration Lambda trigger). */
+const event = (triggerSource: string, userName: string, pw?: string) => ({
+  version: '1',
+  triggerSource,
+  region: 'us-east-1',
+  userPoolId: 'us-east-1_Example',
+  userName,
+  callerContext: { awsSdkVersion: 'aws-sdk-unknown-unknown', clientId: 'client123' },
+  request: { ...(pw === undefined ? {} : { password: pw }), validationData: {}, clientMetadata: {} },
+  response: { userAttributes: null, forceAliasCreation: null, enableSMSMFA: null, finalUserStatus: null, messageAction: null, desiredDeliveryMediums: null },
+});
+
+beforeAll(async () => {
+  ensureCognitoBuild();
+  pg = await startPostgres();
+  ({ url: dbUrl } = await createDeviseUsers(pg, 'legacy', 200, { passwordHash: (id) => bcrypt.hashSync(password(id), 4) }));
+  const out = tmpDir('opsctl-trigger-');
+  await run({ out, source: 'postgres', force: false, dryRun: false });
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'));
+  process.env.DATABASE_URL = dbUrl;
+  for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')));
+  ({ handler } = await import(pathToFileURL(path.join(out, 'index.mjs')).href));
+
+  // A local Lambda Invoke endpoint for cognito-local's UserMigration trigger.
+  lambda = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const result = await handler(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      } catch (err) {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' }).end(JSON.stringify({ errorType: 'Error', errorMessage: (err as Error).message }));
+      }
+    });
+  });
+  await new Promise<void>((r) => lambda.listen(0, '127.0.0.1', r));
+  lambdaPort = (lambda.address() as AddressInfo).port;
+  cl = await startCognitoLocal({ LambdaClient: { endpoint: `http://127.0.0.1:${lambdaPort}`, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }, TriggerFunctions: { UserMigration: 'user-migration' } });
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await cl?.stop();
+  lambda?.close();
+  await pg?.stop();
+});
+
+describe('the scaffolded User Migration handler, against the Devise table', () => {
+  it('sign-in with the right password migrates the user CONFIRMED, without a message', async () => {
+    const r = await handler(event('UserMigration_Authentication', 'USER2@example.com', password(2)));
+    expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', messageAction: 'SUPPRESS', userAttributes: { email: 'user2@example.com', email_verified: 'true', 'custom:legacy_id': '2' } });
+    const unconfirmed = await handler(event('UserMigration_Authentication', 'user3@example.com', password(3)));
+    expect(unconfirmed.response.userAttributes.email_verified).toBe('false');
+  });
+
+  it('a wrong password, an unknown user or a missing password all get the same refusal', async () => {
+    await expect(handler(event('UserMigration_Authentication', 'user2@example.com', 'guess'))).rejects.toThrow('Bad username or password');
+    await expect(handler(event('UserMigration_Authentication', 'nobody@example.com', 'x'))).rejects.toThrow('Bad username or password');
+    await expect(handler(event('UserMigration_Authentication', 'user2@example.com'))).rejects.toThrow('Bad username or password');
+    // A user whose hash is not bcrypt (row 6 has a placeholder) cannot sign in through the trigger.
+    await expect(handler(event('UserMigration_Authentication', 'user6@example.com', 'x'))).rejects.toThrow('Bad username or password');
+  });
+
+  it('forgot-password returns the attributes without a password check', async () => {
+    const r = await handler(event('UserMigration_ForgotPassword', 'user4@example.com'));
+    expect(r.response).toMatchObject({ messageAction: 'SUPPRESS', userAttributes: { email: 'user4@example.com', 'custom:legacy_id': '4' } });
+    expect(r.response.finalUserStatus).toBeNull();
+  });
+
+  it('never logs anything (the event holds the password)', () => {
+    expect(logged).toEqual([]);
+  });
+
+  it('end to end: cognito-local calls it through its UserMigration trigger', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const clientId = await cl.createClient(poolId);
+    const auth = await cl.client.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'user5@example.com', PASSWORD: password(5) } }));
+    expect(auth.AuthenticationResult?.IdToken).toBeTruthy();
+    const user = await cl.client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: 'user5@example.com' }));
+    expect(user.UserStatus).toBe('CONFIRMED');
+    expect(Object.fromEntries(user.UserAttributes!.map((a) => [a.Name, a.Value]))).toMatchObject({ email: 'user5@example.com', 'custom:legacy_id': '5' });
+    // The migrated user's token verifies against the pool's JWKS.
+    const verified = await verifyToken({ token: auth.AuthenticationResult!.IdToken!, userPoolId: poolId, clientId, endpoint: cl.endpoint }, { fetchJwks: httpFetchJwks(), cache: fileJwksCache(tmpDir(), () => new Date()), now: () => new Date() });
+    expect(verified.claims.email).toBe('user5@example.com');
+    // A wrong password is refused and creates nobody.
+    const wrong = await cl.client.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'user1@example.com', PASSWORD: 'nope' } })).catch((e) => e);
+    expect(wrong.name).toBe('NotAuthorizedException');
+    const missing = await cl.client.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: 'user1@example.com' })).catch((e) => e);
+    expect(missing.name).toBe('UserNotFoundException');
+  });
+});
+
+describe('cognito trigger scaffold (built binary)', () => {
+  it('writes index.mjs, package.json and README.md; refuses to overwrite without --force', async () => {
+    const out = path.join(tmpDir(), 'user-migration');
+    const r = await runBin(['cognito', 'trigger', 'scaffold', '--out', out]);
+    expect(r.code).toBe(0);
+    for (const f of ['index.mjs', 'package.json', 'README.md']) expect(existsSync(path.join(out, f))).toBe(true);
+    expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/USER_PASSWORD_AUTH/);
+    expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/never reach this\s+trigger/);
+    expect(JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8'))).toMatchObject({ type: 'module', dependencies: { pg: expect.any(String), bcryptjs: expect.any(String) } });
+    const src = readFileSync(path.join(out, 'index.mjs'), 'utf8');
+    expect(src).not.toMatch(/console\./);
+    const again = await runBin(['cognito', 'trigger', 'scaffold', '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/index.mjs, package.json, README.md already exist/);
+    writeFileSync(path.join(out, 'index.mjs'), 'old');
+    expect((await runBin(['cognito', 'trigger', 'scaffold', '--out', out, '--force'])).code).toBe(0);
+    expect(readFileSync(path.join(out, 'index.mjs'), 'utf8')).toContain('UserMigration_Authentication');
+  });
+
+  it('--source http writes a handler that asks the old app; --dry-run writes nothing', async () => {
+    const out = path.join(tmpDir(), 'm');
+    const dry = await runBin(['--dry-run', 'cognito', 'trigger', 'scaffold', '--out', out, '--source', 'http']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/\[Dry run\] would write .*index\.mjs/);
+    expect(existsSync(out)).toBe(false);
+    expect((await runBin(['cognito', 'trigger', 'scaffold', '--out', out, '--source', 'http'])).code).toBe(0);
+    const src = readFileSync(path.join(out, 'index.mjs'), 'utf8');
+    expect(src).toContain('OLD_APP_AUTH_URL');
+    expect(src).not.toMatch(/console\./);
+  });
+
+  it('the http handler checks credentials through the old app endpoint', async () => {
+    const out = tmpDir('opsctl-trigger-http-');
+    await run({ out, source: 'http', force: false, dryRun: false });
+    const seen: any[] = [];
+    const app = http.createServer((req, res) => {
+      let b = '';
+      req.on('data', (d) => (b += d));
+      req.on('end', () => {
+        const body = JSON.parse(b);
+        seen.push({ auth: req.headers.authorization, hasPassword: 'password' in body });
+        if (body.email === 'ada@example.com' && (body.password === undefined || body.password === 'right')) return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 7, email: 'Ada@example.com', confirmed_at: '2020-01-01' }));
+        res.writeHead(401).end();
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    process.env.OLD_APP_AUTH_URL = `http://127.0.0.1:${(app.address() as AddressInfo).port}/users/aws_auth`;
+    process.env.OLD_APP_SECRET = 's3cret';
+    const mod = await import(pathToFileURL(path.join(out, 'index.mjs')).href);
+    const ok = await mod.handler(event('UserMigration_Authentication', 'ada@example.com', 'right'));
+    expect(ok.response).toMatchObject({ finalUserStatus: 'CONFIRMED', messageAction: 'SUPPRESS', userAttributes: { email: 'ada@example.com', email_verified: 'true', 'custom:legacy_id': '7' } });
+    await expect(mod.handler(event('UserMigration_Authentication', 'ada@example.com', 'wrong'))).rejects.toThrow('Bad username or password');
+    const forgot = await mod.handler(event('UserMigration_ForgotPassword', 'ada@example.com'));
+    expect(forgot.response.userAttributes.email).toBe('ada@example.com');
+    expect(seen.map((s) => s.auth)).toEqual(['Bearer s3cret', 'Bearer s3cret', 'Bearer s3cret']);
+    expect(seen.map((s) => s.hasPassword)).toEqual([true, true, false]);
+    app.close();
+  });
+});
