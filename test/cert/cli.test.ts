@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { binPath, runBin } from '../support/cli.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { missingTools } from '../support/tools.js';
+import { startSshd, recordingCommand, type TestSshd } from '../support/sshd.js';
+import { seedCert } from '../support/cert-deps.js';
+import { CertStore } from '../../src/lib/cert/store.js';
 
 const env = (home: string) => ({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: process.env.PATH });
 
@@ -85,6 +89,22 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
 
     const none = await runBin(['cert', 'push', 'heroku', '--app', 'x', '-d', 'nope.test', '--cert-dir', certDir], { env: e });
     expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('stored certificates: bin.test') });
+
+    // Renewal from cron: a failure is named on stderr with exit 1, the files stay; a success says what it did.
+    const before = await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8');
+    const squatter = http.createServer((_q, res) => res.end('busy'));
+    await new Promise<void>((r) => squatter.listen(pebble.httpPort, '127.0.0.1', r));
+    try {
+      const failed = await runBin(['cert', 'renew', '--days', '100000', '--cert-dir', certDir], { env: e });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('error: renewing bin.test failed, the current certificate is untouched: Cannot listen on port');
+      expect(await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8')).toBe(before);
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+    const renewed = await runBin(['cert', 'renew', '--force', '--cert-dir', certDir], { env: e });
+    expect(renewed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^renewed bin\.test, valid until \d{4}-\d\d-\d\d\n$/) });
+    expect(await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8')).not.toBe(before);
   });
 
   it('an ACME failure through the binary: exit 1, one line and a hint, the stack only with --debug', async () => {
@@ -99,5 +119,39 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
     expect(tls.code).toBe(1);
     expect(tls.stderr).toContain('error: Cannot reach the ACME server 127.0.0.1');
     expect(tls.stderr).toContain('--ca-bundle');
+  });
+});
+
+describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('opsctl cert push ssh (built binary, real sshd)', () => {
+  let sshd: TestSshd;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('--dry-run prints the plan; the push copies and reloads; list shows the target; a failing reload exits 1', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const certDir = path.join(home, 'store');
+    await seedCert(new CertStore(certDir), ['ssh.test']);
+    const remote = path.join(home, 'remote dir');
+    const args = ['cert', 'push', 'ssh', sshd.alias, '--dir', remote, '--reload', 'systemctl reload nginx', '--ssh-config', sshd.sshConfigPath, '--cert-dir', certDir];
+    const dry = await runBin([...args, '--dry-run'], { env: env(home) });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`[dry run] would push ssh.test to ssh:${sshd.alias}:${remote}:`);
+    expect(dry.stdout).toContain("reload: ssh -F");
+    expect(dry.stdout).not.toContain('PRIVATE KEY');
+    await expect(readdir(remote)).rejects.toThrow();
+    await recordingCommand(sshd.binDir, 'systemctl', {});
+    const ok = await runBin(args, { env: env(home) });
+    expect(ok).toMatchObject({ code: 0, stderr: expect.stringContaining(`✓ Pushed ssh.test to ssh:${sshd.alias}:${remote}`) });
+    expect((await stat(path.join(remote, 'privkey.pem'))).mode & 0o777).toBe(0o600);
+    const list = await runBin(['cert', 'list', '--cert-dir', certDir], { env: env(home) });
+    expect(list.stdout).toContain(`ssh:${sshd.alias}:${remote}`);
+    await recordingCommand(sshd.binDir, 'systemctl', { exitCode: 5, stderr: 'Unit nginx.service not loaded.\n' });
+    const bad = await runBin(args, { env: env(home) });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: The reload command failed on testhost (exit 5): Unit nginx.service not loaded.');
   });
 });

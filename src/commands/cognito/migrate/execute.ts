@@ -8,6 +8,7 @@
  * did not change), retries earlier failures, and continues from there.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { ExitCode, OpsError } from '../../../lib/errors.js';
 import { FingerprintSet } from '../../../lib/cognito/hashset.js';
@@ -85,7 +86,13 @@ export interface MigrationSummary {
 const MAX_AHEAD = 2000;
 
 export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps, mapping: Mapping, pool: PoolInfo): Promise<MigrationSummary> {
-  const { clock, signal } = deps;
+  const { clock } = deps;
+  // Every request waiting for its rate-limit slot listens for Ctrl-C: one relay signal, no listener cap.
+  const relay = new AbortController();
+  setMaxListeners(0, relay.signal);
+  if (deps.signal?.aborted) relay.abort(deps.signal.reason);
+  deps.signal?.addEventListener('abort', () => relay.abort(deps.signal!.reason), { once: true });
+  const signal = relay.signal;
   const started = clock.now();
   if (opts.restart) await deps.state.remove();
   const prev = await deps.state.load();

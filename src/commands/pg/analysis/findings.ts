@@ -18,10 +18,6 @@ export interface Analysis {
   advice: IndexAdvice[];
 }
 
-export interface AnalyzeOptions {
-  sql?: string;
-}
-
 /** Index-related detectors, in priority order: the first to claim a node wins. */
 const INDEX_DETECTORS = [limitOrderIndexFilter, nestedLoopInnerScan, seqScanSelectiveFilter, indexFilterLeftover];
 const OTHER_DETECTORS = [rowMisestimate, sortSpill, hashSpill, hashaggSpill, heapFetches, lossyBitmap, workersNotLaunched];
