@@ -65,11 +65,17 @@ try {
     samples.push({ wall: wallMs, server: serverMs, overhead: wallMs - serverMs });
   }
   const overhead = median(samples.map((s) => s.overhead));
+  const bare = median(Array.from({ length: runs }, () => {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }));
   const ok2 = overhead <= OVERHEAD_TARGET_MS;
   failed ||= !ok2;
   console.log(`2. opsctl pg explain overhead (built binary, ${runs} runs, median)`);
   console.log(`   wall:     ${median(samples.map((s) => s.wall)).toFixed(0)} ms   server planning + execution: ${median(samples.map((s) => s.server)).toFixed(0)} ms`);
   console.log(`   overhead: ${overhead.toFixed(0)} ms (process start, connect, catalog, analysis, rendering)   target ≤ ${OVERHEAD_TARGET_MS} ms   ${ok2 ? 'PASS' : 'FAIL'}`);
+  console.log(`   for scale: a bare \`node -e 0\` takes ${bare.toFixed(0)} ms on this machine right now`);
 } finally {
   await server.stop();
 }

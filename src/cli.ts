@@ -104,7 +104,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--update', 'update attributes of users that already exist')
     .option('--rate <n>', 'client-side request rate limit per second (default 40)', num('--rate'))
     .option('--concurrency <n>', 'requests in flight at once (default 8)', int('--concurrency'))
-    .option('--group <name>', 'add every migrated user to this group')
+    .option('--group <name>', 'add every migrated user to this group, repeatable', collect)
     .option('--group-column <column>', 'source column naming the user\'s groups (comma-separated)')
     .option('--cloudwatch-role-arn <arn>', 'role for import jobs to write CloudWatch logs (import-job mode)')
     .option('--state-file <path>', 'checkpoint file (default under ~/.local/state/opsctl)')
@@ -203,7 +203,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--set <name=value>', 'a setting for this statement only (SET LOCAL), repeatable, e.g. work_mem=256MB', collect)
     .addOption(new Option('--verify <how>', 'prove the proposed index: hypothetical (HypoPG) or real (rolled back)').choices(['hypo', 'real']))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
-    .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c"))
+    .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c", 'opsctl pg explain -f report.sql --set work_mem=256MB --format markdown'))
     .action(action(() => import('./commands/pg/explain.js')));
   pg
     .command('slow')

@@ -68,6 +68,20 @@ describe.skipIf(skip)('cert issue: Heroku app and Route 53 challenges against Pe
     }
   });
 
+  it('--heroku-app interrupted (Ctrl-C) while waiting for the app: exits as interrupted and still removes the vars', async () => {
+    const quiet = await startHeroku({ appName: 'slow-app' });
+    const controller = new AbortController();
+    try {
+      const deps = await testCertDeps({ httpPort: pebble.httpPort, signal: controller.signal, herokuApi: async () => createHerokuApi({ token: quiet.token, baseUrl: quiet.apiUrl }), waits: { herokuTimeoutMs: 60_000, herokuIntervalMs: 50 } });
+      setTimeout(() => controller.abort(), 400);
+      await expect(run(settings({ domain: ['slow.test'], herokuApp: 'slow-app' }), deps)).rejects.toMatchObject({ code: 'interrupted', exitCode: 130 });
+      expect(quiet.configVars.LETSENCRYPT_KEY).toBeUndefined();
+      expect(quiet.configHistory.at(-1)).toEqual({ LETSENCRYPT_KEY: null, LETSENCRYPT_CHALLENGE: null });
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('--heroku-app with a bad API key: a one-line 401 error before anything is ordered', async () => {
     const deps = await herokuDeps('wrong');
     const before = heroku.requests.length;
@@ -76,11 +90,18 @@ describe.skipIf(skip)('cert issue: Heroku app and Route 53 challenges against Pe
   });
 
   it('--dns route53: wildcard + apex in one TXT record set, INSYNC awaited, records deleted afterwards', async () => {
-    const deps = await testCertDeps({
-      route53Solver: async (zoneId, wait) =>
-        route53Solver(new Route53Client({ endpoint: r53.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } }), { region: 'us-east-1' }, zoneId, wait, () => {}),
+    // The production path: the shared AWS client factory, endpoint from AWS_ENDPOINT_URL_ROUTE_53, credentials from the environment.
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDTEST';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    const deps = await testCertDeps({ env: { AWS_ENDPOINT_URL_ROUTE_53: r53.endpoint }, aws: {} });
+    const r = await run(settings({ domain: ['*.dns.test', 'dns.test'], dns: 'route53' }), deps).finally(() => {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     });
-    const r = await run(settings({ domain: ['*.dns.test', 'dns.test'], dns: 'route53' }), deps);
+    expect(deps.logs).toContain('waiting for Route 53 to report the change INSYNC');
     expect(r.name).toBe('dns.test');
     expect(verifiesTo(await readFile(r.files.fullchain!, 'utf8'), root)).toBe(true);
     const upsert = r53.changes.find((c) => c.action === 'UPSERT')!;

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +195,7 @@ describe('input', () => {
     const missing = await opsctl(['pg', 'explain', '-f', path.join(dir, 'nope.sql'), '--db', url]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/Cannot read .*nope\.sql: no such file/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -326,6 +327,7 @@ describe('pg slow', () => {
       await c.connect();
       for (let i = 0; i < 3; i++) await c.query('SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1', [42]);
       for (let i = 0; i < 5; i++) await c.query('SELECT * FROM accounts WHERE id = $1', [i + 1]);
+      await c.query('VACUUM ANALYZE activity_logs');
       await c.end();
       const r = await opsctl(['--json', 'pg', 'slow', '--db', url, '--top', '2']);
       expect(r.code, r.stderr).toBe(0);
@@ -334,6 +336,8 @@ describe('pg slow', () => {
       expect(q.rankByTotal).toBe(1);
       expect(q.diagnosis.mode).toBe('generic');
       expect(q.diagnosis.findings.map((f: any) => f.kind)).toContain('limit-order-index-filter');
+      // Utility statements (VACUUM, CREATE …) have no plan and are not listed.
+      expect(r.doc.queries.map((x: any) => x.query.split(' ')[0])).toEqual(['SELECT', 'SELECT']);
       const text = await opsctl(['pg', 'slow', '--db', url, '--top', '2']);
       expect(text.stdout).toMatch(/Top 2 queries by total and by mean time/);
       expect(text.stdout).toMatch(/CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);

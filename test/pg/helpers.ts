@@ -1,10 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
 import { memoryStreams } from '../support/cli.js';
 
-export const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')), PATH: process.env.PATH, NO_COLOR: '1', ...extra });
+// One empty HOME for this test file: no user config file can leak in.
+const home = mkdtempSync(path.join(os.tmpdir(), 'opsctl-pg-home-'));
+process.on('exit', () => rmSync(home, { recursive: true, force: true }));
+
+export const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ HOME: home, PATH: process.env.PATH, NO_COLOR: '1', ...extra });
 
 export interface CliRun {
   code: number;

@@ -70,7 +70,8 @@ export async function run(o: SlowOptions, deps: Pick<ExplainDeps, 'connect' | 's
                   rows::float8 AS rows, shared_blks_read::float8 AS "sharedReadBlocks"
              FROM pg_stat_statements
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND query !~* '^\\s*(EXPLAIN|PREPARE|DEALLOCATE|BEGIN|COMMIT|ROLLBACK|SET|SHOW|RESET)\\y'
+              -- Statements with a plan only (utility statements like VACUUM have none), leading comments allowed.
+              AND regexp_replace(query, '^\\s*(/\\*.*?\\*/\\s*|--[^\\n]*\\n\\s*)*', '') ~* '^(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|VALUES|TABLE|\\()'
               AND query !~* 'pg_stat_statements'),
          ranked AS (
            SELECT s.*, rank() OVER (ORDER BY "totalMs" DESC) AS "rankByTotal", rank() OVER (ORDER BY "meanMs" DESC) AS "rankByMean",
@@ -135,7 +136,7 @@ export function renderSlow(result: SlowResult, top: number, s: Styler): string {
     ),
   );
   result.queries.forEach((q, i) => {
-    out.push('', s('bold', `#${i + 1}`) + `  ${q.rankByTotal ? `${q.rankByTotal}. by total` : ''}${q.rankByTotal && q.rankByMean ? ', ' : ''}${q.rankByMean ? `${q.rankByMean}. by mean` : ''}  · ${fmtInt(q.calls)} calls · mean ${fmtMs(q.meanMs)}`);
+    out.push('', s('bold', `#${i + 1}`) + `  ${q.rankByTotal ? `${q.rankByTotal}. by total` : ''}${q.rankByTotal && q.rankByMean ? ', ' : ''}${q.rankByMean ? `${q.rankByMean}. by mean` : ''}  · ${fmtInt(q.calls)} call${q.calls === 1 ? '' : 's'} · mean ${fmtMs(q.meanMs)}`);
     out.push(`    ${q.query.replace(/\s+/g, ' ')}`);
     if (q.skipped) return void out.push(s('dim', `    skipped: ${q.skipped}`));
     const r = q.report!;

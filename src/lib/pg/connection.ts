@@ -32,7 +32,8 @@ function sslFromMode(mode: string | undefined): pg.ClientConfig['ssl'] {
 
 /** Hide the password of a postgres:// URL (for messages that must show one). */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  // Up to the last @: an unencoded @ in the password must not leak its tail.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@');
 }
 
 export function resolveConnection(flag: string | undefined, env: NodeJS.ProcessEnv, source = '--db'): ConnectionSpec {
@@ -86,7 +87,7 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
   if (err instanceof OpsError) return err;
   const e = (err ?? {}) as PgErrorLike;
   const code = e.code ?? e.errors?.find((x) => x.code)?.code;
-  const msg = firstLine(err);
+  const msg = firstLine(err instanceof Error || typeof e.message !== 'string' ? err : new Error(e.message));
   const where = `${spec.host}:${spec.port}`;
   const opts = (hint: string | undefined, c: string, exitCode: number = ExitCode.FAILED) => ({ hint, code: c, exitCode, cause: err });
   switch (code) {

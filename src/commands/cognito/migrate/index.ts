@@ -47,6 +47,8 @@ export interface MigrateDeps {
   cwd: string;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** Rows validated so far while planning. */
+  onPlanRows?: (n: number) => void;
   random?: () => number;
 }
 
@@ -59,7 +61,7 @@ export async function run(o: MigrateOptions, deps: MigrateDeps): Promise<Migrate
   const sourceOpts: SourceOptions = { from: o.from, table: o.table, query: o.query };
   const source = await deps.openSource(sourceOpts);
   try {
-    const { plan, mapping, pool } = await preparePlan({ poolId: o.userPoolId, map: o.map, groups: o.groups, groupColumn: o.groupColumn, invite: o.invite, update: o.update, mode: o.mode }, deps.cognito, source, deps.signal);
+    const { plan, mapping, pool } = await preparePlan({ poolId: o.userPoolId, map: o.map, groups: o.groups, groupColumn: o.groupColumn, invite: o.invite, update: o.update, mode: o.mode }, deps.cognito, source, deps.signal, deps.onPlanRows);
     if (o.verify) return { kind: 'verify', plan, verify: await verifyMigration(deps.cognito, source, mapping, pool, deps.signal) };
     if (o.dryRun) return { kind: 'plan', plan };
     const fingerprint = fingerprintOf({ pool: o.userPoolId, source: source.label, table: o.table, query: o.query, mapping: plan.mapping, groups: o.groups, mode: o.mode });
@@ -124,7 +126,7 @@ export async function resolveOptions(opts: Record<string, any>, ctx: Context): P
     update: Boolean(opts.update),
     rate: ctx.setting('cognito', 'rate', opts.rate as number | undefined, 40, 'number')!,
     concurrency,
-    groups: opts.group ? [opts.group] : [],
+    groups: Array.isArray(opts.group) ? opts.group : opts.group ? [opts.group] : [],
     groupColumn: opts.groupColumn,
     stateFile: opts.stateFile,
     rejects: opts.rejects,
@@ -159,6 +161,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
       cwd: process.cwd(),
       signal: ctx.signal,
       onProgress: (p) => printProgress(ctx.out, p),
+      onPlanRows: (n) => ctx.out.progress(`planning: ${n} rows read and validated…`),
     });
     ctx.out.endProgress();
     const mem = process.memoryUsage();

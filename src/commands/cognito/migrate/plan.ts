@@ -58,7 +58,7 @@ export function checkRow(row: { record?: Record<string, unknown>; error?: string
   return r;
 }
 
-export async function preparePlan(input: PlanInput, client: CognitoIdentityProviderClient, source: UserSource, signal?: AbortSignal): Promise<{ plan: Plan; mapping: Mapping; pool: PoolInfo }> {
+export async function preparePlan(input: PlanInput, client: CognitoIdentityProviderClient, source: UserSource, signal?: AbortSignal, onRows?: (n: number) => void): Promise<{ plan: Plan; mapping: Mapping; pool: PoolInfo }> {
   const pool = await describePool(client, input.poolId);
   const columns = await source.columns();
   const mapping = buildMapping(columns, input.map, pool, { groupColumn: input.groupColumn, groups: input.groups });
@@ -72,6 +72,7 @@ export async function preparePlan(input: PlanInput, client: CognitoIdentityProvi
   let toDisable = 0;
   for await (const row of source.rows(signal)) {
     total += 1;
+    if (onRows && total % 10_000 === 0) onRows(total);
     const r = checkRow(row, mapping, pool, seen);
     if (!r.ok) {
       const kind = reasonKind(r.reason);
