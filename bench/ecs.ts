@@ -97,8 +97,17 @@ for (let i = 0; i < RUNS; i++) {
   inProcess.push(at - t0);
 }
 
+// Context for the figures: an empty node process on this machine right now.
+const bare: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const t0 = Date.now();
+  await new Promise((resolve) => spawn(process.execPath, ['-e', '0']).on('close', resolve));
+  bare.push(Date.now() - t0);
+}
+
 console.log(`time to ssh exec with ${LATENCY_MS} ms per AWS call (${RUNS} runs, budget 4×${LATENCY_MS}+250 = ${budget} ms):`);
 console.log(`  process start → ssh exec (built binary, node startup included): median ${median(wall)} ms, min ${Math.min(...wall)} ms  ${check(median(wall) <= budget)}`);
+console.log(`  (for scale: \`node -e 0\` alone takes a median ${median(bare)} ms here now; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs)`);
 console.log(`  run() → ssh spawn (in-process, first run cold ${inProcess[0]!.toFixed(0)} ms): median ${median(inProcess).toFixed(0)} ms  ${check(median(inProcess) <= budget)}`);
 
 await standin.stop();

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { run, resolveIssueOptions } from '../../src/commands/cert/issue.js';
 import { createHerokuApi } from '../../src/lib/cert/heroku.js';
 import { route53Solver } from '../../src/lib/cert/route53.js';
+import { webrootSolver } from '../../src/lib/cert/http01.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { startHeroku, type HerokuStandIn } from '../support/cert-heroku.js';
 import { startRoute53, type Route53StandIn } from '../support/cert-route53.js';
@@ -73,8 +76,11 @@ describe.skipIf(skip)('cert issue: Heroku app and Route 53 challenges against Pe
     const controller = new AbortController();
     try {
       const deps = await testCertDeps({ httpPort: pebble.httpPort, signal: controller.signal, herokuApi: async () => createHerokuApi({ token: quiet.token, baseUrl: quiet.apiUrl }), waits: { herokuTimeoutMs: 60_000, herokuIntervalMs: 50 } });
-      setTimeout(() => controller.abort(), 400);
-      await expect(run(settings({ domain: ['slow.test'], herokuApp: 'slow-app' }), deps)).rejects.toMatchObject({ code: 'interrupted', exitCode: 130 });
+      // Ctrl-C once the vars are set and opsctl waits for the app (a fixed delay raced the order under load).
+      const poll = setInterval(() => quiet.configHistory.length > 0 && controller.abort(), 20);
+      await expect(run(settings({ domain: ['slow.test'], herokuApp: 'slow-app' }), deps))
+        .rejects.toMatchObject({ code: 'interrupted', exitCode: 130 })
+        .finally(() => clearInterval(poll));
       expect(quiet.configVars.LETSENCRYPT_KEY).toBeUndefined();
       expect(quiet.configHistory.at(-1)).toEqual({ LETSENCRYPT_KEY: null, LETSENCRYPT_CHALLENGE: null });
     } finally {
@@ -122,5 +128,19 @@ describe.skipIf(skip)('cert issue: Heroku app and Route 53 challenges against Pe
   it('wildcards with an HTTP-01 method are refused up front', async () => {
     const deps = await testCertDeps();
     await expect(run(settings({ domain: ['*.web.test'], standalone: true, httpPort: pebble.httpPort }), deps)).rejects.toMatchObject({ code: 'wildcard-needs-dns', exitCode: 2 });
+  });
+});
+
+describe('challenge tokens from the ACME server', () => {
+  it('--webroot refuses a token that is not base64url (a path from a hostile --directory) and writes nothing', async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), 'webroot-parent-'));
+    const webroot = path.join(parent, 'www');
+    await mkdir(webroot);
+    const solver = webrootSolver(webroot, false, () => {});
+    const item = { domain: 'evil.test', wildcard: false, token: '../../escaped', keyAuthorization: 'x.y', dnsValue: '' };
+    await expect(solver.present([item])).rejects.toMatchObject({ code: 'acme-bad-token', exitCode: 1 });
+    await solver.cleanup([item]);
+    expect(await readdir(parent)).toEqual(['www']);
+    expect(await readdir(webroot)).toEqual([]);
   });
 });

@@ -155,3 +155,25 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('opsctl cert p
     expect(bad.stderr).toContain('error: The reload command failed on testhost (exit 5): Unit nginx.service not loaded.');
   });
 });
+
+// Needs root to become another user; the source entry (via tsx) so it does not depend on a fresh build.
+describe.skipIf(process.getuid?.() !== 0)('opsctl cert as a user who cannot read the store', () => {
+  it('cert list on root\'s store: exit 1, one line naming the store and a hint, no stack', async () => {
+    const { chmod, mkdir } = await import('node:fs/promises');
+    const parent = await mkdtemp(path.join(os.tmpdir(), 'store-'));
+    await chmod(parent, 0o755);
+    const store = path.join(parent, 'certs');
+    await mkdir(store, { mode: 0o700 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'cert', 'list', '--cert-dir', store], {
+      encoding: 'utf8',
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: process.env.PATH, HOME: parent, NO_COLOR: '1' },
+    });
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `error: Cannot read the certificate store at ${store}: permission denied.`,
+      "hint: run as the user that owns it (certificates issued with sudo are root's: sudo opsctl cert …), or pick another store with --cert-dir",
+    ]);
+  });
+});

@@ -95,3 +95,16 @@ describe.skipIf(skip)('cert issue against Pebble', () => {
     }
   });
 });
+
+describe('cert issue over unreadable metadata', () => {
+  it('stops with a hint to --force, and --force gets past it (here to the next check, before any CA is asked)', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const deps = await testCertDeps();
+    await mkdir(path.join(deps.root, 'broken.test'));
+    await writeFile(path.join(deps.root, 'broken.test', 'opsctl.json'), '{ not json');
+    const s = resolveIssueOptions({ domain: ['*.broken.test'], email: 'ops@opsctl.test', directory: 'https://acme.invalid/directory', standalone: true }, { setting } as any);
+    await expect(run(s, deps)).rejects.toMatchObject({ code: 'cert-metadata-corrupt', hint: expect.stringContaining('opsctl cert issue -d broken.test … --force') });
+    await expect(run({ ...s, force: true }, deps)).rejects.toMatchObject({ code: 'wildcard-needs-dns' });
+    expect(deps.logs).toContainEqual(expect.stringMatching(/^warning: .*not valid JSON.*issuing a new certificate over it/));
+  });
+});

@@ -208,3 +208,12 @@ describe('cert push acm (SDK client mock)', () => {
     expect(() => resolvePushOptions(['ftp'], {}, { aws: {} })).toThrow(/Unknown push target/);
   });
 });
+
+describe('cert push: which certificate', () => {
+  it('an empty store says so (exit 2) instead of naming a certificate nobody asked for', async () => {
+    const { deps } = await setup();
+    const empty = new CertStore(await mkdtemp(path.join(os.tmpdir(), 'opsctl-certs-')));
+    const target = resolvePushOptions(['heroku'], { app: 'my-app' }, { aws: {} }).target;
+    await expect(run({ target }, { ...deps, store: empty })).rejects.toMatchObject({ exitCode: 2, code: 'cert-not-found', message: `No certificates in ${empty.root}.`, hint: expect.stringContaining('opsctl cert issue') });
+  });
+});

@@ -163,10 +163,10 @@ describe('migrate failure paths (built binary)', () => {
     expect(s.stderr).toMatch(/Source file nope.csv does not exist/);
   });
 
-  it('--mode import-job says clearly that it is not supported', async () => {
-    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'x.csv', '--mode', 'import-job', '--cloudwatch-role-arn', 'arn:aws:iam::123456789012:role/x'], { env: env(), cwd: tmpDir() });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--mode import-job is not supported/);
+  it('--mode import-job without --cloudwatch-role-arn is a usage error', async () => {
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'x.csv', '--mode', 'import-job'], { env: env(), cwd: tmpDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--mode import-job needs --cloudwatch-role-arn/);
   });
 });
 void fakeAwsEnv;

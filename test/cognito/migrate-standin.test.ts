@@ -246,3 +246,63 @@ describe('mapping is checked against the pool before anything is written', () =>
     expect(err.message).toBe('User pool us-east-1_Nope does not exist (or not in this region).');
   });
 });
+
+describe('migrate --mode import-job against the stand-in', () => {
+  const role = 'arn:aws:iam::123456789012:role/CognitoImport';
+  it('splits valid rows into jobs, uploads each to its pre-signed URL, starts and polls them', async () => {
+    const { s, client } = await start({ importDelayMs: 20 });
+    const dir = tmpDir();
+    const { file, valid } = deviseCsv(dir, 25);
+    // Import jobs need a verified email: mark every row confirmed.
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/,,2019/g, ',2020-01-01,2019'));
+    const jobs: string[] = [];
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role }, client, dir, { importPollMs: 10, importMaxRows: 10, onImportJob: (j) => jobs.push(`${j.jobId}:${j.status}`) });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    expect(res.summary).toMatchObject({ imported: 25, failed: 0, rejected: 5, complete: true });
+    expect(res.summary.jobs.map((j) => j.users)).toEqual([10, 10, 5]);
+    expect(res.summary.jobs.map((j) => j.sourceRows).reduce((a, b) => a + b, 0)).toBe(30);
+    expect([...s.users.keys()].sort()).toEqual([...valid].sort());
+    const uploaded = [...s.jobs.values()][0]!;
+    expect(uploaded.uploadHeaders!['x-amz-server-side-encryption']).toBe('aws:kms');
+    expect(uploaded.csv!.split('\n')[0]).toContain('cognito:username');
+    expect(uploaded.csv).not.toContain('$2a$');
+    expect(jobs.some((j) => j.endsWith(':Succeeded'))).toBe(true);
+    // A re-run finds every chunk done and creates no new job.
+    const again = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role }, client, dir, { importPollMs: 10, importMaxRows: 10 });
+    if (again.kind !== 'import') throw new Error('expected an import summary');
+    expect(s.jobs.size).toBe(3);
+    expect(again.summary.imported).toBe(25);
+  });
+
+  it('an interrupted run resumes: finished jobs are kept, the running one is awaited, the rest imported once', async () => {
+    const { s, client } = await start({ importDelayMs: 150 });
+    const dir = tmpDir();
+    const { file, valid } = deviseCsv(dir, 30);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/,,2019/g, ',2020-01-01,2019'));
+    const ac = new AbortController();
+    const p = migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role }, client, dir, {
+      importPollMs: 10,
+      importMaxRows: 10,
+      signal: ac.signal,
+      onImportJob: (j) => {
+        if (j.status === 'InProgress' && [...s.jobs.values()].filter((x) => x.Status === 'Succeeded').length === 1) ac.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' }));
+      },
+    });
+    const err = await p.catch((e) => e);
+    expect(err.code).toBe('interrupted');
+    expect(s.jobs.size).toBe(2);
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role }, client, dir, { importPollMs: 10, importMaxRows: 10 });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    expect(s.jobs.size).toBe(3);
+    expect(res.summary).toMatchObject({ imported: 30, failed: 0, complete: true });
+    expect([...s.users.keys()].sort()).toEqual([...valid].sort());
+  });
+
+  it('refuses groups in import-job mode', async () => {
+    const { s, client } = await start({ groups: ['g'] });
+    const dir = tmpDir();
+    const { file } = deviseCsv(dir, 2);
+    const err = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir).catch((e) => e);
+    expect(err.message).toBe('Import jobs cannot add users to groups or disable them.');
+  });
+});

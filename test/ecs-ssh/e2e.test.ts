@@ -125,6 +125,8 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(p.stdout).toContain('private ip: 10.0.3.4\npublic ip:  54.9.9.9\nname tag:   ecs-prod-1\nssh host:   ecs-prod-1 (name tag alias)');
     expect(p.stdout.trim().split('\n').at(-1)).toBe(`ssh -F ${cfg} -T -- ecs-prod-1 'docker exec -i ${t.containers[0]!.runtimeId} ls '\\''a b'\\'''`);
     expect(await sshd.calls()).toEqual([]);
+    const dry = await bin(['--dry-run', 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'ls', 'a b']);
+    expect(dry.stdout).toBe(p.stdout);
 
     const l = await bin(['ecs-ssh', '--list', '--cluster', 'prod']);
     expect(l.code).toBe(0);

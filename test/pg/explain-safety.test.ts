@@ -273,6 +273,18 @@ describe('failures are one clear line', () => {
     expect(r.stderr).not.toContain(':pw@');
   });
 
+  it('connection from the config file (pg.db)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    try {
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ pg: { db: url, format: 'json' } }));
+      const r = await opsctl(['--config', path.join(dir, 'config.json'), 'pg', 'explain', 'SELECT 1']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.doc.server.connection).toBe(`postgres@127.0.0.1:${server.port}/safety`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('connection from DATABASE_URL and from PG* variables', async () => {
     const viaUrl = await opsctl(['--json', 'pg', 'explain', 'SELECT 1'], cleanEnv({ DATABASE_URL: url }));
     expect(viaUrl.code, viaUrl.stderr).toBe(0);

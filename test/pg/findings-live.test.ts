@@ -44,7 +44,12 @@ CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL, account_id int NOT 
 INSERT INTO users SELECT i, 'user' || i || '@example.com', i % 2000, CASE WHEN i % 10 = 0 THEN now() END FROM generate_series(1, 40000) i;
 CREATE INDEX users_email_idx ON users (email);
 
-ANALYZE orders, tickets, customers, small_orders, corr, events_wide, users;
+CREATE TABLE fk_customers (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO fk_customers SELECT i, 'c' || i FROM generate_series(1, 2000) i;
+CREATE TABLE fk_orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES fk_customers (id), total int NOT NULL);
+INSERT INTO fk_orders SELECT i, 1 + i % 1000, i FROM generate_series(1, 5000) i;
+
+ANALYZE fk_customers, fk_orders, orders, tickets, customers, small_orders, corr, events_wide, users;
 `;
 
 beforeAll(async () => {
@@ -155,6 +160,25 @@ describe('pg explain finds each problem kind on a live server', () => {
     expect(f).toBeDefined();
     expect(f.evidence).toMatchObject({ workersLaunched: 0 });
     expect(f.evidence.workersPlanned).toBeGreaterThan(0);
+  });
+
+  it('fk-trigger-unindexed: a DELETE whose foreign-key checks scan the referencing table; verified, and nothing changes', async () => {
+    const r = await explainJson(url, 'DELETE FROM fk_customers WHERE id > 1700', '--allow-writes', '--verify', 'real');
+    expect(r.code, r.stderr).toBe(0);
+    const f = r.doc.findings.find((x: any) => x.kind === 'fk-trigger-unindexed');
+    expect(f, JSON.stringify(kinds(r.doc))).toBeDefined();
+    expect(f.evidence.calls).toBe(300);
+    expect(f.fix.sql).toEqual(['CREATE INDEX CONCURRENTLY fk_orders_customer_id_idx ON public.fk_orders (customer_id);']);
+    expect(r.doc.verification.indexes[0]).toMatchObject({ name: 'fk_orders_customer_id_idx', used: true });
+    expect(r.doc.verification.remaining).not.toContain('fk-trigger-unindexed');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      expect((await c.query('SELECT count(*)::int AS n FROM fk_customers')).rows[0].n).toBe(2000);
+      expect((await c.query("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'fk_orders_customer_id_idx'")).rows[0].n).toBe(0);
+    } finally {
+      await c.end();
+    }
   });
 
   it('partial index for IS NULL, and an existing index named when the query is written differently', async () => {

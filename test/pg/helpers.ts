@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
 import { memoryStreams } from '../support/cli.js';
 
-// One empty HOME for this test file: no user config file can leak in.
-const home = mkdtempSync(path.join(os.tmpdir(), 'opsctl-pg-home-'));
-process.on('exit', () => rmSync(home, { recursive: true, force: true }));
+// A HOME that does not exist: no user config file can leak in, and nothing to clean up.
+const home = path.join(os.tmpdir(), `opsctl-pg-no-home-${process.pid}`);
 
 export const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ HOME: home, PATH: process.env.PATH, NO_COLOR: '1', ...extra });
 

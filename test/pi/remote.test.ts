@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
@@ -14,7 +14,7 @@ import { changeCount } from '../../src/commands/pi/plan.js';
 import { SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { installFakePi, type FakePiState } from '../support/pi-fakes.js';
-import { bookwormFixtures, cleanupPiRoots, makePiRoot } from '../support/pi-root.js';
+import { bookwormFixtures, cleanupPiRoots, makePiRoot, snapshot } from '../support/pi-root.js';
 import { memoryStreams } from '../support/cli.js';
 import { missingTools } from '../support/tools.js';
 
@@ -22,21 +22,6 @@ const MAC = '00:11:22:33:44:55';
 const DPKG_FORMAT = '-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n';
 const QUERY = ['dpkg-query', '-W', DPKG_FORMAT, 'pulseaudio', 'pulseaudio-module-bluetooth', 'bluez', 'pipewire-audio', 'pipewire-pulse', 'wireplumber'];
 const PGREP = ['pgrep', '-l', '-x', 'pipewire-pulse|wireplumber'];
-
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      const st = lstatSync(full);
-      if (st.isSymbolicLink()) out[path.relative(root, full)] = `link:${readlinkSync(full)}`;
-      else if (st.isDirectory()) walk(full);
-      else out[path.relative(root, full)] = `${(st.mode & 0o7777).toString(8)}:${readFileSync(full, 'base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
 
 describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real OpenSSH, recording programs on the Pi side)', () => {
   let sshd: TestSshd;
@@ -208,5 +193,16 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real 
     expect(m2.stdout).toContain('write  /etc/systemd/system/pulseaudio.service (new, 0644)');
     expect((await commands()).map((c) => c[0])).toEqual([]); // under --root nothing is asked or run on the far side
     expect(snapshot(root)['etc/systemd/system/pulseaudio.service']).toBeUndefined();
+  });
+});
+
+describe('pi audio over ssh: answers that cannot be trusted', () => {
+  it('an empty or odd answer to `id -u` is an error with a hint, never taken for root (which would skip sudo)', async () => {
+    for (const stdout of ['', 'Welcome to the Pi!\n']) {
+      const runner = { which: () => undefined, run: async () => ({ exitCode: 0, stdout, stderr: '' }) };
+      const t = remoteTarget({ runner, host: 'pi' });
+      await expect(t.uid()).rejects.toMatchObject({ code: 'remote-shell', hint: expect.stringContaining('ssh pi id -u') });
+      await t.close();
+    }
   });
 });

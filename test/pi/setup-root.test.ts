@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { lstatSync, readFileSync, readlinkSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
@@ -12,7 +11,7 @@ import { run as status } from '../../src/commands/pi/status.js';
 import { changeCount } from '../../src/commands/pi/plan.js';
 import { BLOCK_BEGIN } from '../../src/commands/pi/edit.js';
 import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, DBUS_POLICY, SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
-import { cleanupPiRoots, makePiRoot } from '../support/pi-root.js';
+import { cleanupPiRoots, makePiRoot, snapshot } from '../support/pi-root.js';
 import { memoryStreams, runBin } from '../support/cli.js';
 
 const MAC = '00:11:22:33:44:55';
@@ -21,23 +20,6 @@ const at = (root: string, p: string) => path.join(root, p);
 const read = (root: string, p: string) => readFileSync(at(root, p), 'utf8');
 const mode = (root: string, p: string) => statSync(at(root, p)).mode & 0o777;
 const env = () => ({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')), PATH: process.env.PATH });
-
-/** Every file under a root, with content (or link target) and mode: to compare trees byte for byte. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      const st = lstatSync(full);
-      const rel = path.relative(root, full);
-      if (st.isSymbolicLink()) out[rel] = `link:${readlinkSync(full)}`;
-      else if (st.isDirectory()) walk(full);
-      else out[rel] = `${(st.mode & 0o7777).toString(8)}:${readFileSync(full, 'base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
 
 describe('pi audio setup --root (Debian bookworm defaults)', () => {
   it('plans every step, writes the files with their modes, and a second run changes nothing', async () => {
@@ -204,6 +186,43 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const err = await setup({}, { target: asUser }).catch((e) => e);
     expect(err).toMatchObject({ code: 'not-root', exitCode: 1 });
     expect(err.hint).toMatch(/^run it with sudo: sudo opsctl pi audio/);
+  });
+
+  it('on the Pi itself without sudo: status works (no root-only file is read); setup and uninstall say to use sudo', async () => {
+    const root = await makePiRoot({ packages: true });
+    mkdirSync(at(root, 'run/systemd/system'), { recursive: true });
+    const base = rootTarget(root);
+    await setup({ user: 'pi' }, { target: base });
+    // As a non-root user sees it: /etc/gshadow (0640) cannot be read; commands answer as if nothing runs.
+    const read = base.read.bind(base);
+    const asUser: TargetSystem = {
+      ...base,
+      kind: 'local',
+      live: true,
+      uid: async () => 1000,
+      read: async (paths) => {
+        if (paths.includes('/etc/gshadow')) throw Object.assign(new Error("EACCES: permission denied, open '/etc/gshadow'"), { code: 'EACCES' });
+        return read(paths);
+      },
+      exec: async () => ({ exitCode: 1, stdout: '', stderr: '' }),
+      execMany: async (cmds) => cmds.map(() => ({ exitCode: 1, stdout: '', stderr: '' })),
+    };
+    const st = await status({ user: 'pi' }, { target: asUser });
+    expect(st.checks.find((c) => c.id === 'unit')).toMatchObject({ status: 'ok' });
+    await expect(setup({ user: 'pi' }, { target: asUser })).rejects.toMatchObject({ code: 'not-root', hint: expect.stringContaining('sudo') });
+    await expect(uninstall({}, { target: asUser })).rejects.toMatchObject({ code: 'not-root', hint: 'run it with sudo: sudo opsctl pi audio uninstall' });
+  });
+
+  it('never prints /etc/gshadow lines (group password hashes) in --dry-run diffs or --json', async () => {
+    const root = await makePiRoot({ packages: true });
+    writeFileSync(at(root, 'etc/gshadow'), read(root, 'etc/gshadow').replace('pi:!::', 'pi:$6$secrethash::'));
+    const m = memoryStreams();
+    expect(await runCli(['--dry-run', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m.streams, stdin: process.stdin, env: env() })).toBe(0);
+    expect(m.stdout).toContain('write  /etc/gshadow (changed, 0640)');
+    expect(m.stdout).toContain('(diff of /etc/gshadow not shown: it holds password hashes)');
+    const j = memoryStreams();
+    expect(await runCli(['--json', '--dry-run', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: j.streams, stdin: process.stdin, env: env() })).toBe(0);
+    expect(m.stdout + j.stdout).not.toContain('secrethash');
   });
 
   it('defaults --user to the invoking sudo user, not a hard-coded pi', async () => {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
 
 /**
  * A protocol-level stand-in for the Cognito user pool API (AWS JSON 1.1,
@@ -24,6 +25,20 @@ export interface StandinOptions {
   internalErrorEvery?: number;
   /** Artificial latency per request (ms). */
   latencyMs?: number;
+  /** How long an import job stays Pending/InProgress (ms). */
+  importDelayMs?: number;
+}
+
+export interface StandinImportJob {
+  JobId: string;
+  JobName: string;
+  Status: string;
+  csv?: string;
+  uploadHeaders?: http.IncomingHttpHeaders;
+  ImportedUsers: number;
+  SkippedUsers: number;
+  FailedUsers: number;
+  CompletionMessage?: string;
 }
 
 export interface StandinUser {
@@ -38,6 +53,7 @@ export interface CognitoStandin {
   endpoint: string;
   poolId: string;
   users: Map<string, StandinUser>;
+  jobs: Map<string, StandinImportJob>;
   stats: { requests: number; throttled: number; creates: number; createAttempts: number; byOp: Record<string, number> };
   options: StandinOptions;
   stop(): Promise<void>;
@@ -54,6 +70,30 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
   let tokens = rate;
   let last = performance.now();
   const emailPool = (options.usernameAttributes ?? ['email']).includes('email');
+  const jobs = new Map<string, StandinImportJob>();
+  let endpoint = '';
+  const csvHeader = [...STANDARD, ...(options.customAttributes ?? []).map((n) => `custom:${n}`), 'cognito:mfa_enabled', 'cognito:username'];
+  const runJob = (job: StandinImportJob) => {
+    setTimeout(() => {
+      job.Status = 'InProgress';
+      setTimeout(() => {
+        const rows = parse(job.csv ?? '', { columns: true }) as Array<Record<string, string>>;
+        for (const row of rows) {
+          const name = row['cognito:username']!;
+          if (findUser(name) || row.email_verified !== 'true') {
+            job.FailedUsers += 1;
+            continue;
+          }
+          const attrs: Record<string, string> = { sub: randomUUID() };
+          for (const [k, v] of Object.entries(row)) if (v !== '' && !k.startsWith('cognito:')) attrs[k] = v;
+          users.set(emailPool ? name.toLowerCase() : name, { username: name, attributes: attrs, enabled: true, groups: new Set(), creates: 1 });
+          job.ImportedUsers += 1;
+        }
+        job.Status = 'Succeeded';
+        job.CompletionMessage = 'Import Job Completed Successfully.';
+      }, options.importDelayMs ?? 30);
+    }, options.importDelayMs ?? 30);
+  };
 
   const schema = [
     { Name: 'sub', AttributeDataType: 'String', Mutable: false, Required: true, StringAttributeConstraints: { MinLength: '1', MaxLength: '2048' } },
@@ -77,6 +117,13 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      if (req.method === 'PUT' && req.url?.startsWith('/upload/')) {
+        const job = jobs.get(req.url.slice('/upload/'.length));
+        if (!job || Number(req.headers['content-length']) !== Buffer.concat(chunks).length) return void res.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+        job.csv = Buffer.concat(chunks).toString('utf8');
+        job.uploadHeaders = req.headers;
+        return void res.writeHead(200).end();
+      }
       if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
       stats.requests += 1;
       const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
@@ -153,6 +200,27 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
             ...(start + page.length < all.length ? { PaginationToken: String(start + page.length) } : {}),
           });
         }
+        case 'GetCSVHeader':
+          return ok({ UserPoolId: poolId, CSVHeader: csvHeader });
+        case 'CreateUserImportJob': {
+          if (!body.CloudWatchLogsRoleArn) return fail(res, 400, 'InvalidParameterException', 'CloudWatchLogsRoleArn is required');
+          const job: StandinImportJob = { JobId: `import-${randomUUID().slice(0, 12)}`, JobName: body.JobName, Status: 'Created', ImportedUsers: 0, SkippedUsers: 0, FailedUsers: 0 };
+          jobs.set(job.JobId, job);
+          return ok({ UserImportJob: { ...describeJob(job), PreSignedUrl: `${endpoint}/upload/${job.JobId}` } });
+        }
+        case 'StartUserImportJob': {
+          const job = jobs.get(body.JobId);
+          if (!job) return fail(res, 400, 'ResourceNotFoundException', 'job not found');
+          if (job.Status !== 'Created' || job.csv === undefined) return fail(res, 400, 'PreconditionNotMetException', 'job cannot be started');
+          job.Status = 'Pending';
+          runJob(job);
+          return ok({ UserImportJob: describeJob(job) });
+        }
+        case 'DescribeUserImportJob': {
+          const job = jobs.get(body.JobId);
+          if (!job) return fail(res, 400, 'ResourceNotFoundException', 'job not found');
+          return ok({ UserImportJob: describeJob(job) });
+        }
         default:
           return fail(res, 400, 'UnknownOperationException', `stand-in does not implement ${op}`);
       }
@@ -161,10 +229,12 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
+  endpoint = `http://127.0.0.1:${port}`;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     poolId,
     users,
+    jobs,
     stats,
     options,
     async stop() {
@@ -172,4 +242,9 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+function describeJob(job: StandinImportJob) {
+  const { csv: _csv, uploadHeaders: _h, ...rest } = job;
+  return { ...rest, UserPoolId: 'us-east-1_Standin01', CloudWatchLogsRoleArn: 'arn:aws:iam::123456789012:role/import' };
 }

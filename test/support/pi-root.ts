@@ -1,3 +1,4 @@
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,4 +65,21 @@ export async function makePiRoot(opts: PiRootOptions = {}): Promise<string> {
     for (const u of ['pipewire-pulse.service', 'pipewire-pulse.socket', 'wireplumber.service']) await rm(path.join(root, 'usr/lib/systemd/user', u));
   }
   return root;
+}
+
+/** Every file under a root, with content (or link target) and mode: to compare trees byte for byte. */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      const st = lstatSync(full);
+      const rel = path.relative(root, full);
+      if (st.isSymbolicLink()) out[rel] = `link:${readlinkSync(full)}`;
+      else if (st.isDirectory()) walk(full);
+      else out[rel] = `${(st.mode & 0o7777).toString(8)}:${readFileSync(full, 'base64')}`;
+    }
+  };
+  walk(root);
+  return out;
 }

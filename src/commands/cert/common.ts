@@ -24,7 +24,3 @@ export function certDeps(opts: Record<string, any>, ctx: Context): CertDeps {
     herokuApi: async () => createHerokuApi({ token: await herokuToken(ctx.env), baseUrl: ctx.env.HEROKU_API_URL || undefined }),
   };
 }
-
-export function daysLeft(notAfter: string, now: Date): number {
-  return Math.floor((Date.parse(notAfter) - now.getTime()) / 86_400_000);
-}

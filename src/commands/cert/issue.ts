@@ -3,7 +3,7 @@ import type { Context } from '../../lib/context.js';
 import { DIRECTORIES } from '../../lib/cert/acme.js';
 import { obtainAndStore, type CertDeps, type ObtainSettings } from '../../lib/cert/obtain.js';
 import { certName, describeTarget, normalizeDomains, renewalDue, type CertMetadata, type ChallengeSettings, type KeyType, CERT_FILES } from '../../lib/cert/store.js';
-import { usageError } from '../../lib/errors.js';
+import { isOpsError, usageError } from '../../lib/errors.js';
 import { certDeps } from './common.js';
 
 export interface IssueResult {
@@ -77,7 +77,12 @@ function unchanged(prev: CertMetadata, s: ObtainSettings, now: Date): boolean {
 }
 
 export async function run(settings: ObtainSettings & { force?: boolean }, deps: CertDeps): Promise<IssueResult> {
-  const previous = await deps.store.read(settings.name);
+  const previous = await deps.store.read(settings.name).catch((err: unknown) => {
+    // Unreadable metadata must not block the way out of it: --force issues over it.
+    if (!settings.force || !isOpsError(err) || err.code !== 'cert-metadata-corrupt') throw err;
+    deps.warn(`${err.message}; issuing a new certificate over it (its push targets are forgotten)`);
+    return undefined;
+  });
   if (previous && !settings.force && unchanged(previous.meta, settings, deps.now())) {
     // Keep the certificate, but take new challenge settings for the next renewal.
     const meta: CertMetadata = { ...previous.meta, email: settings.email, challenge: settings.challenge, skipSelfCheck: settings.skipSelfCheck, caBundle: settings.caBundle };

@@ -63,7 +63,7 @@ export async function pickCert(store: CertStore, name: string | undefined): Prom
   if (name) return store.get(name);
   const all = await store.list();
   if (all.length === 1) return all[0]!;
-  if (all.length === 0) return store.get('(none)');
+  if (all.length === 0) throw usageError(`No certificates in ${store.root}.`, 'issue one first with `opsctl cert issue -d DOMAIN --email EMAIL …`', 'cert-not-found');
   throw usageError('Which certificate? Pass -d DOMAIN.', `stored: ${all.map((c) => c.meta.name).join(', ')}`);
 }
 

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
 import { OpsError, isOpsError, usageError } from '../../lib/errors.js';
-import { obtainAndStore, type CertDeps } from '../../lib/cert/obtain.js';
+import { obtainAndStore, storedSettings, type CertDeps } from '../../lib/cert/obtain.js';
 import { planPush, type PushDeps } from '../../lib/cert/targets.js';
 import { certName, describeTarget, renewalDue, type StoredCert } from '../../lib/cert/store.js';
 import { remember } from './push.js';
@@ -63,8 +63,7 @@ async function renewOne(c: StoredCert, o: RenewOptions, deps: CertDeps & PushDep
   deps.log(`renewing ${c.meta.name}: ${reason}`);
   let renewed: StoredCert;
   try {
-    const m = c.meta;
-    renewed = await obtainAndStore({ name: m.name, domains: m.domains, directory: m.directory, email: m.email, keyType: m.keyType, challenge: m.challenge, skipSelfCheck: m.skipSelfCheck, caBundle: m.caBundle }, m, deps);
+    renewed = await obtainAndStore(storedSettings(c.meta), c.meta, deps);
   } catch (err) {
     if (isOpsError(err) && err.code === 'interrupted') throw err;
     return { ...base, status: 'failed', reason, error: describeError(err) };

@@ -17,7 +17,8 @@ export type { EcsSshDeps, EcsSshResult } from './run.js';
 export { resolveOptions } from './options.js';
 
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number | void> {
-  const options = resolveOptions(args, opts, ctx.setting);
+  // --dry-run (global) means the same as --print here: show the command, run nothing.
+  const options = resolveOptions(args, { ...opts, print: opts.print || ctx.global.dryRun }, ctx.setting);
   let hosts: SshConfigHosts | undefined;
   const result = await run(options, {
     api: createEcsApi(ctx.aws, ctx.env),

@@ -1,6 +1,6 @@
 /** The human report: the plan as a tree (hottest path marked), findings, advice, verification. */
 import type { Style } from '../../lib/output.js';
-import { fmtInt, fmtMs, type Finding } from './analysis/findings.js';
+import { fmtInt, fmtMs, fmtNum, type Finding } from './analysis/findings.js';
 import type { Plan, PlanNode } from './analysis/plan.js';
 import type { ExplainReport, Verification } from './report.js';
 
@@ -70,7 +70,7 @@ export function formatEvidence(evidence: Finding['evidence']): string {
       else if (k === 'shareOfQuery' || k.endsWith('Fraction')) value = `${(v * 100).toFixed(v < 0.01 ? 3 : 1)}%`;
       else if (k.endsWith('Ms')) value = fmtMs(v);
       else if (k.endsWith('Kb')) value = `${fmtInt(v)} kB`;
-      else value = Number.isInteger(v) ? fmtInt(v) : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+      else value = Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
       return `${label} ${value}`;
     })
     .join(' · ');
@@ -109,6 +109,7 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
   out.push(`${s('bold', 'Server')}  PostgreSQL ${r.server.version} · ${r.server.connection}`);
   if (p.analyzed) {
     out.push(`${s('bold', 'Time')}    ${fmtMs(p.executionMs ?? 0)} execution · ${fmtMs(p.planningMs ?? 0)} planning · buffers ${fmtInt(p.buffers.hit)} hit, ${fmtInt(p.buffers.read)} read`);
+    if (p.jit) out.push(`${s('bold', 'JIT')}     ${fmtMs(p.jit.totalMs)} compiling ${p.jit.functions} functions`);
   } else {
     out.push(`${s('bold', 'Mode')}    ${r.mode === 'generic' ? 'generic plan (no parameter values): estimates only, not executed' : 'plan only: estimates, not executed'}`);
   }

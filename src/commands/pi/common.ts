@@ -7,6 +7,8 @@ import { localTarget, type TargetSystem } from '../../lib/pi/target.js';
 import { remoteTarget } from '../../lib/pi/remote.js';
 import { parseController, parseDeviceInfo, type DeviceInfo } from './bluetooth.js';
 import type { Facts } from './facts.js';
+import type { Change } from './plan.js';
+import { describeChange } from './print.js';
 
 export interface TargetFlags {
   host?: string;
@@ -27,4 +29,9 @@ export async function bluetoothState(target: TargetSystem, facts: Facts, mac: st
     { argv: ['bluetoothctl', 'info', mac], optional: true },
   ]);
   return { powered: parseController(show?.stdout ?? '')?.powered, device: parseDeviceInfo(info?.stdout ?? '') };
+}
+
+/** Progress on stderr as each change starts: commands that really run always, the rest with --verbose. */
+export function progressHook(ctx: Pick<Context, 'out'>, target: TargetSystem): (step: string, change: Change) => void {
+  return (_step, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c)));
 }

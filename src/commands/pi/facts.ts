@@ -45,7 +45,11 @@ export interface Facts {
 
 export const userUnitPath = (unit: string) => `${PATHS.userUnitDir}/${unit}`;
 
-export function pathsToRead(speakers: string[]): string[] {
+/**
+ * /etc/gshadow is read only under --root, where setup edits it directly: on a
+ * live system usermod does that, and `status` must work without root (gshadow is 0640).
+ */
+export function pathsToRead(speakers: string[], live = true): string[] {
   return [
     PATHS.osRelease,
     PATHS.aptGet,
@@ -53,7 +57,7 @@ export function pathsToRead(speakers: string[]): string[] {
     PATHS.systemdRunning,
     PATHS.passwd,
     PATHS.group,
-    PATHS.gshadow,
+    ...(live ? [] : [PATHS.gshadow]),
     PATHS.service,
     PATHS.serviceWants,
     PATHS.connectTemplate,
@@ -72,7 +76,7 @@ export function pathsToRead(speakers: string[]): string[] {
 export async function gatherFacts(target: TargetSystem, opts: { speakers?: string[]; units?: string[] } = {}): Promise<Facts> {
   const uid = await target.uid();
   const extra = target.live ? [] : [PATHS.dpkgStatus];
-  let files = await target.read([...pathsToRead(opts.speakers ?? []), ...extra]);
+  let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...extra]);
   const manifest = parseManifest(files.get(PATHS.manifest));
   // Speakers an earlier setup recorded: their boot links are read too.
   const more = (manifest?.speakers ?? []).map(connectWantsPath).filter((p) => !files.has(p));

@@ -9,10 +9,10 @@ import type { TargetSystem } from '../../lib/pi/target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, makeTarget } from './common.js';
+import { bluetoothState, makeTarget, progressHook } from './common.js';
 import { gatherFacts, isDebianFamily } from './facts.js';
 import { changeCount, planSpeaker, type Plan, type Step } from './plan.js';
-import { changeJson, describeChange, printChecks, printPlan } from './print.js';
+import { changeJson, printChecks, printPlan } from './print.js';
 
 export interface PairResult {
   target: string;
@@ -47,7 +47,7 @@ export async function run(options: { mac: string; dryRun?: boolean }, deps: { ta
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const target = makeTarget(opts, ctx);
   try {
-    const result = await run({ mac: String(args[0]), dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) });
+    const result = await run({ mac: String(args[0]), dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
     const problems = result.checks.filter((c) => c.status === 'problem').length;
     if (ctx.global.json) {
       ctx.out.data({

@@ -9,6 +9,7 @@ import type { AppliedChange, ChangeStatus } from './apply.js';
 import type { Check } from './checks.js';
 import { unifiedDiff } from './edit.js';
 import type { Change, Plan } from './plan.js';
+import { PATHS } from './recipe.js';
 
 export const commandText = (cmd: TargetCommand) =>
   [...Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${v}`), formatCommand({ file: cmd.argv[0]!, args: cmd.argv.slice(1) })].join(' ');
@@ -28,7 +29,11 @@ export function describeChange(c: Change): string {
   }
 }
 
+/** Files whose lines must not reach a terminal or a --json log (group password hashes). */
+const PRIVATE_FILES = new Set<string>([PATHS.gshadow]);
+
 export function changeDiff(c: Change): string {
+  if (c.kind !== 'run' && PRIVATE_FILES.has(c.path)) return `(diff of ${c.path} not shown: it holds password hashes)\n`;
   if (c.kind === 'write') return unifiedDiff(c.before.type === 'file' ? c.before.content : undefined, c.after, c.path);
   if (c.kind === 'remove') return c.before.type === 'file' ? unifiedDiff(c.before.content, undefined, c.path) : '';
   return '';

@@ -8,10 +8,10 @@ import type { TargetSystem } from '../../lib/pi/target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, makeTarget } from './common.js';
+import { bluetoothState, makeTarget, progressHook } from './common.js';
 import { gatherFacts } from './facts.js';
 import { changeCount, planSetup, resolveUser, type Plan, type SetupOptions } from './plan.js';
-import { changeJson, describeChange, printChecks, printPlan } from './print.js';
+import { changeJson, printChecks, printPlan } from './print.js';
 
 export interface SetupRunOptions {
   speaker?: string;
@@ -74,7 +74,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   try {
     const result = await run(
       { speaker: opts.speaker, user: opts.user, force: opts.force, dryRun: ctx.global.dryRun },
-      { target, signal: ctx.signal, onChange: (_step, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) },
+      { target, signal: ctx.signal, onChange: progressHook(ctx, target) },
     );
     const problems = result.checks.filter((c) => c.status === 'problem').length;
     if (ctx.global.json) {

@@ -5,14 +5,15 @@
  * edits and loses only opsctl's lines.
  */
 import type { Context } from '../../lib/context.js';
+import { OpsError } from '../../lib/errors.js';
 import type { Entry, TargetSystem } from '../../lib/pi/target.js';
 import { applyPlan, type AppliedChange, type ApplyHooks } from './apply.js';
-import { makeTarget } from './common.js';
+import { makeTarget, progressHook } from './common.js';
 import { removeBlock, removeMember } from './edit.js';
 import { gatherFacts, type Facts, type Manifest } from './facts.js';
 import { changeCount, type Plan, type Step } from './plan.js';
 import { PATHS, connectUnitName } from './recipe.js';
-import { changeJson, describeChange, printPlan } from './print.js';
+import { changeJson, printPlan } from './print.js';
 
 export interface UninstallResult {
   target: string;
@@ -98,6 +99,7 @@ export async function run(options: { dryRun?: boolean }, deps: { target: TargetS
   if (!facts.manifest) {
     return { target: target.label, dryRun: Boolean(options.dryRun), found: false, plan: { target: target.label, live: target.live, steps: [] }, applied: [], packagesLeft: [] };
   }
+  if (target.kind === 'local' && facts.uid !== 0) throw new OpsError('Undoing the setup needs root.', { code: 'not-root', hint: 'run it with sudo: sudo opsctl pi audio uninstall' });
   const m = facts.manifest;
   // Files recorded in the manifest that the standard read did not cover, and every backup.
   const extra = Object.keys(m.files).filter((p) => !facts.files.has(p));
@@ -114,7 +116,7 @@ export async function run(options: { dryRun?: boolean }, deps: { target: TargetS
 export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const target = makeTarget(opts, ctx);
   try {
-    const result = await run({ dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: (_s, c) => (c.kind === 'run' && target.live ? ctx.out.info(describeChange(c).replace(/^run +/, '→ ')) : ctx.out.log(describeChange(c))) });
+    const result = await run({ dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
     if (ctx.global.json) {
       ctx.out.data({
         target: result.target,

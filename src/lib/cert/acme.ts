@@ -1,7 +1,8 @@
 import { createHash, generateKeyPair } from 'node:crypto';
 import { OpsError, ExitCode } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../fs.js';
-import { translateAcmeError, type AcmeProblem } from './acme-errors.js';
+import { translateAcmeError } from './acme-errors.js';
+import { assertSafeToken } from './http01.js';
 import { configureTransport, loadAcme, safeHost, setDebugSink, trace, type AcmeTransportOptions } from './acme-transport.js';
 import type { CertFiles, CertStore, KeyType } from './store.js';
 import { splitPem } from './store.js';
@@ -124,6 +125,7 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
           code: 'acme-no-challenge',
         });
       }
+      assertSafeToken((challenge as { token: string }).token);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       // acme-client already returns the TXT digest as the "key authorization" of a dns-01 challenge.
       const dnsValue = challenge.type === 'dns-01' ? keyAuthorization : createHash('sha256').update(keyAuthorization).digest('base64url');
@@ -179,9 +181,4 @@ async function readAccountUrl(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** For tests and diagnostics: the last problem the CA returned. */
-export function lastProblem(): AcmeProblem | undefined {
-  return trace.problems[trace.problems.length - 1];
 }

@@ -24,6 +24,19 @@ export interface FetchResult {
   error?: string;
 }
 
+/**
+ * RFC 8555 §8.1: a token is base64url. It comes from the CA (any server
+ * --directory names), and becomes a file name under --webroot, so nothing else may pass.
+ */
+export function assertSafeToken(token: string): void {
+  if (!/^[A-Za-z0-9_-]{1,256}$/.test(token)) {
+    throw new OpsError(`The ACME server sent a challenge token that is not base64url: ${JSON.stringify(token.slice(0, 80))}.`, {
+      hint: 'nothing was written; check that --directory names a trustworthy ACME server',
+      code: 'acme-bad-token',
+    });
+  }
+}
+
 export function fetchChallenge(item: Pick<ChallengeItem, 'domain' | 'token'>, opts: SelfCheckOptions = {}, timeoutMs = 5000): Promise<FetchResult> {
   const port = opts.port ?? 80;
   const url = `http://${item.domain}${port === 80 ? '' : ':' + port}${CHALLENGE_PATH}${item.token}`;
@@ -101,6 +114,7 @@ export function webrootSolver(webroot: string, check: SelfCheckOptions | false, 
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw webrootError(webroot, err);
         }
       }
+      items.forEach((i) => assertSafeToken(i.token));
       for (const item of items) {
         try {
           // World-readable on purpose: the web server (often another user) serves it.

@@ -5,7 +5,7 @@ import { issueCertificate, type AcmeTransportOptions, type ChallengeSolver } fro
 import type { HerokuApi } from './heroku.js';
 import { standaloneSolver, webrootSolver, type SelfCheckOptions } from './http01.js';
 import { herokuSolver } from './solvers.js';
-import { certInfo, type CertMetadata, type CertStore, type ChallengeSettings, type KeyType } from './store.js';
+import { certInfo, type CertMetadata, type CertStore } from './store.js';
 
 /** The side effects the cert commands use, handed in so tests use Pebble and stand-ins. */
 export interface CertDeps {
@@ -28,15 +28,12 @@ export interface CertDeps {
   waits?: { herokuTimeoutMs?: number; herokuIntervalMs?: number; dnsTimeoutMs?: number; dnsIntervalMs?: number };
 }
 
-export interface ObtainSettings {
-  name: string;
-  domains: string[];
-  directory: string;
-  email: string;
-  keyType: KeyType;
-  challenge: ChallengeSettings;
-  skipSelfCheck?: boolean;
-  caBundle?: string;
+/** What an issuance needs: the part of the metadata a renewal re-uses as it is. */
+export type ObtainSettings = Pick<CertMetadata, 'name' | 'domains' | 'directory' | 'email' | 'keyType' | 'challenge' | 'skipSelfCheck' | 'caBundle'>;
+
+/** The stored settings of a certificate, to renew it the way it was issued. */
+export function storedSettings(m: CertMetadata): ObtainSettings {
+  return { name: m.name, domains: m.domains, directory: m.directory, email: m.email, keyType: m.keyType, challenge: m.challenge, skipSelfCheck: m.skipSelfCheck, caBundle: m.caBundle };
 }
 
 export async function buildSolver(s: ObtainSettings, deps: CertDeps): Promise<ChallengeSolver> {

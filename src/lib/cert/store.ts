@@ -99,14 +99,14 @@ export class CertStore {
     const dir = this.dirFor(name);
     const text = await readFileIfExists(path.join(dir, METADATA_FILE)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOTDIR') return undefined;
-      throw err;
+      throw unreadable(dir, err);
     });
     if (text === undefined) return undefined;
     let meta: CertMetadata;
     try {
       meta = JSON.parse(text) as CertMetadata;
     } catch (err) {
-      throw new OpsError(`${path.join(dir, METADATA_FILE)} is not valid JSON: ${(err as Error).message}`, { hint: 're-issue the certificate with `opsctl cert issue`', code: 'cert-metadata-corrupt' });
+      throw new OpsError(`${path.join(dir, METADATA_FILE)} is not valid JSON: ${(err as Error).message}`, { hint: `fix the file, or issue a new certificate over it with \`opsctl cert issue -d ${certName(name)} … --force\``, code: 'cert-metadata-corrupt' });
     }
     meta.pushTargets ??= [];
     return { dir, meta };
@@ -131,7 +131,7 @@ export class CertStore {
       entries = await fsp.readdir(this.root);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-      throw err;
+      throw unreadable(this.root, err);
     }
     const out: StoredCert[] = [];
     for (const e of entries.sort()) {
@@ -197,6 +197,16 @@ export class CertStore {
     const base = path.join(this.root, '.accounts', dirName);
     return { key: path.join(base, `${who}.key.pem`), info: path.join(base, `${who}.json`) };
   }
+}
+
+/** A store owned by another user (certificates issued with sudo are root's): one line and what to do. */
+function unreadable(p: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return err;
+  return new OpsError(`Cannot read the certificate store at ${p}: permission denied.`, {
+    hint: "run as the user that owns it (certificates issued with sudo are root's: sudo opsctl cert …), or pick another store with --cert-dir",
+    code: 'cert-store-unreadable',
+  });
 }
 
 export interface CertInfo {

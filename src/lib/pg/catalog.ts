@@ -1,10 +1,23 @@
 /** Reads the catalog facts the analysis needs for the tables a plan touches. */
-import type { Catalog, TableInfo } from '../../commands/pg/analysis/catalog.js';
+import type { Catalog, ForeignKeyInfo, TableInfo } from '../../commands/pg/analysis/catalog.js';
 import type { PgSession } from './session.js';
 
 const SETTINGS = ['work_mem', 'hash_mem_multiplier', 'max_parallel_workers', 'max_parallel_workers_per_gather', 'max_worker_processes', 'jit', 'jit_above_cost', 'random_page_cost', 'effective_cache_size'];
 
-export async function fetchCatalog(session: PgSession, relations: Array<{ schema?: string; name: string }>): Promise<Catalog> {
+export async function fetchCatalog(session: PgSession, relations: Array<{ schema?: string; name: string }>, foreignKeyNames: string[] = []): Promise<Catalog> {
+  let foreignKeys: ForeignKeyInfo[] = [];
+  if (foreignKeyNames.length) {
+    ({ rows: foreignKeys } = await session.query<ForeignKeyInfo>(
+      `SELECT c.conname AS name, n.nspname AS schema, r.relname AS table, f.relname AS "referencedTable",
+              (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
+         FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+         JOIN pg_class f ON f.oid = c.confrelid
+        WHERE c.contype = 'f' AND c.conname = ANY($1)`,
+      [foreignKeyNames],
+    ));
+    relations = [...relations, ...foreignKeys.map((k) => ({ schema: k.schema, name: k.table }))];
+  }
   const settingsRes = await session.query<{ name: string; setting: string }>(
     `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)
      UNION ALL SELECT 'database', current_database()`,
@@ -12,7 +25,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
   );
   const settings = Object.fromEntries(settingsRes.rows.map((r) => [r.name, r.setting]));
   const unique = [...new Map(relations.map((r) => [`${r.schema ?? ''}.${r.name}`, r])).values()];
-  if (unique.length === 0) return { tables: [], settings, serverVersionNum: session.versionNum };
+  if (unique.length === 0) return { tables: [], foreignKeys, settings, serverVersionNum: session.versionNum };
   const include = session.versionNum >= 110000 ? 'i.indnkeyatts' : 'i.indnatts';
   const { rows } = await session.query<TableInfo>(
     `SELECT n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS rows, c.relpages::int AS pages,
@@ -36,7 +49,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
     [JSON.stringify(unique)],
   );
   for (const t of rows) for (const i of t.indexes) if (i.predicate === null) delete i.predicate;
-  return { tables: rows, settings, serverVersionNum: session.versionNum };
+  return { tables: rows, foreignKeys, settings, serverVersionNum: session.versionNum };
 }
 
 /** Whether a relation exists now (after a rollback, a verified index must not). */

@@ -4,7 +4,7 @@
  * OpsErrors with a hint.
  */
 import os from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { ExitCode, OpsError, firstLine, usageError } from '../errors.js';
 
 export interface ConnectionSpec {

@@ -3,7 +3,8 @@
  * sends a cancel for the running statement) and every piece of work runs in a
  * transaction that is always rolled back.
  */
-import pg from 'pg';
+import type pgTypes from 'pg';
+import pg from './driver.js';
 import { interrupted } from '../errors.js';
 import { translatePgError, type ConnectionSpec } from './connection.js';
 
@@ -17,7 +18,7 @@ export interface TransactionOptions {
 
 export class PgSession {
   private constructor(
-    readonly client: pg.Client,
+    readonly client: pgTypes.Client,
     readonly spec: ConnectionSpec,
     readonly versionNum: number,
     readonly version: string,
@@ -48,13 +49,13 @@ export class PgSession {
   }
 
   /** Run a statement; on Ctrl-C the server cancels it and this throws "Interrupted". */
-  async query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; extended?: boolean } = {}): Promise<pg.QueryResult<T>> {
+  async query<T extends pgTypes.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; extended?: boolean } = {}): Promise<pgTypes.QueryResult<T>> {
     if (this.signal?.aborted) throw interrupted();
     const onAbort = () => void this.cancelRunning();
     this.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // The extended protocol refuses a second statement in the text.
-      return await this.client.query<T>({ text, values, ...(opts.extended ? { queryMode: 'extended' as const } : {}) } as pg.QueryConfig);
+      return await this.client.query<T>({ text, values, ...(opts.extended ? { queryMode: 'extended' as const } : {}) } as pgTypes.QueryConfig);
     } catch (err) {
       if (this.signal?.aborted) throw interrupted();
       throw translatePgError(err, this.spec, opts.sqlForErrors);

@@ -78,9 +78,16 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     if (uidCache === undefined) {
       const res = await ssh(['sh', '-c', 'id -u; id -un']);
       const [u, name] = res.stdout.trim().split('\n');
-      uidCache = Number(u);
+      // Number('') is 0: an empty answer must not pass for root (and skip sudo).
+      uidCache = /^\d+$/.test(u ?? '') ? Number(u) : NaN;
       userCache = name;
-      if (!Number.isInteger(uidCache)) throw new OpsError(`unexpected answer from ${opts.host} to \`id -u\`: ${firstLine(res.stdout + res.stderr)}`);
+      if (res.exitCode !== 0 || !Number.isInteger(uidCache)) {
+        uidCache = undefined;
+        throw new OpsError(`unexpected answer from ${opts.host} to \`id -u\`: ${firstLine(res.stdout + res.stderr || `exit ${res.exitCode}`)}`, {
+          code: 'remote-shell',
+          hint: `check that \`ssh ${opts.host} id -u\` prints a number (a login banner or a restricted shell gets in the way)`,
+        });
+      }
     }
     return uidCache;
   };
@@ -120,9 +127,6 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
       const res = await asRoot(['sh', '-c', FILES_SCRIPT], input);
       if (res.exitCode !== 0) throw new OpsError(`changing files on ${opts.host} failed: ${firstLine(res.stderr || res.stdout)}`, { code: 'remote-file', hint: ops.map((o) => o.path).join(', ') });
     },
-    writeFile: (file, content, mode) => target.applyFiles([{ op: 'write', path: file, content: Buffer.isBuffer(content) ? content.toString('utf8') : content, mode }]),
-    symlink: (file, to) => target.applyFiles([{ op: 'link', path: file, target: to }]),
-    remove: (file, tree) => target.applyFiles([{ op: 'remove', path: file, tree }]),
     async exec(cmd) {
       return asRoot(withEnv(cmd), cmd.input);
     },

@@ -40,11 +40,7 @@ export interface TargetSystem {
   /** Root path prefix for file changes ("/" unless --root or a test seam). */
   root: string;
   read(paths: string[]): Promise<Map<string, Entry>>;
-  writeFile(file: string, content: string | Buffer, mode: number): Promise<void>;
-  symlink(file: string, target: string): Promise<void>;
-  /** Removes a file or link; `tree` also removes a directory and everything in it. */
-  remove(file: string, tree?: boolean): Promise<void>;
-  /** Applies file operations in order (each write atomic). */
+  /** Applies file operations in order (each write atomic; `remove` with `tree` takes a directory and its contents). */
   applyFiles(ops: FileOp[]): Promise<void>;
   /** Runs a command on the target (as root); never throws for a non-zero exit. */
   exec(cmd: TargetCommand): Promise<CommandResult>;
@@ -85,25 +81,18 @@ export function localTarget(opts: LocalTargetOptions): TargetSystem {
       await Promise.all(paths.map(async (p) => out.set(p, await readLocal(at(p)))));
       return out;
     },
-    async writeFile(file, content, mode) {
-      await writeFileAtomic(at(file), content, { mode, dirMode: 0o755 });
-    },
-    async symlink(file, target) {
-      const full = at(file);
-      await fsp.mkdir(path.dirname(full), { recursive: true, mode: 0o755 });
-      const tmp = `${full}.opsctl-tmp`;
-      await fsp.rm(tmp, { force: true });
-      await fsp.symlink(target, tmp);
-      await fsp.rename(tmp, full);
-    },
-    async remove(file, tree) {
-      await fsp.rm(at(file), { force: true, recursive: Boolean(tree) });
-    },
     async applyFiles(ops) {
       for (const o of ops) {
-        if (o.op === 'write') await this.writeFile(o.path, o.content, o.mode);
-        else if (o.op === 'link') await this.symlink(o.path, o.target);
-        else await this.remove(o.path, o.tree);
+        const full = at(o.path);
+        if (o.op === 'write') await writeFileAtomic(full, o.content, { mode: o.mode, dirMode: 0o755 });
+        else if (o.op === 'link') {
+          // A new link renamed over the old one: never a moment without it.
+          await fsp.mkdir(path.dirname(full), { recursive: true, mode: 0o755 });
+          const tmp = `${full}.opsctl-tmp`;
+          await fsp.rm(tmp, { force: true });
+          await fsp.symlink(o.target, tmp);
+          await fsp.rename(tmp, full);
+        } else await fsp.rm(full, { force: true, recursive: Boolean(o.tree) });
       }
     },
     async exec(cmd) {
@@ -137,7 +126,11 @@ async function readLocal(full: string): Promise<Entry> {
     if (st.isDirectory()) return { type: 'dir' };
     return { type: 'file', mode: st.mode & 0o7777, content: await fsp.readFile(full, 'utf8') };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { type: 'missing' };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { type: 'missing' };
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new OpsError(`Cannot read ${full}: permission denied.`, { code: 'not-root', hint: 'run it with sudo: sudo opsctl pi audio …' });
+    }
     throw err;
   }
 }

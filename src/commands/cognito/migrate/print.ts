@@ -4,6 +4,7 @@ import { ExitCode } from '../../../lib/errors.js';
 import type { Plan } from './plan.js';
 import type { MigrationSummary, Progress } from './execute.js';
 import type { VerifyResult } from './verify.js';
+import type { ImportChunk, ImportSummary } from './import-job.js';
 
 export function duration(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
@@ -68,5 +69,23 @@ export function printVerify(out: Output, v: VerifyResult): number {
     return ExitCode.FAILED;
   }
   out.success('Every valid source user is in the pool.');
+  return ExitCode.OK;
+}
+
+export function printImportJob(out: Output, j: ImportChunk): void {
+  out.progress(`import job ${j.jobId ?? '?'} (${j.users} users): ${j.status ?? '?'} · imported ${j.imported ?? 0} · skipped ${j.skipped ?? 0} · failed ${j.failed ?? 0}`);
+}
+
+export function printImport(out: Output, plan: Plan, s: ImportSummary): number {
+  for (const w of plan.warnings) out.warn(w);
+  out.line(`Pool ${s.poolId}: ${s.jobs.length} import job${s.jobs.length === 1 ? '' : 's'}`);
+  for (const j of s.jobs) out.line(`  ${j.jobId}  ${j.status}  ${j.users} users: imported ${j.imported ?? 0}, skipped ${j.skipped ?? 0}, failed ${j.failed ?? 0}${j.message ? ` — ${j.message}` : ''}`);
+  out.line(`  imported ${s.imported}, skipped ${s.skipped}, failed ${s.failed}, rejected ${s.rejected}${s.rejectsFile ? `  → ${s.rejectsFile}` : ''}`);
+  out.line(`  checkpoint ${s.stateFile}`);
+  if (!s.complete) {
+    out.error('Some import jobs or users failed.', 'the job log is in CloudWatch Logs (/aws/cognito/userpools/<pool>/<job>)');
+    return ExitCode.FAILED;
+  }
+  out.success('All import jobs succeeded; imported users must reset their password (RESET_REQUIRED).');
   return ExitCode.OK;
 }

@@ -6,7 +6,7 @@
  * is never proposed again, and an index that would serve a differently
  * written query is named.
  */
-import { findIndex, findTable, type Catalog, type IndexInfo } from './catalog.js';
+import { findIndex, findTable, type Catalog, type ForeignKeyInfo, type IndexInfo } from './catalog.js';
 import type { PlanNode } from './plan.js';
 import { parseConditions, quoteIdent, type ColumnRef, type Condition } from './predicates.js';
 
@@ -40,6 +40,8 @@ export interface IndexAdvice {
   alternatives: string[];
   /** Existing plain indexes whose columns are a prefix of this one: redundant once it exists. */
   supersedes: string[];
+  /** For a foreign key's referencing columns: the constraint whose checks it serves. */
+  foreignKey?: string;
 }
 
 export interface OrderKey {
@@ -254,4 +256,34 @@ export function orderByFromSql(sql: string | undefined): OrderKey[] | undefined 
     keys.push({ column: m[1]!, direction: m[2]?.toUpperCase() === 'DESC' ? 'DESC' : 'ASC' });
   }
   return keys;
+}
+
+/**
+ * The index a foreign key's referencing side needs: every DELETE/UPDATE of a
+ * referenced row looks up the referencing rows by these columns. Undefined when
+ * an index already leads with them.
+ */
+export function proposeForeignKeyIndex(fk: ForeignKeyInfo, catalog: Catalog): IndexAdvice | undefined {
+  const table = findTable(catalog, fk.schema, fk.table);
+  const wanted = new Set(fk.columns.map(norm));
+  const covered = table?.indexes.some((i) => i.valid && i.method === 'btree' && !i.predicate && i.keys.length >= wanted.size && i.keys.slice(0, wanted.size).every((k) => wanted.has(norm(k.expr))));
+  if (covered) return undefined;
+  const keys: IndexKey[] = fk.columns.map((c) => ({ column: c, expression: false, direction: 'ASC', role: 'equality' }));
+  const name = indexName(fk.table, keys, false);
+  const qualified = `${quoteIdent(fk.schema)}.${quoteIdent(fk.table)}`;
+  const cols = fk.columns.map(quoteIdent).join(', ');
+  return {
+    schema: fk.schema,
+    table: fk.table,
+    keys,
+    include: [],
+    name,
+    sql: `CREATE INDEX CONCURRENTLY ${quoteIdent(name)} ON ${qualified} (${cols});`,
+    buildSql: `CREATE INDEX ${quoteIdent(name)} ON ${qualified} (${cols})`,
+    serves: `the ${fk.name} checks (${fk.columns.join(', ')} = …) when ${fk.referencedTable} rows are deleted or their keys updated`,
+    nodeIds: [],
+    alternatives: [],
+    supersedes: [],
+    foreignKey: fk.name,
+  };
 }

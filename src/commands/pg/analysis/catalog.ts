@@ -28,8 +28,20 @@ export interface TableInfo {
   indexes: IndexInfo[];
 }
 
+/** A foreign key whose checks ran as triggers in the explained statement. */
+export interface ForeignKeyInfo {
+  name: string;
+  /** The referencing table and columns (where the lookups happen). */
+  schema: string;
+  table: string;
+  columns: string[];
+  /** The referenced table (where the trigger fires). */
+  referencedTable: string;
+}
+
 export interface Catalog {
   tables: TableInfo[];
+  foreignKeys?: ForeignKeyInfo[];
   /** Current values of settings the advice mentions (work_mem, max_parallel_workers, …). */
   settings: Record<string, string>;
   serverVersionNum?: number;

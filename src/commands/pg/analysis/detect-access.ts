@@ -3,10 +3,10 @@
  * wrong index, a sequential scan keeping few rows, an index whose Filter
  * discards most rows, a nested loop re-scanning its inner side.
  */
-import { findTable } from './catalog.js';
-import { orderByFromSql, proposeIndex, scanOrder } from './advice.js';
-import { adviceFix, fmtInt, n0, round, severityOf, type Detector, type Finding } from './finding.js';
-import { ancestors, type PlanNode } from './plan.js';
+import { findTable, type Catalog } from './catalog.js';
+import { orderByFromSql, proposeForeignKeyIndex, proposeIndex, scanOrder } from './advice.js';
+import { adviceFix, fmtInt, fmtMs, n0, round, severityOf, type Detector, type Finding } from './finding.js';
+import { ancestors, type Plan, type PlanNode } from './plan.js';
 import { parseConditions } from './predicates.js';
 
 const ORDER_PRESERVING = new Set(['Result', 'Subquery Scan', 'Gather Merge', 'Merge Append', 'Append']);
@@ -159,3 +159,32 @@ export const nestedLoopInnerScan: Detector = (plan, node, catalog) => {
   };
 };
 
+
+/** Foreign-key checks (they run as triggers) that scan the referencing table for want of an index. */
+export function fkTriggerUnindexed(plan: Plan, catalog: Catalog): Finding[] {
+  const out: Finding[] = [];
+  const total = plan.executionMs ?? 0;
+  for (const t of plan.raw.Triggers ?? []) {
+    const name = t['Constraint Name'];
+    const fk = catalog.foreignKeys?.find((k) => k.name === name);
+    const ms = n0(t['Time']);
+    if (!fk || ms < 1 || ms < 0.2 * total) continue;
+    const advice = proposeForeignKeyIndex(fk, catalog);
+    if (!advice) continue;
+    const calls = n0(t['Calls']);
+    out.push({
+      kind: 'fk-trigger-unindexed',
+      severity: ms >= 0.5 * total ? 'high' : 'medium',
+      node: `trigger ${String(t['Trigger Name'])} on ${String(t['Relation'])}`,
+      title: `Foreign key ${fk.name} checks took ${fmtMs(ms)} (${Math.round((ms / Math.max(total, ms)) * 100)}% of the statement) with no index on ${fk.table} (${fk.columns.join(', ')})`,
+      explanation:
+        `Each ${fk.referencedTable} row deleted or re-keyed makes PostgreSQL look for rows in ${fk.table} that still reference it (${fmtInt(calls)} checks here). ` +
+        `No index starts with ${fk.columns.join(', ')}, so every check reads ${fk.table} from start to end. Indexing the referencing column(s) makes each check a lookup.`,
+      evidence: { triggerMs: round(ms), calls, executionMs: round(total), shareOfQuery: round(ms / Math.max(total, ms)) },
+      fix: adviceFix(advice, `Index ${fk.table} (${fk.columns.join(', ')}).`),
+      advice,
+      impactMs: ms,
+    });
+  }
+  return out;
+}

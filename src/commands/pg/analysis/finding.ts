@@ -22,6 +22,7 @@ export const FINDING_KINDS = [
   'high-buffer-reads',
   'jit-overhead',
   'workers-not-launched',
+  'fk-trigger-unindexed',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 export type Severity = 'high' | 'medium' | 'low';
@@ -45,13 +46,21 @@ export interface AnalyzeOptions {
 }
 
 export const n0 = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-export const fmtInt = (v: number): string => Math.round(v).toLocaleString('en-US');
+/** 1234567 → "1,234,567" (without Intl: loading ICU costs more than the whole analysis). */
+export const fmtInt = (v: number): string => String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+/** Up to `digits` decimals, grouped: 1234.5 → "1,234.5". */
+export const fmtNum = (v: number, digits = 2): string => {
+  const [int, frac] = String(Math.round(v * 10 ** digits) / 10 ** digits).split('.');
+  return `${fmtInt(Number(int))}${frac ? `.${frac}` : ''}`;
+};
 export const fmtMs = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3)) + ' ms';
 export const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 export const qualified = (n: PlanNode) => `${n.schema ? `${quoteIdent(n.schema)}.` : ''}${quoteIdent(n.relation ?? '?')}`;
 
 export function severityOf(plan: Plan, node: PlanNode | undefined, strong = true): Severity {
   if (!plan.analyzed || !node) return 'medium';
+  // A problem that costs under a millisecond is worth knowing, not worth an alarm.
+  if ((node.totalMs ?? 0) < 1) return 'low';
   const share = node.totalShare ?? 0;
   if (share >= 0.5 && strong) return 'high';
   if (share >= 0.1) return 'medium';

@@ -5,12 +5,12 @@
  */
 import type { Catalog } from './catalog.js';
 import type { IndexAdvice } from './advice.js';
-import { indexFilterLeftover, limitOrderIndexFilter, nestedLoopInnerScan, seqScanSelectiveFilter } from './detect-access.js';
+import { fkTriggerUnindexed, indexFilterLeftover, limitOrderIndexFilter, nestedLoopInnerScan, seqScanSelectiveFilter } from './detect-access.js';
 import { hashaggSpill, hashSpill, heapFetches, highBufferReads, jitOverhead, lossyBitmap, rowMisestimate, sortSpill, workersNotLaunched } from './detect-runtime.js';
 import type { AnalyzeOptions, Finding, Severity } from './finding.js';
 import type { Plan } from './plan.js';
 
-export { FINDING_KINDS, fmtInt, fmtMs, type AnalyzeOptions, type Finding, type FindingKind, type Severity } from './finding.js';
+export { FINDING_KINDS, fmtInt, fmtMs, fmtNum, type AnalyzeOptions, type Finding, type FindingKind, type Severity } from './finding.js';
 
 export interface Analysis {
   findings: Finding[];
@@ -49,6 +49,7 @@ export function analyzePlan(plan: Plan, catalog: Catalog, opts: AnalyzeOptions =
   }
   const jit = jitOverhead(plan, catalog);
   if (jit) findings.push(jit);
+  findings.push(...fkTriggerUnindexed(plan, catalog));
 
   const rank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
   findings.sort((a, b) => rank[a.severity] - rank[b.severity] || (b.impactMs ?? 0) - (a.impactMs ?? 0));
