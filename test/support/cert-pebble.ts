@@ -1,10 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 
 /**
  * A real Pebble (Let's Encrypt's test CA) with pebble-challtestsrv as its DNS
@@ -85,9 +84,9 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(apiPort, () => logs);
-    await waitForPort(mgmtPort, () => logs);
-    await waitForPort(chalMgmtPort, () => logs);
+    await waitForPort(apiPort, 15_000, () => logs, 'pebble');
+    await waitForPort(mgmtPort, 15_000, () => logs, 'pebble');
+    await waitForPort(chalMgmtPort, 15_000, () => logs, 'pebble');
   } catch (err) {
     await stop();
     throw err;
@@ -134,18 +133,4 @@ function httpsGet(url: string, ca: Buffer): Promise<string> {
       })
       .on('error', reject);
   });
-}
-
-async function waitForPort(port: number, why: () => string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`pebble did not start on port ${port}: ${why()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

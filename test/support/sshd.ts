@@ -1,10 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 
 /**
  * A real OpenSSH server on 127.0.0.1:<free port>, key-only, whose sessions
@@ -101,7 +100,7 @@ export async function startSshd(opts: { alias?: string } = {}): Promise<TestSshd
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
-  await waitForPort(port, 10_000, () => stderr);
+  await waitForPort(port, 10_000, () => stderr, 'sshd');
 
   const alias = opts.alias ?? 'testhost';
   const clientOptions = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-i', identityFile, '-p', String(port), '-l', user];
@@ -186,18 +185,4 @@ process.exit(b.exitCode ?? 0);
 function keygen(file: string): void {
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
-}
-
-async function waitForPort(port: number, timeoutMs: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not start on port ${port}: ${why()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
