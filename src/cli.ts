@@ -103,7 +103,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--invite', 'send Cognito invitation emails (default: suppressed)')
     .option('--update', 'update attributes of users that already exist')
     .option('--rate <n>', 'client-side request rate limit per second (default 40)', num('--rate'))
-    .option('--concurrency <n>', 'requests in flight at once (default 8)', int('--concurrency'))
+    .option('--concurrency <n>', 'requests in flight at once (default 10)', int('--concurrency'))
     .option('--group <name>', 'add every migrated user to this group, repeatable', collect)
     .option('--group-column <column>', 'source column naming the user\'s groups (comma-separated)')
     .option('--cloudwatch-role-arn <arn>', 'role for import jobs to write CloudWatch logs (import-job mode)')

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
@@ -7,8 +7,19 @@ import { openSource } from '../../src/lib/cognito/sources.js';
 import { fileStateStore } from '../../src/lib/cognito/state.js';
 import { realClock } from '../../src/lib/cognito/rate.js';
 
+const made: string[] = [];
+const cleanup = () => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+};
+// Under vitest, each test file removes its directories when it ends; the benchmark removes them at exit.
+if (process.env.VITEST) (await import('vitest')).afterAll(cleanup);
+else process.once('exit', cleanup);
+
+/** A temporary directory, removed when the test process exits. */
 export function tmpDir(prefix = 'opsctl-cognito-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export function sdkClient(endpoint: string): CognitoIdentityProviderClient {

@@ -115,6 +115,31 @@ describe('migrate from a Devise PostgreSQL table into cognito-local (built binar
     expect(await allUsers(poolId)).toHaveLength(expected.length);
   }, 150_000);
 
+  it('Ctrl-C stops cleanly with exit 130 and the checkpoint saved', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const dir = tmpDir();
+    const stateFile = path.join(dir, 'state.json');
+    const args = ['cognito', 'migrate', '--user-pool-id', poolId, '--from', url, '--query', 'SELECT * FROM users WHERE id <= 300 ORDER BY id', '--state-file', stateFile, '--rate', '60'];
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: dir, env: { ...process.env, ...env(), NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).watermark >= 20)) {
+      if (Date.now() > deadline) throw new Error('no progress');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/Progress is checkpointed: run the same command again/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const users = await allUsers(poolId);
+    // Everything the checkpoint says is done is in the pool.
+    expect(users.length).toBeGreaterThanOrEqual(state.counts.created);
+    expect(state.watermark).toBeLessThan(300);
+  }, 60_000);
+
   it('human output: plan on stdout, progress on stderr, summary', async () => {
     const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
     const dir = tmpDir();

@@ -26,6 +26,7 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     expect(res.summary).toMatchObject({ created: 300, existing: 0, rejected: 5, failed: 0, complete: true });
     expect([...s.users.keys()].sort()).toEqual([...valid].sort());
     expect([...s.users.values()].every((u) => u.creates === 1)).toBe(true);
+    expect(s.lastCreate).toMatchObject({ MessageAction: 'SUPPRESS' });
     const u1 = s.users.get('user1@example.com')!;
     expect(u1.attributes).toMatchObject({ email: 'user1@example.com', email_verified: 'true', 'custom:legacy_id': '1' });
     expect(s.users.get('user3@example.com')!.attributes.email_verified).toBe('false');
@@ -207,6 +208,7 @@ describe('mapping is checked against the pool before anything is written', () =>
     ['unknown attribute', {}, { map: [['id', 'custom:plan']] }, /sends column "id" to attribute "custom:plan", which pool us-east-1_Standin01 does not have/],
     ['missing required attribute', { requiredAttributes: ['name'] }, {}, /requires attribute name, but no source column maps to it/],
     ['username pool without a username column', { usernameAttributes: [] }, {}, /uses usernames \(not email as username\), but no source column maps to username/],
+    ['phone-number username pool', { usernameAttributes: ['phone_number'] }, {}, /signs users in with their phone number as the username/],
     ['email pool with a username column', {}, { map: [['id', 'username']] }, /uses the email address as the username, but the mapping sends column "id" to username/],
     ['password column', {}, { map: [['encrypted_password', 'custom:legacy_id']] }, /looks like it holds a password or secret/],
     ['unknown column', {}, { map: [['login', 'email']] }, /names column "login", which the source does not have/],
@@ -304,5 +306,61 @@ describe('migrate --mode import-job against the stand-in', () => {
     const { file } = deviseCsv(dir, 2);
     const err = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir).catch((e) => e);
     expect(err.message).toBe('Import jobs cannot add users to groups or disable them.');
+  });
+});
+
+describe('invitations', () => {
+  it('--invite lets Cognito send the invitation email instead of suppressing it', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    const { file } = deviseCsv(dir, 2);
+    const res = await migrate({ userPoolId: s.poolId, from: file, invite: true }, client, dir);
+    if (res.kind !== 'summary') throw new Error('expected a summary');
+    expect(res.plan.warnings.join('\n')).toMatch(/--invite: Cognito will email a temporary password to each of the 2 users/);
+    expect(s.lastCreate!.MessageAction).toBeUndefined();
+    expect(s.lastCreate!.DesiredDeliveryMediums).toEqual(['EMAIL']);
+  });
+});
+
+describe('source edge cases', () => {
+  it('a CSV with an unclosed quote rejects what it cannot read and carries on', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    const file = path.join(dir, 'q.csv');
+    writeFileSync(file, 'id,email\n1,a@example.com\n2,"b@example.com\n3,c@example.com\n');
+    const res = await migrate({ userPoolId: s.poolId, from: file, dryRun: true }, client, dir);
+    if (res.kind !== 'plan') throw new Error('expected a plan');
+    expect(res.plan.valid).toBe(1);
+    expect(res.plan.rejected).toBeGreaterThanOrEqual(1);
+    expect(res.plan.rejectExamples[0]!.reason).toMatch(/^malformed CSV: /);
+  });
+
+  it('a CSV header with an empty or repeated column is a usage error', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    const file = path.join(dir, 'h.csv');
+    writeFileSync(file, 'id,,email\n1,x,a@example.com\n');
+    const err = await migrate({ userPoolId: s.poolId, from: file }, client, dir).catch((e) => e);
+    expect(err).toMatchObject({ exitCode: 2, code: 'bad-source' });
+    expect(err.message).toMatch(/empty or repeated column name/);
+  });
+
+  it('an unreachable Cognito endpoint is a clear error', async () => {
+    const dir = tmpDir();
+    const { file } = deviseCsv(dir, 1);
+    const err = await migrate({ userPoolId: 'us-east-1_X', from: file }, sdkClient('http://127.0.0.1:1'), dir).catch((e) => e);
+    expect(err).toBeInstanceOf(OpsError);
+    expect(err.message).toMatch(/^Cannot reach Cognito: .*ECONNREFUSED/);
+  });
+
+  it('an unknown kind of source, and --table with a file, are usage errors', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    writeFileSync(path.join(dir, 'u.xml'), '<x/>');
+    const err = await migrate({ userPoolId: s.poolId, from: path.join(dir, 'u.xml') }, client, dir).catch((e) => e);
+    expect(err.message).toMatch(/Cannot tell what kind of source/);
+    const { file } = deviseCsv(dir, 1);
+    const err2 = await migrate({ userPoolId: s.poolId, from: file, table: 'users' }, client, dir).catch((e) => e);
+    expect(err2.message).toBe('--table and --query only apply to a PostgreSQL source.');
   });
 });

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -9,7 +8,7 @@ import {
   CreateUserPoolCommand,
   type SchemaAttributeType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 import { repoRoot } from './cli.js';
 
 /** Fake credentials and region every Cognito test uses (cognito-local ignores them). */
@@ -48,7 +47,7 @@ export async function startCognitoLocal(config: Record<string, unknown> = {}): P
   });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
-  await waitForPort(port, 20_000, () => stderr);
+  await waitForPort(port, 20_000, () => stderr, 'cognito-local');
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new CognitoIdentityProviderClient({ endpoint, region: fakeAwsEnv.AWS_REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   return {
@@ -76,18 +75,4 @@ export async function startCognitoLocal(config: Record<string, unknown> = {}): P
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitForPort(port: number, timeoutMs: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`cognito-local did not start on port ${port}: ${why()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

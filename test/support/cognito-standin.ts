@@ -55,6 +55,8 @@ export interface CognitoStandin {
   users: Map<string, StandinUser>;
   jobs: Map<string, StandinImportJob>;
   stats: { requests: number; throttled: number; creates: number; createAttempts: number; byOp: Record<string, number> };
+  /** The last AdminCreateUser request body. */
+  lastCreate?: Record<string, unknown>;
   options: StandinOptions;
   stop(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
   let last = performance.now();
   const emailPool = (options.usernameAttributes ?? ['email']).includes('email');
   const jobs = new Map<string, StandinImportJob>();
+  const api = {} as CognitoStandin;
   let endpoint = '';
   const csvHeader = [...STANDARD, ...(options.customAttributes ?? []).map((n) => `custom:${n}`), 'cognito:mfa_enabled', 'cognito:username'];
   const runJob = (job: StandinImportJob) => {
@@ -157,6 +160,7 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
           return ok({ Groups: [...groups].map((g) => ({ GroupName: g, UserPoolId: poolId })) });
         case 'AdminCreateUser': {
           stats.createAttempts += 1;
+          api.lastCreate = body;
           const name: string = body.Username;
           if (options.limitExceededAfter !== undefined && users.size >= options.limitExceededAfter) return fail(res, 400, 'LimitExceededException', 'Exceeded daily email limit for the operation or the account.');
           if (options.failUsernames?.has(name)) return fail(res, 400, 'InvalidParameterException', 'Invalid phone number format.');
@@ -230,7 +234,7 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   endpoint = `http://127.0.0.1:${port}`;
-  return {
+  Object.assign(api, {
     endpoint,
     poolId,
     users,
@@ -241,7 +245,8 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },
-  };
+  });
+  return api;
 }
 
 function describeJob(job: StandinImportJob) {

@@ -121,6 +121,8 @@ export function buildMapping(columns: string[], explicit: Array<[string, string]
     const email = entries.find((e) => e.target === 'email');
     if (!email) throw bad(`Pool ${pool.id} uses the email address as the username, but no source column maps to email.`, `add --map COLUMN=email (source columns: ${columns.join(', ')})`);
     username = { from: 'email', column: email.column };
+  } else if (pool.usernameAttributes.includes('phone_number')) {
+    throw bad(`Pool ${pool.id} signs users in with their phone number as the username, which opsctl does not migrate into.`, 'migrate into a pool that uses email addresses or usernames');
   } else {
     if (!usernameEntry) throw bad(`Pool ${pool.id} uses usernames (not email as username), but no source column maps to username.`, 'add --map COLUMN=username, e.g. --map id=username');
     username = { from: 'column', column: usernameEntry.column };
