@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { startCognitoLocal, type CognitoLocal, fakeAwsEnv } from '../support/cognito-local.js';
+import { startCognitoLocal, type CognitoLocal } from '../support/cognito-local.js';
 import { createDeviseUsers } from '../support/cognito-devise.js';
 import { ensureCognitoBuild } from '../support/cognito-build.js';
 import { binPath, runBin } from '../support/cli.js';
@@ -194,4 +194,3 @@ describe('migrate failure paths (built binary)', () => {
     expect(r.stderr).toMatch(/--mode import-job needs --cloudwatch-role-arn/);
   });
 });
-void fakeAwsEnv;

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { startCognitoStandin, type CognitoStandin } from '../support/cognito-standin.js';
 import { deviseCsv, migrate, sdkClient, tmpDir } from './helpers.js';
 import { OpsError } from '../../src/lib/errors.js';
+import { ensureCognitoBuild } from '../support/cognito-build.js';
+import { fakeAwsEnv } from '../support/cognito-local.js';
+import { runBin } from '../support/cli.js';
 
 let standin: CognitoStandin | undefined;
 afterEach(async () => {
@@ -21,6 +24,8 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     const { s, client } = await start();
     const dir = tmpDir();
     const { file, valid } = deviseCsv(dir, 300);
+    // A rejects file left by an earlier run, readable by all: it must come out 0600 all the same.
+    writeFileSync(path.join(dir, `opsctl-cognito-rejects-${s.poolId}.csv`), 'old\n', { mode: 0o644 });
     const res = await migrate({ userPoolId: s.poolId, from: file }, client, dir);
     if (res.kind !== 'summary') throw new Error('expected a summary');
     expect(res.summary).toMatchObject({ created: 300, existing: 0, rejected: 5, failed: 0, complete: true });
@@ -81,7 +86,8 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     if (res.kind !== 'summary') throw new Error('expected a summary');
     expect(res.summary.resumedFrom).toBeGreaterThan(0);
     expect(res.summary.created + res.summary.existing).toBe(120);
-    expect(res.summary.created).toBe(120 - res.summary.existing);
+    // Both runs together made exactly one successful AdminCreateUser per valid user.
+    expect(s.stats.creates).toBe(valid.length);
     expect(s.users.size).toBe(valid.length);
     expect([...s.users.values()].every((u) => u.creates <= 2)).toBe(true);
   });
@@ -119,6 +125,17 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     expect(res.summary.resumedFrom).toBeGreaterThan(0);
     expect(s.users.size).toBe(150);
     expect([...s.users.values()].filter((u) => u.creates > 1).length).toBeLessThanOrEqual(8);
+  });
+
+  it('refuses to start when the checkpoint cannot be written, before creating anyone', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    const { file } = deviseCsv(dir, 5);
+    // Nothing can be created under /proc, not even by root.
+    const err = await migrate({ userPoolId: s.poolId, from: file, stateFile: '/proc/opsctl-cognito-state.json' }, client, dir).catch((e) => e);
+    expect(err).toMatchObject({ code: 'state-unwritable', exitCode: 1 });
+    expect(err.message).toMatch(/^Cannot write the checkpoint file \/proc\/opsctl-cognito-state\.json: E/);
+    expect(s.stats.createAttempts).toBe(0);
   });
 
   it('refuses to resume when the source changed under the checkpoint', async () => {
@@ -200,6 +217,21 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     const res = await migrate({ userPoolId: s.poolId, from: file, verify: true }, client, dir);
     if (res.kind !== 'verify') throw new Error('expected verify');
     expect(res.verify).toMatchObject({ sourceValid: 10, poolUsers: 10, inBoth: 9, missingInPool: 1, extraInPool: 1, missingExamples: ['user4@example.com'], extraExamples: ['stray@example.com'], ok: false });
+  });
+});
+
+describe('reads outside the per-user writes keep the SDK retries (built binary)', () => {
+  it('--verify rides out a 5xx from ListUsers', async () => {
+    ensureCognitoBuild();
+    // Request 1 is DescribeUserPool, request 2 (ListUsers) gets a 500, its retry succeeds.
+    const { s } = await start({ internalErrorEvery: 2 });
+    const dir = tmpDir();
+    const { file, valid } = deviseCsv(dir, 10);
+    for (const email of valid) s.users.set(email, { username: email, attributes: { sub: email, email }, enabled: true, groups: new Set(), creates: 1 });
+    const r = await runBin(['--json', 'cognito', 'migrate', '--verify', '--user-pool-id', s.poolId, '--from', file], { env: { ...fakeAwsEnv, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: s.endpoint, HOME: dir }, cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).verify).toMatchObject({ inBoth: 10, missingInPool: 0, ok: true });
+    expect(s.stats.byOp.ListUsers).toBe(2);
   });
 });
 
@@ -362,5 +394,8 @@ describe('source edge cases', () => {
     const { file } = deviseCsv(dir, 1);
     const err2 = await migrate({ userPoolId: s.poolId, from: file, table: 'users' }, client, dir).catch((e) => e);
     expect(err2.message).toBe('--table and --query only apply to a PostgreSQL source.');
+    // A mistyped scheme makes the URL a file name: the message must not echo its password.
+    const err3 = await migrate({ userPoolId: s.poolId, from: 'postgress://app:hunter2@db/app' }, client, dir).catch((e) => e);
+    expect(err3.message).toBe('Source file postgress://app:***@db/app does not exist.');
   });
 });

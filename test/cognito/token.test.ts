@@ -107,6 +107,28 @@ describe('token verify run() with dependencies handed in', () => {
     expect(down.message).toMatch(/Cannot fetch the pool's keys from http:\/\/127\.0\.0\.1:1/);
   });
 
+  it('checks every audience and requires exp and token_use (tokens signed with our own key)', async () => {
+    const jose = await import('jose');
+    const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+    const jwks = { keys: [{ ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+    const endpoint = 'http://issuer.test';
+    const pool = 'local_Own1';
+    const sign = (claims: Record<string, unknown>, exp = true) => {
+      const jwt = new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(`${endpoint}/${pool}`).setIssuedAt();
+      return (exp ? jwt.setExpirationTime('1h') : jwt).sign(privateKey);
+    };
+    const memo = new Map<string, Jwks>();
+    const deps = { fetchJwks: async () => jwks, cache: { get: async (u: string) => memo.get(u), set: async (u: string, j: Jwks) => void memo.set(u, j) }, now: () => new Date() };
+    const check = async (token: string, clientId?: string) => run({ token, userPoolId: pool, endpoint, clientId }, deps).catch((e) => e);
+    const multi = await check(await sign({ token_use: 'id', aud: ['other-app', 'my-app'] }), 'my-app');
+    expect(multi).toMatchObject({ valid: true, clientId: 'my-app', clientChecked: true });
+    expect((await check(await sign({ token_use: 'id', aud: ['other-app'] }), 'my-app')).message).toMatch(/issued to app client other-app, not my-app \(aud claim\)/);
+    expect((await check(await sign({ token_use: 'access', client_id: 'other-app' }), 'my-app')).message).toMatch(/not my-app \(client_id claim\)/);
+    expect((await check(await sign({ token_use: 'id', aud: 'my-app' }, false))).message).toMatch(/^Token rejected: missing required "exp" claim/);
+    expect((await check(await sign({ aud: 'my-app' }))).message).toMatch(/^Token rejected: missing required "token_use" claim/);
+    expect((await check(await sign({ token_use: 'refresh', aud: 'my-app' }))).message).toMatch(/token_use is "refresh"/);
+  });
+
   it('real pools get the regional issuer', () => {
     expect(issuerFor('eu-west-1_AbC123')).toBe('https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123');
     expect(() => issuerFor('nonsense')).toThrow(/is not a user pool id/);

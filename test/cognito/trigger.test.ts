@@ -147,6 +147,15 @@ describe('cognito trigger scaffold (built binary)', () => {
     expect(src).not.toMatch(/console\./);
   });
 
+  it('an --out it cannot write to is a one-line error, not a stack', async () => {
+    // A regular file on the way: no directory can be made there, not even by root.
+    const file = path.join(tmpDir(), 'not-a-dir');
+    writeFileSync(file, '');
+    const err = await run({ out: path.join(file, 'out'), source: 'postgres', force: false, dryRun: false }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'file-unwritable', exitCode: 1 });
+    expect(err.message).toMatch(/^Cannot write .*not-a-dir\/out\/index\.mjs: ENOTDIR/);
+  });
+
   it('the http handler checks credentials through the old app endpoint', async () => {
     const out = tmpDir('opsctl-trigger-http-');
     await run({ out, source: 'http', force: false, dryRun: false });

@@ -65,7 +65,7 @@ export async function startCognitoLocal(config: Record<string, unknown> = {}): P
       return res.UserPool!.Id!;
     },
     async createClient(poolId) {
-      const res = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH'] }));
+      const res = await client.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }));
       return res.UserPoolClient!.ClientId!;
     },
     async stop() {

@@ -87,7 +87,7 @@ export async function run(o: VerifyTokenOptions, deps: VerifyTokenDeps): Promise
 
   let claims: Record<string, unknown>;
   try {
-    const res = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks as Parameters<typeof jose.createLocalJWKSet>[0]), { issuer, algorithms: ['RS256'], currentDate: deps.now() });
+    const res = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks as Parameters<typeof jose.createLocalJWKSet>[0]), { issuer, algorithms: ['RS256'], currentDate: deps.now(), requiredClaims: ['exp', 'token_use'] });
     claims = res.payload as Record<string, unknown>;
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -103,7 +103,8 @@ export async function run(o: VerifyTokenOptions, deps: VerifyTokenDeps): Promise
   const use = claims.token_use;
   if (use !== 'id' && use !== 'access') throw invalid(`token_use is ${JSON.stringify(use)}; expected "id" or "access".`);
   if (o.tokenUse && use !== o.tokenUse) throw invalid(`this is an ${use} token, not an ${o.tokenUse} token.`, use === 'access' ? 'use the id_token, or pass --token-use access' : 'use the access_token, or pass --token-use id');
-  const tokenClient = use === 'id' ? (Array.isArray(claims.aud) ? claims.aud[0] : claims.aud) : claims.client_id;
+  const audiences = use === 'id' ? (Array.isArray(claims.aud) ? claims.aud : [claims.aud]) : [claims.client_id];
+  const tokenClient = o.clientId && audiences.includes(o.clientId) ? o.clientId : audiences[0];
   if (o.clientId && tokenClient !== o.clientId) {
     throw invalid(`issued to app client ${String(tokenClient ?? '(none)')}, not ${o.clientId} (${use === 'id' ? 'aud' : 'client_id'} claim).`);
   }

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
-import { ExitCode, OpsError, usageError } from '../../lib/errors.js';
+import { ExitCode, OpsError, firstLine, usageError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { handlerSource, packageJson, readme, type TriggerSource } from './trigger-template.js';
 
@@ -45,7 +45,11 @@ export async function run(o: ScaffoldOptions): Promise<ScaffoldResult> {
   const out: ScaffoldResult['files'] = [];
   for (const f of files) {
     const p = path.join(dir, f.name);
-    if (!o.dryRun) await writeFileAtomic(p, f.content, { mode: 0o644 });
+    if (!o.dryRun) {
+      await writeFileAtomic(p, f.content, { mode: 0o644 }).catch((err) => {
+        throw new OpsError(`Cannot write ${p}: ${firstLine(err)}`, { code: 'file-unwritable', hint: 'choose an --out directory you can write to' });
+      });
+    }
     out.push({ path: p, bytes: Buffer.byteLength(f.content), written: !o.dryRun });
   }
   return { dir, source: o.source, files: out, dryRun: o.dryRun };

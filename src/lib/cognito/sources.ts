@@ -48,7 +48,7 @@ export async function openSource(opts: SourceOptions): Promise<UserSource> {
   await assertReadable(from);
   if (lower.endsWith('.csv')) return csvSource(from);
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return jsonlSource(from);
-  throw new OpsError(`Cannot tell what kind of source "${from}" is.`, { exitCode: ExitCode.USAGE, code: 'bad-source', hint: 'use a postgres:// URL, a .csv file or a .jsonl file' });
+  throw new OpsError(`Cannot tell what kind of source "${redactUrl(from)}" is.`, { exitCode: ExitCode.USAGE, code: 'bad-source', hint: 'use a postgres:// URL, a .csv file or a .jsonl file' });
 }
 
 async function assertReadable(file: string): Promise<void> {
@@ -58,7 +58,9 @@ async function assertReadable(file: string): Promise<void> {
   } catch (err) {
     if (err instanceof OpsError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OpsError(code === 'ENOENT' ? `Source file ${file} does not exist.` : `Cannot read source file ${file}: ${firstLine(err)}`, { exitCode: ExitCode.USAGE, code: 'bad-source', hint: 'check --from' });
+    // A mistyped URL (postgress://user:pw@…) lands here: never echo its password.
+    const shown = redactUrl(file);
+    throw new OpsError(code === 'ENOENT' ? `Source file ${shown} does not exist.` : `Cannot read source file ${shown}: ${firstLine(err).replace(file, shown)}`, { exitCode: ExitCode.USAGE, code: 'bad-source', hint: 'check --from' });
   }
 }
 
@@ -103,7 +105,7 @@ async function* csvRows(file: string): AsyncGenerator<{ header?: string[]; row?:
       info: true,
       skip_records_with_error: true,
       on_skip: (err) => {
-        skipped.push({ line: (err as { lines?: number } | undefined)?.lines, error: `malformed CSV: ${firstLine(err ?? 'unreadable record')}` });
+        skipped.push({ line: (err as { lines?: number } | undefined)?.lines, error: `malformed CSV: ${csvProblem(err)}` });
         return undefined;
       },
     }),
@@ -168,7 +170,7 @@ function jsonlSource(file: string): UserSource {
         try {
           value = JSON.parse(text);
         } catch (err) {
-          yield { index: index++, line, error: `malformed JSON: ${firstLine(err)}` };
+          yield { index: index++, line, error: `malformed JSON: ${jsonProblem(err)}` };
           continue;
         }
         if (!value || typeof value !== 'object' || Array.isArray(value)) {
@@ -180,6 +182,31 @@ function jsonlSource(file: string): UserSource {
     },
     close: async () => {},
   };
+}
+
+/**
+ * Parser messages quote the text they choke on ("value is "$2a$11$…"", "…"password":$2a$…" is not
+ * valid JSON"), which may be a password hash; rejects files and plans get the kind of problem only.
+ */
+const CSV_PROBLEMS: Record<string, string> = {
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field',
+  CSV_INVALID_CLOSING_QUOTE: 'text after a closing quote',
+  CSV_QUOTE_NOT_CLOSED: 'a quote is never closed',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'wrong number of fields',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'wrong number of fields',
+  CSV_MAX_RECORD_SIZE: 'record too large',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text after a closing quote',
+};
+
+function csvProblem(err: unknown): string {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  return CSV_PROBLEMS[code] ?? (code ? code.replace(/^CSV_/, '').toLowerCase().replace(/_/g, ' ') : 'unreadable record');
+}
+
+function jsonProblem(err: unknown): string {
+  const msg = firstLine(err);
+  // Keep V8's "at position N" messages; drop the quoted excerpt of "Unexpected token 'x', "…" is not valid JSON".
+  return /^Unexpected token/.test(msg) || /is not valid JSON/.test(msg) ? 'unexpected character' : msg.replace(/"[^]*"/g, '…');
 }
 
 /** Any source value as the string Cognito wants (or null when empty). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { readFileIfExists, writeFileAtomic } from '../fs.js';
 import { stateHome } from '../config.js';
-import { ExitCode, OpsError } from '../errors.js';
+import { ExitCode, OpsError, firstLine } from '../errors.js';
 
 export type Outcome = 'created' | 'existing' | 'updated' | 'rejected' | 'failed';
 
@@ -48,7 +48,9 @@ export function fileStateStore(file: string): StateStore {
   return {
     path: file,
     async load() {
-      const text = await readFileIfExists(file);
+      const text = await readFileIfExists(file).catch((err) => {
+        throw new OpsError(`Cannot read the checkpoint file ${file}: ${firstLine(err)}`, { exitCode: ExitCode.USAGE, code: 'bad-state', hint: 'check --state-file' });
+      });
       if (text === undefined) return undefined;
       try {
         const s = JSON.parse(text) as MigrationState;

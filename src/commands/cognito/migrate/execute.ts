@@ -10,15 +10,15 @@
 import { createHash, type Hash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { ExitCode, OpsError } from '../../../lib/errors.js';
+import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
 import { FingerprintSet } from '../../../lib/cognito/hashset.js';
 import { AdaptiveRateLimiter, type Clock } from '../../../lib/cognito/rate.js';
 import type { MigrationState, Outcome, StateStore } from '../../../lib/cognito/state.js';
 import type { SourceRow, UserSource } from '../../../lib/cognito/sources.js';
-import { SECRET_COLUMN, type Mapping, type MappedUser, type PoolInfo } from './mapping.js';
+import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { StopRun, UserFailed, UserWriter } from './cognito-calls.js';
-import { CsvFile } from './writer.js';
+import { CsvFile, RejectsFile } from './writer.js';
 
 export interface ExecuteOptions {
   poolId: string;
@@ -107,8 +107,7 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
   const createLimiter = new AdaptiveRateLimiter(opts.rate, clock);
   const updateLimiter = new AdaptiveRateLimiter(opts.rate, clock);
   const writer = new UserWriter(deps.cognito, { poolId: opts.poolId, invite: opts.invite, update: opts.update, pool }, createLimiter, updateLimiter, clock, signal, deps.random);
-  const safeColumns = opts.columns.filter((c) => !SECRET_COLUMN.test(c));
-  const rejects = new CsvFile(opts.rejectsPath, ['row', 'line', 'reason', ...safeColumns]);
+  const rejects = new RejectsFile(opts.rejectsPath, opts.columns);
   const report = new CsvFile(opts.reportPath, ['row', 'username', 'error', 'message']);
 
   const seen = new FingerprintSet();
@@ -154,6 +153,14 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
     saving = deps.state.save(snapshot());
     try { await saving; } finally { saving = undefined; }
   };
+
+  // Prove the checkpoint can be written before the first user is created: the periodic saves
+  // below swallow errors, and a run that cannot save its progress would silently lose it on a crash.
+  try {
+    await deps.state.save(prev ?? snapshot());
+  } catch (err) {
+    throw new OpsError(`Cannot write the checkpoint file ${deps.state.path}: ${firstLine(err)}`, { code: 'state-unwritable', hint: 'pass --state-file with a path in a writable directory', cause: err });
+  }
 
   let lastProgress = 0;
   const progress = (final = false) => {
@@ -215,7 +222,7 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
       const r = checkRow(row, mapping, pool, seen);
       if (!r.ok) {
         rejected += 1;
-        rejects.write([i + 1, row.line ?? '', r.reason, ...safeColumns.map((c) => row.record?.[c])]);
+        rejects.add(row, r.reason);
       }
       const key = r.ok ? r.user.key : '';
       if (i < resumeFrom) {

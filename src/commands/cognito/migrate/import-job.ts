@@ -28,8 +28,7 @@ import { readFileIfExists, writeFileAtomic } from '../../../lib/fs.js';
 import type { UserSource } from '../../../lib/cognito/sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
-import { SECRET_COLUMN } from './mapping.js';
-import { CsvFile } from './writer.js';
+import { RejectsFile } from './writer.js';
 
 export const MAX_JOB_ROWS = 500_000;
 export const MAX_JOB_BYTES = 100 * 1024 * 1024;
@@ -104,8 +103,7 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
   const save = () => writeFileAtomic(o.statePath, JSON.stringify(state) + '\n', { mode: 0o600 });
   const maxRows = o.maxRows ?? MAX_JOB_ROWS;
   const maxBytes = o.maxBytes ?? MAX_JOB_BYTES;
-  const safeColumns = o.columns.filter((c) => !SECRET_COLUMN.test(c));
-  const rejects = new CsvFile(o.rejectsPath, ['row', 'line', 'reason', ...safeColumns]);
+  const rejects = new RejectsFile(o.rejectsPath, o.columns);
   await mkdir(o.workDir, { recursive: true, mode: 0o700 });
 
   const seen = new FingerprintSet();
@@ -135,7 +133,7 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
       const r = checkRow(row, mapping, pool, seen);
       if (!r.ok) {
         rejected += 1;
-        rejects.write([row.index + 1, row.line ?? '', r.reason, ...safeColumns.map((c) => row.record?.[c])]);
+        rejects.add(row, r.reason);
       }
       if (row.index < resumeAt || !r.ok) continue;
       const line = stringify([header.map((h) => cell(h, r.user))]);

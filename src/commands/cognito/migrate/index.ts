@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type { Context } from '../../../lib/context.js';
-import { ExitCode, OpsError, usageError } from '../../../lib/errors.js';
+import { usageError } from '../../../lib/errors.js';
 import { realClock, type Clock } from '../../../lib/cognito/rate.js';
 import { defaultStatePath, fileStateStore, fingerprintOf, type StateStore } from '../../../lib/cognito/state.js';
 import type { SourceOptions, UserSource } from '../../../lib/cognito/sources.js';
@@ -40,7 +40,10 @@ export interface MigrateOptions {
 }
 
 export interface MigrateDeps {
+  /** Reads, import jobs and --verify: a client that retries on its own. */
   cognito: CognitoIdentityProviderClient;
+  /** Per-user writes (admin-create), retried by UserWriter with rate adaptation; defaults to `cognito`. */
+  writer?: CognitoIdentityProviderClient;
   openSource(opts: SourceOptions): Promise<UserSource>;
   stateStore(file: string): StateStore;
   clock: Clock;
@@ -93,7 +96,7 @@ export async function run(o: MigrateOptions, deps: MigrateDeps): Promise<Migrate
         total: plan.total,
         columns: await source.columns(),
       },
-      { cognito: deps.cognito, source, state: deps.stateStore(statePath), clock: deps.clock, signal: deps.signal, onProgress: deps.onProgress, random: deps.random },
+      { cognito: deps.writer ?? deps.cognito, source, state: deps.stateStore(statePath), clock: deps.clock, signal: deps.signal, onProgress: deps.onProgress, random: deps.random },
       mapping,
       pool,
     );
@@ -124,9 +127,16 @@ export async function resolveOptions(opts: Record<string, any>, ctx: Context): P
     if (!mapFile || typeof mapFile !== 'object' || Array.isArray(mapFile)) throw usageError(`Mapping file ${opts.mapFile} must hold one JSON object of column → attribute.`, undefined, 'bad-mapping');
   }
   const mode = (opts.mode ?? ctx.setting('cognito', 'mode', undefined, 'admin-create')) as MigrateOptions['mode'];
+  if (mode !== 'admin-create' && mode !== 'import-job') throw usageError(`Unknown migrate mode "${mode}".`, 'use admin-create or import-job (cognito.mode / OPSCTL_COGNITO_MODE)');
   const concurrency = ctx.setting('cognito', 'concurrency', opts.concurrency as number | undefined, 10, 'number')!;
-  if (concurrency < 1) throw usageError('--concurrency must be at least 1.');
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw usageError('--concurrency must be a whole number of at least 1.');
+  // Flags and config reach here unchecked by commander: a rate of 0 or less would mean no limit at all.
+  const rate = ctx.setting('cognito', 'rate', opts.rate as number | undefined, 40, 'number')!;
+  if (!(rate > 0)) throw usageError(`--rate must be more than 0 requests per second, got ${rate}.`, 'Cognito allows 50 AdminCreateUser requests/s per account and region; the default is 40');
   if (mode === 'import-job' && !opts.cloudwatchRoleArn) throw usageError('--mode import-job needs --cloudwatch-role-arn.', 'the role lets the import job write its log to CloudWatch');
+  // Import jobs send no invitations and fail users that already exist: these flags would be silently ignored.
+  const ignored = mode === 'import-job' ? ['invite', 'update'].filter((f) => opts[f]) : [];
+  if (ignored.length) throw usageError(`--${ignored.join(' and --')} cannot be used with --mode import-job.`, 'import jobs never email users and cannot update existing ones; use --mode admin-create');
   return {
     userPoolId,
     from,
@@ -136,7 +146,7 @@ export async function resolveOptions(opts: Record<string, any>, ctx: Context): P
     mode,
     invite: Boolean(opts.invite),
     update: Boolean(opts.update),
-    rate: ctx.setting('cognito', 'rate', opts.rate as number | undefined, 40, 'number')!,
+    rate,
     concurrency,
     groups: Array.isArray(opts.group) ? opts.group : opts.group ? [opts.group] : [],
     groupColumn: opts.groupColumn,
@@ -163,12 +173,16 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   const { createAwsClient } = await import('../../../lib/aws.js');
   const { CognitoIdentityProviderClient } = await import('@aws-sdk/client-cognito-identity-provider');
   const { openSource } = await import('../../../lib/cognito/sources.js');
-  // Retries are ours (with rate adaptation and accounting), not the SDK's.
-  const cognito = createAwsClient(CognitoIdentityProviderClient, 'Cognito Identity Provider', { ...ctx.aws, maxAttempts: 1, retryMode: 'standard' }, ctx.env);
+  // Per-user writes are retried by us (with rate adaptation and accounting), not by the SDK; everything
+  // else (DescribeUserPool, ListGroups, ListUsers for --verify, import-job polling) keeps the SDK's
+  // retries, so one throttle or 5xx in an hour of polling or paging does not end the run.
+  const cognito = createAwsClient(CognitoIdentityProviderClient, 'Cognito Identity Provider', ctx.aws, ctx.env);
+  const writer = createAwsClient(CognitoIdentityProviderClient, 'Cognito Identity Provider', { ...ctx.aws, maxAttempts: 1, retryMode: 'standard' }, ctx.env);
   if (!o.verify && !o.dryRun) ctx.out.info(`Reading ${o.from.startsWith('postgres') ? 'the source' : o.from} and checking pool ${o.userPoolId}…`);
   try {
     const result = await run(o, {
       cognito,
+      writer,
       openSource,
       stateStore: fileStateStore,
       clock: realClock,
@@ -182,7 +196,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
     ctx.out.endProgress();
     const mem = process.memoryUsage();
     ctx.out.debug(`memory: rss ${(mem.rss / 2 ** 20).toFixed(1)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)}/${(mem.heapTotal / 2 ** 20).toFixed(1)} MB, external ${(mem.external / 2 ** 20).toFixed(1)} MB`);
-    if (ctx.global.json) ctx.out.data(result.kind === 'plan' ? { dryRun: true, plan: result.plan } : result.kind === 'verify' ? { plan: result.plan, verify: result.verify } : result.kind === 'import' ? { plan: result.plan, summary: result.summary } : { plan: result.plan, summary: result.summary });
+    if (ctx.global.json) ctx.out.data(result.kind === 'plan' ? { dryRun: true, plan: result.plan } : result.kind === 'verify' ? { plan: result.plan, verify: result.verify } : { plan: result.plan, summary: result.summary });
     if (result.kind === 'plan') return printPlan(ctx.out, result.plan, true);
     if (result.kind === 'verify') return printVerify(ctx.out, result.verify);
     if (result.kind === 'import') return printImport(ctx.out, result.plan, result.summary);
@@ -193,5 +207,6 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
     throw err;
   } finally {
     cognito.destroy();
+    writer.destroy();
   }
 }
