@@ -14,10 +14,12 @@ import { repoRoot, runBin } from '../support/cli.js';
 import { run } from '../../src/commands/cognito/trigger.js';
 import { run as verifyToken, fileJwksCache, httpFetchJwks } from '../../src/commands/cognito/token.js';
 import { tmpDir } from './helpers.js';
+import { freePort } from '../support/ports.js';
 
 const password = (id: number) => `Devise-pw-${id}!`;
 let pg: TestPostgres;
 let dbUrl: string;
+let outDir: string;
 let handler: (event: any) => Promise<any>;
 let lambda: http.Server;
 let lambdaPort: number;
@@ -41,9 +43,11 @@ beforeAll(async () => {
   pg = await startPostgres();
   ({ url: dbUrl } = await createDeviseUsers(pg, 'legacy', 200, { passwordHash: (id) => bcrypt.hashSync(password(id), 4) }));
   const out = tmpDir('opsctl-trigger-');
+  outDir = out;
   await run({ out, source: 'postgres', force: false, dryRun: false });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'));
   process.env.DATABASE_URL = dbUrl;
+  process.env.DEVISE_STRETCHES = '4'; // the timing equaliser's cost, kept low for the tests
   for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')));
   ({ handler } = await import(pathToFileURL(path.join(out, 'index.mjs')).href));
 
@@ -91,6 +95,19 @@ describe('the scaffolded User Migration handler, against the Devise table', () =
     const r = await handler(event('UserMigration_ForgotPassword', 'user4@example.com'));
     expect(r.response).toMatchObject({ messageAction: 'SUPPRESS', userAttributes: { email: 'user4@example.com', 'custom:legacy_id': '4' } });
     expect(r.response.finalUserStatus).toBeNull();
+  });
+
+  it('a database failure gets a generic error naming only its kind (no host, no user)', async () => {
+    const saved = process.env.DATABASE_URL;
+    const port = await freePort();
+    process.env.DATABASE_URL = `postgres://app:s3cret@127.0.0.1:${port}/legacy`;
+    try {
+      const down = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?db-down');
+      const err = await down.handler(event('UserMigration_Authentication', 'user2@example.com', password(2))).catch((e: Error) => e);
+      expect((err as Error).message).toBe('User migration is temporarily unavailable (ECONNREFUSED)');
+    } finally {
+      process.env.DATABASE_URL = saved;
+    }
   });
 
   it('never logs anything (the event holds the password)', () => {

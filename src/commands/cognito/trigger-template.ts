@@ -15,8 +15,20 @@ const header = `// Amazon Cognito User Migration trigger (lazy migration at sign
 const shared = `
 const LEGACY_ID_ATTRIBUTE = process.env.LEGACY_ID_ATTRIBUTE ?? 'custom:legacy_id';
 const BAD_CREDENTIALS = 'Bad username or password';
+const UNSUPPORTED = 'Unsupported trigger source';
 
 export const handler = async (event) => {
+  try {
+    return await migrate(event);
+  } catch (err) {
+    if (err instanceof Error && (err.message === BAD_CREDENTIALS || err.message === UNSUPPORTED)) throw err;
+    // A database or network failure: its text can name hosts or users, so the
+    // caller (and the Lambda log, which records thrown errors) gets only its kind.
+    throw new Error(\`User migration is temporarily unavailable (\${err?.code ?? err?.name ?? 'error'})\`);
+  }
+};
+
+async function migrate(event) {
   const userName = String(event?.userName ?? '').trim();
   if (!userName) throw new Error(BAD_CREDENTIALS);
   switch (event.triggerSource) {
@@ -39,9 +51,9 @@ export const handler = async (event) => {
       return event;
     }
     default:
-      throw new Error('Unsupported trigger source');
+      throw new Error(UNSUPPORTED);
   }
-};
+}
 
 function attributesOf(user) {
   const attributes = {
@@ -60,6 +72,7 @@ const postgres = `${header}//
 //   USERS_QUERY          optional; $1 is the user name Cognito received. Default:
 //                        SELECT id, email, encrypted_password, confirmed_at FROM users WHERE lower(email) = lower($1) LIMIT 1
 //   DEVISE_PEPPER        optional; Devise's config.pepper if the app set one
+//   DEVISE_STRETCHES     optional; Devise's config.stretches (bcrypt cost, default 12), for equal timing
 //   LEGACY_ID_ATTRIBUTE  optional; attribute for the old id (default custom:legacy_id, empty to leave out)
 import pg from 'pg';
 import bcrypt from 'bcryptjs';
@@ -70,6 +83,14 @@ const PEPPER = process.env.DEVISE_PEPPER ?? '';
 const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 3_000, statement_timeout: 2_000 });
 db.on('error', () => {});
 
+// Devise's config.stretches (bcrypt cost) of the old app; 12 is Devise's default outside tests.
+const STRETCHES = Number(process.env.DEVISE_STRETCHES ?? 12);
+let dummy;
+function dummyHash() {
+  dummy ??= bcrypt.hashSync('opsctl-timing-equaliser', STRETCHES);
+  return dummy;
+}
+
 async function lookup(userName) {
   const { rows } = await db.query(QUERY, [userName]);
   const user = rows[0];
@@ -79,7 +100,11 @@ async function lookup(userName) {
 async function authenticate(userName, password) {
   const user = await lookup(userName);
   const hash = user?.encrypted_password;
-  if (!hash || !/^\\$2[aby]\\$\\d\\d\\$/.test(hash)) return undefined;
+  if (!hash || !/^\\$2[aby]\\$\\d\\d\\$/.test(hash)) {
+    // Spend the same bcrypt time as for a real user, so response times do not tell who exists.
+    await bcrypt.compare(password, dummyHash());
+    return undefined;
+  }
   // Devise: BCrypt::Password.new(encrypted_password) == password + pepper
   return (await bcrypt.compare(password + PEPPER, hash)) ? user : undefined;
 }
@@ -181,6 +206,7 @@ ${source === 'postgres' ? `| Variable | Meaning |
 | \`DATABASE_URL\` | the old database (a read-only user is enough) |
 | \`USERS_QUERY\` | optional lookup query, \`$1\` = user name (default: by \`lower(email)\` in \`users\`) |
 | \`DEVISE_PEPPER\` | Devise's \`config.pepper\`, if the app sets one |
+| \`DEVISE_STRETCHES\` | Devise's \`config.stretches\` (bcrypt cost, default 12): unknown users cost the same bcrypt time, so timing does not tell who exists |
 | \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |` : `| Variable | Meaning |
 |---|---|
 | \`OLD_APP_AUTH_URL\` | the old app's endpoint: POST \`{"email","password"}\` → 200 user JSON, or 401 |
