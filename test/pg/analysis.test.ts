@@ -42,6 +42,13 @@ describe('inspectStatement', () => {
     expect(inspectStatement("SELECT 'a;b', \"x;y\" FROM t").text).toBe(`SELECT 'a;b', "x;y" FROM t`);
     expect(() => inspectStatement('  ;  ')).toThrow(/empty/);
   });
+  it('lexes like PostgreSQL where a second statement could hide (the generic plan runs through the simple protocol)', () => {
+    // name'x\' is a plain string ending at the backslash: only a lone E'…' takes escapes.
+    expect(() => inspectStatement(String.raw`SELECT $1::int, name'x\'; COMMIT; DELETE FROM t; SELECT '1'`)).toThrow(/Only one SQL statement/);
+    expect(inspectStatement(String.raw`SELECT E'it\'s; fine', e'\\' FROM t WHERE a = $1`).paramCount).toBe(1);
+    // A -- comment ends at a carriage return too.
+    expect(() => inspectStatement('SELECT $1 -- note\r; COMMIT; DELETE FROM t')).toThrow(/Only one SQL statement/);
+  });
   it('knows when a statement writes', () => {
     expect(inspectStatement('DELETE FROM t').writes).toBe(true);
     expect(inspectStatement('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d').writes).toBe(true);
@@ -115,10 +122,46 @@ describe('findings from captured plans', () => {
     expect(advice[0]!.existing).toMatchObject({ name: 'pc', valid: true });
     expect(findings[0]!.fix.sql).toEqual(['ANALYZE public.activity_logs;']);
   });
+  it('never proposes a name an unrelated index already has (CREATE INDEX would fail)', () => {
+    const taken = index('activity_logs_player_id_created_at_idx', [['action']]);
+    const { advice } = analyzePlan(parsePlan(fixture('pg18-limit-order-index-filter')), catalogWith(index('activity_logs_created_at_idx', [['created_at']]), taken), { sql: SQL });
+    expect(advice[0]!.name).toBe('activity_logs_player_id_created_at_idx_2');
+    expect(advice[0]!.sql).toMatch(/^CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx_2 ON/);
+  });
   it('workers-not-launched, and not when the workers came', () => {
     const missing = analyzePlan(parsePlan(fixture('pg18-workers-not-launched')), emptyCatalog());
-    expect(missing.findings.find((f) => f.kind === 'workers-not-launched')?.evidence).toMatchObject({ workersPlanned: 2, workersLaunched: 0 });
+    const f = missing.findings.find((x) => x.kind === 'workers-not-launched');
+    expect(f?.evidence).toMatchObject({ workersPlanned: 2, workersLaunched: 0 });
+    // The fix adds room for the missing workers: raising the pool to its default would change nothing.
+    const [busy] = fixture('pg18-workers-not-launched');
+    delete busy!.Settings;
+    const onDefaults = analyzePlan(parsePlan(busy!), { tables: [], settings: { max_parallel_workers: '8', max_worker_processes: '8' } });
+    expect(onDefaults.findings.find((x) => x.kind === 'workers-not-launched')?.fix.sql).toEqual([
+      'ALTER SYSTEM SET max_parallel_workers = 10;',
+      'ALTER SYSTEM SET max_worker_processes = 10; -- takes effect after a restart',
+      'SELECT pg_reload_conf();',
+    ]);
     expect(analyzePlan(parsePlan(fixture('pg18-parallel-workers')), emptyCatalog()).findings.map((f) => f.kind)).not.toContain('workers-not-launched');
+  });
+  it('high-buffer-reads counts the rows a filter discarded: a scan that filters is not bloat', () => {
+    const scan = (removed: number): RawExplain => ({
+      Plan: { 'Node Type': 'Seq Scan', 'Relation Name': 't', Schema: 'public', Alias: 't', Filter: "(t.note ~~ '%zz%'::text)", 'Plan Rows': 1, 'Actual Rows': 2, 'Actual Loops': 1, 'Actual Total Time': 40, 'Rows Removed by Filter': removed, 'Shared Hit Blocks': 3000, 'Shared Read Blocks': 0 },
+      'Execution Time': 40,
+    });
+    const kindsOf = (raw: RawExplain) => analyzePlan(parsePlan(raw), emptyCatalog()).findings.map((f) => f.kind);
+    expect(kindsOf(scan(300_000))).not.toContain('high-buffer-reads');
+    expect(kindsOf(scan(0))).toContain('high-buffer-reads');
+  });
+  it('sort-spill and hashagg-spill count parallel workers, which EXPLAIN reports apart from the leader', () => {
+    const worker = (n: number, extra: Record<string, unknown>) => ({ 'Worker Number': n, 'Actual Rows': 10, 'Actual Loops': 1, ...extra });
+    const node = (type: string, own: Record<string, unknown>, workers: Array<Record<string, unknown>>): RawExplain => ({
+      Plan: { 'Node Type': type, 'Plan Rows': 10, 'Actual Rows': 10, 'Actual Loops': 3, 'Actual Total Time': 30, ...own, Workers: workers },
+      'Execution Time': 30,
+    });
+    const sort = analyzePlan(parsePlan(node('Sort', { 'Sort Method': 'quicksort', 'Sort Space Used': 60, 'Sort Space Type': 'Memory' }, [worker(0, { 'Sort Method': 'external merge', 'Sort Space Used': 600, 'Sort Space Type': 'Disk' }), worker(1, { 'Sort Method': 'external merge', 'Sort Space Used': 500, 'Sort Space Type': 'Disk' })])), emptyCatalog());
+    expect(sort.findings.find((f) => f.kind === 'sort-spill')?.evidence).toMatchObject({ diskKb: 1100, processesSpilled: 2, sortMethod: 'external merge' });
+    const agg = analyzePlan(parsePlan(node('Aggregate', { Strategy: 'Hashed', 'HashAgg Batches': 1, 'Disk Usage': 0 }, [worker(0, { 'HashAgg Batches': 5, 'Disk Usage': 900 })])), emptyCatalog());
+    expect(agg.findings.find((f) => f.kind === 'hashagg-spill')?.evidence).toMatchObject({ hashAggBatches: 5, diskKb: 900 });
   });
   it('lossy-bitmap', () => {
     const { findings } = analyzePlan(parsePlan(fixture('pg18-lossy-bitmap')), emptyCatalog());

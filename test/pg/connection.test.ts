@@ -43,3 +43,25 @@ describe('translatePgError', () => {
     expect(e.message.split('\n')).toHaveLength(1);
   });
 });
+
+describe('the pg driver loader', () => {
+  it('lends pg a navigator only while it loads, and takes it back even when loading fails', async () => {
+    const { withNodeNavigator } = await import('../../src/lib/pg/driver.js');
+    const had = 'navigator' in globalThis;
+    let seen: unknown;
+    await withNodeNavigator(async () => void (seen = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent));
+    expect(seen).toMatch(/Node\.js/);
+    await expect(withNodeNavigator(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect('navigator' in globalThis).toBe(had);
+  });
+});
+
+describe('what pg explain will run, decided before connecting', () => {
+  it('drops a pasted EXPLAIN, also after a leading comment', async () => {
+    const { planExplain } = await import('../../src/commands/pg/explain.js');
+    const base = { params: [], connection: resolveConnection('postgres://h/d', {}), timeoutMs: 1000, lockTimeoutMs: 1000, allowWrites: false, analyze: true };
+    const { spec, notes } = planExplain({ ...base, sql: '-- the slow one\n/* from the log */ EXPLAIN (ANALYZE, BUFFERS) SELECT 1' });
+    expect(spec).toMatchObject({ sql: 'SELECT 1', kind: 'analyze' });
+    expect(notes.join(' ')).toMatch(/leading EXPLAIN was dropped/);
+  });
+});

@@ -91,7 +91,7 @@ describe('--verify real', () => {
   });
 
   it('the index does not survive opsctl being killed in the middle of the verification', async () => {
-    const slow = `SELECT pg_sleep(2), * FROM activity_logs WHERE player_id = ${42} ORDER BY created_at DESC LIMIT 1`;
+    const slow = `SELECT pg_sleep(1), * FROM activity_logs WHERE player_id = ${42} ORDER BY created_at DESC LIMIT 1`;
     const child = spawn(process.execPath, [binPath, 'pg', 'explain', slow, '--db', url, '--verify', 'real'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -155,6 +155,26 @@ describe('writes are never kept', () => {
   });
 });
 
+describe('--dry-run', () => {
+  it('prints the statements it would send, without connecting (nothing listens on the port)', async () => {
+    const nowhere = `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/x`;
+    const r = await opsctl(['--dry-run', 'pg', 'explain', 'DELETE FROM accounts WHERE id = $1', '--db', nowhere, '--param', '7', '--set', 'work_mem=64MB', '--verify', 'real']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[Dry run\] Not connected to postgres@127\.0\.0\.1:\d+\/x/);
+    expect(r.stdout).toMatch(/^ {2}BEGIN TRANSACTION READ ONLY;\n {2}SET LOCAL statement_timeout = 60000;/m);
+    expect(r.stdout).toMatch(/^ {2}SELECT set_config\('work_mem', '64MB', true\);\n {2}EXPLAIN \(VERBOSE, SETTINGS, FORMAT JSON\) DELETE FROM accounts WHERE id = \$1;\n {2}ROLLBACK;$/m);
+    expect(r.stdout).toMatch(/not executed/);
+    expect(r.stdout).toMatch(/--verify real would then build/);
+    expect(r.stdout).not.toContain(PASSWORD);
+    const slow = await opsctl(['--dry-run', 'pg', 'slow', '--db', nowhere, '--top', '3']);
+    expect(slow.code, slow.stderr).toBe(0);
+    expect(slow.stdout).toMatch(/^\[Dry run\] Not connected .* top 3 statements/);
+    const demo = await opsctl(['--dry-run', 'pg', 'demo', '--rows', '20000']);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toMatch(/^\[Dry run\] opsctl would start an embedded PostgreSQL .* 20,000 rows/);
+  });
+});
+
 describe('parameters', () => {
   it('without --param: the generic plan (EXPLAIN GENERIC_PLAN on PG 16+), still diagnosed', async () => {
     const r = await explainJson(url, 'SELECT * FROM activity_logs WHERE player_id = $1 ORDER BY created_at DESC LIMIT 1');
@@ -170,6 +190,13 @@ describe('parameters', () => {
     expect(r.doc.mode).toBe('analyze');
     expect(r.doc.params).toEqual(['42']);
     expect(kinds(r.doc)[0]).toBe('limit-order-index-filter');
+  });
+
+  it('the generic plan (simple protocol) refuses backslashes where the server reads strings the legacy way', async () => {
+    const r = await explainJson(url, String.raw`SELECT $1::text, 'a\' , '; COMMIT; DELETE FROM accounts; SELECT 'b'`, '--set', 'standard_conforming_strings=off');
+    expect(r.code).toBe(2);
+    expect(r.doc.error.code).toBe('pg-unsafe-strings');
+    expect(await count()).toBe(1000);
   });
 
   it('a wrong number of --param values is a usage error', async () => {
@@ -264,6 +291,12 @@ describe('failures are one clear line', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/longer than the statement timeout/);
     expect(r.stderr).toMatch(/--timeout/);
+    // --set must not undo the timeout or READ ONLY.
+    for (const [setting, flag] of [['statement_timeout=0', '--timeout'], ['Transaction_Read_Only=off', '--allow-writes']]) {
+      const bad = await opsctl(['pg', 'explain', 'SELECT pg_sleep(5)', '--db', url, '--timeout', '0.3', '--set', setting!]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(new RegExp(`--set cannot change .*\\n.*use ${flag}`));
+    }
   });
 
   it('a bad URL is a usage error', async () => {
@@ -315,7 +348,12 @@ describe('Ctrl-C', () => {
     const child = spawn(process.execPath, [binPath, 'pg', 'explain', 'SELECT pg_sleep(30)', '--db', url], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 1500));
+    // SIGINT once the statement is running on the server (the handler is installed by then).
+    for (let i = 0; i < 100; i++) {
+      const running = await sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'opsctl' AND state = 'active' AND query LIKE '%pg_sleep(30)%'");
+      if (running.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     expect(code, stderr).toBe(130);
@@ -329,6 +367,9 @@ describe('pg slow', () => {
     expect(r.stderr).toMatch(/pg_stat_statements is not enabled in database "safety"/);
     expect(r.stderr).toMatch(/CREATE EXTENSION pg_stat_statements/);
     oneLine(r.stderr);
+    const zero = await opsctl(['pg', 'slow', '--db', url, '--top', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--top must be a whole number of at least 1/);
   });
 
   it('lists the top queries by total and mean time, each diagnosed from its generic plan', async () => {
@@ -353,6 +394,9 @@ describe('pg slow', () => {
       const text = await opsctl(['pg', 'slow', '--db', url, '--top', '2']);
       expect(text.stdout).toMatch(/Top 2 queries by total and by mean time/);
       expect(text.stdout).toMatch(/CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);
+      // opsctl's own queries (connect, catalog) from the runs above are not the database's slow queries.
+      const all = await opsctl(['--json', 'pg', 'slow', '--db', url, '--top', '50']);
+      expect(all.doc.queries.map((x: any) => x.query).join('\n')).not.toMatch(/pg_backend_pid|json_agg|set_config/);
     } finally {
       await sql('DROP EXTENSION pg_stat_statements');
     }

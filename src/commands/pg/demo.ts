@@ -60,6 +60,10 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   const rows = Number(ctx.setting('pg', 'demoRows', opts.rows, 1_000_000, 'number'));
   if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
   const format = resolveFormat(opts, ctx);
+  if (ctx.global.dryRun) {
+    ctx.out.line(`[Dry run] opsctl would start an embedded PostgreSQL in a temporary directory, load ${fmtInt(rows)} rows into activity_logs, run \`opsctl pg explain --verify real\` on ${SCENARIO_QUERY}, then stop the server and remove the directory.`);
+    return 0;
+  }
   const result = await run({ rows }, {
     ...defaultDeps(ctx),
     start: () => startEmbedded({ onLog: (l) => ctx.out.debug(l.trim()) }),

@@ -7,12 +7,12 @@ import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
 import { resolveConnection, type ConnectionSpec } from '../../lib/pg/connection.js';
 import { fetchCatalog } from '../../lib/pg/catalog.js';
-import { explainStatement, verifyHypo, verifyReal, type ExplainSpec } from '../../lib/pg/explain-runner.js';
-import { PgSession } from '../../lib/pg/session.js';
+import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from '../../lib/pg/explain-runner.js';
+import { beginStatements, PgSession } from '../../lib/pg/session.js';
 import type { Catalog } from './analysis/catalog.js';
 import type { IndexAdvice } from './analysis/advice.js';
 import { analyzePlan } from './analysis/findings.js';
-import { parsePlan, type Plan, type RawExplain } from './analysis/plan.js';
+import { parsePlan, type Plan } from './analysis/plan.js';
 import { reportJson, summarize, type ExplainMode, type ExplainReport, type Verification } from './report.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
@@ -51,10 +51,11 @@ export function relationsOf(plan: Plan): Array<{ schema?: string; name: string }
   return plan.nodes.filter((n) => n.relation).map((n) => ({ schema: n.schema, name: n.relation! }));
 }
 
-/** A pasted `EXPLAIN ANALYZE SELECT …`: opsctl adds its own EXPLAIN options. */
-const EXPLAIN_PREFIX = /^\s*EXPLAIN(?:\s*\([^)]*\)|\s+(?:ANALYZE|ANALYSE|VERBOSE))*\s+/i;
+/** A pasted `EXPLAIN ANALYZE SELECT …` (comments before it allowed): opsctl adds its own EXPLAIN options. */
+const EXPLAIN_PREFIX = /^(?:\s*(?:--[^\r\n]*|\/\*[\s\S]*?\*\/))*\s*EXPLAIN(?:\s*\([^)]*\)|\s+(?:ANALYZE|ANALYSE|VERBOSE))*\s+/i;
 
-export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
+/** What will be explained, and how, decided before connecting. */
+export function planExplain(o: ExplainOptions): { spec: ExplainSpec; notes: string[] } {
   const prefixed = EXPLAIN_PREFIX.test(o.sql);
   const info = inspectStatement(o.sql.replace(EXPLAIN_PREFIX, ''));
   if (o.params.length && o.params.length !== info.paramCount) {
@@ -70,7 +71,22 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
     mode = 'plan';
     notes.push('the statement writes, so it was not executed (plan only); --allow-writes executes it inside a transaction that is rolled back');
   }
-  const spec: ExplainSpec = { sql: info.text, kind: mode, params: o.params, paramCount: info.paramCount };
+  return { spec: { sql: info.text, kind: mode, params: o.params, paramCount: info.paramCount }, notes };
+}
+
+/** --dry-run: the statements opsctl would send, without connecting. */
+export function dryRunStatements(o: ExplainOptions): { statements: string[]; notes: string[] } {
+  const { spec, notes } = planExplain(o);
+  const settings = Object.entries(o.settings ?? {}).map(([k, v]) => `SELECT set_config('${k}', '${v.replace(/'/g, "''")}', true)`);
+  const statements = [...beginStatements({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs }), ...settings, explainText(spec, 180000), 'ROLLBACK'];
+  if (spec.kind === 'generic') notes.push('before PostgreSQL 16 the generic plan comes from PREPARE + plan_cache_mode = force_generic_plan + EXPLAIN EXECUTE');
+  if (o.verify === 'real') notes.push(`--verify real would then build the proposed index (it depends on the plan) with CREATE INDEX in a second transaction, READ WRITE with lock_timeout = ${o.lockTimeoutMs} ms, re-run the EXPLAIN and roll back`);
+  if (o.verify === 'hypo') notes.push('--verify hypo would then create the proposed index hypothetically (HypoPG) in a second rolled-back transaction and re-run the EXPLAIN without ANALYZE');
+  return { statements, notes };
+}
+
+export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
+  const { spec, notes } = planExplain(o);
   const session = await deps.connect(o.connection, deps.signal);
   try {
     const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
@@ -95,14 +111,13 @@ export async function diagnose(
   spec: ExplainSpec,
   o: { timeoutMs: number; allowWrites: boolean; connection: string; notes?: string[]; settings?: Record<string, string> },
 ): Promise<{ report: ExplainReport; plan: Plan; catalog: Catalog }> {
-  let raw!: RawExplain;
+  let plan!: Plan;
   let catalog!: Catalog;
   await session.rolledBack({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs, settings: o.settings }, async () => {
-    raw = await explainStatement(session, spec);
-    const fkTriggers = (raw.Triggers ?? []).map((t) => t['Constraint Name']).filter((n): n is string => typeof n === 'string');
-    catalog = await fetchCatalog(session, relationsOf(parsePlan(raw)), fkTriggers);
+    plan = parsePlan(await explainStatement(session, spec));
+    const fkTriggers = (plan.raw.Triggers ?? []).map((t) => t['Constraint Name']).filter((n): n is string => typeof n === 'string');
+    catalog = await fetchCatalog(session, relationsOf(plan), fkTriggers);
   });
-  const plan = parsePlan(raw);
   const analysis = analyzePlan(plan, catalog, { sql: spec.sql });
   const report: ExplainReport = {
     query: spec.sql,
@@ -220,12 +235,23 @@ export async function resolveOptions(args: unknown[], opts: Record<string, any>,
   };
 }
 
+/** Settings that keep the explained statement safe: they have their own flags, and --set must not undo them. */
+const GUARDED_SETTINGS: Record<string, string> = {
+  statement_timeout: '--timeout',
+  lock_timeout: '--lock-timeout',
+  idle_in_transaction_session_timeout: '--timeout',
+  transaction_read_only: '--allow-writes',
+  default_transaction_read_only: '--allow-writes',
+};
+
 export function parseSettings(list: string[] | undefined): Record<string, string> | undefined {
   if (!list?.length) return undefined;
   const out: Record<string, string> = {};
   for (const item of list) {
     const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(item);
     if (!m) throw usageError(`--set takes NAME=VALUE, got "${item}".`, "e.g. --set work_mem=256MB --set enable_seqscan=off", 'pg-bad-setting');
+    const flag = GUARDED_SETTINGS[m[1]!.toLowerCase()];
+    if (flag) throw usageError(`--set cannot change ${m[1]}: opsctl sets it to keep the explained statement safe.`, `use ${flag} instead`, 'pg-bad-setting');
     out[m[1]!] = m[2]!;
   }
   return out;
@@ -240,6 +266,16 @@ export function printReport(report: ExplainReport, format: OutputFormat, ctx: Co
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const options = await resolveOptions(args, opts, ctx);
   const format = resolveFormat(opts, ctx);
+  if (ctx.global.dryRun) {
+    const { statements, notes } = dryRunStatements(options);
+    if (format === 'json') ctx.out.data({ dryRun: true, connection: options.connection.display, statements, notes });
+    else {
+      ctx.out.line(`[Dry run] Not connected to ${options.connection.display}. opsctl would send:`);
+      for (const st of statements) ctx.out.line(`  ${st.replace(/\s+/g, ' ')};`);
+      for (const n of notes) ctx.out.line(`note: ${n}`);
+    }
+    return 0;
+  }
   const report = await run(options, defaultDeps(ctx));
   printReport(report, format, ctx);
   if (report.verification?.leftBehind.length) {

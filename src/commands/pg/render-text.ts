@@ -1,13 +1,12 @@
 /** The human report: the plan as a tree (hottest path marked), findings, advice, verification. */
 import type { Style } from '../../lib/output.js';
 import { fmtInt, fmtMs, fmtNum, type Finding } from './analysis/findings.js';
+import { n0 } from './analysis/finding.js';
 import type { Plan, PlanNode } from './analysis/plan.js';
 import type { ExplainReport, Verification } from './report.js';
 
 export type Styler = (style: Style, text: string) => string;
 const plain: Styler = (_s, t) => t;
-
-const n0 = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 /** Condition and runtime details printed under a node. */
 export function nodeDetails(n: PlanNode, analyzed: boolean): string[] {

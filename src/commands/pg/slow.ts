@@ -4,9 +4,10 @@
  * again — and diagnosed like `pg explain`.
  */
 import type { Context } from '../../lib/context.js';
-import { OpsError, firstLine } from '../../lib/errors.js';
+import { OpsError, firstLine, usageError } from '../../lib/errors.js';
 import type { ConnectionSpec } from '../../lib/pg/connection.js';
 import type { ExplainSpec } from '../../lib/pg/explain-runner.js';
+import { OWN } from '../../lib/pg/session.js';
 import { table } from '../../lib/output.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
 import { defaultDeps, diagnose, resolveDb, resolveFormat, type ExplainDeps } from './explain.js';
@@ -50,7 +51,7 @@ export async function run(o: SlowOptions, deps: Pick<ExplainDeps, 'connect' | 's
   const session = await deps.connect(o.connection, deps.signal);
   try {
     const { rows: ext } = await session.query<{ installed: boolean; preloaded: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed,
+      `SELECT ${OWN} EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed,
               current_setting('shared_preload_libraries') ~ 'pg_stat_statements' AS preloaded`,
     );
     if (!ext[0]!.installed) {
@@ -72,7 +73,8 @@ export async function run(o: SlowOptions, deps: Pick<ExplainDeps, 'connect' | 's
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
               -- Statements with a plan only (utility statements like VACUUM have none), leading comments allowed.
               AND regexp_replace(query, '^\\s*(/\\*.*?\\*/\\s*|--[^\\n]*\\n\\s*)*', '') ~* '^(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|VALUES|TABLE|\\()'
-              AND query !~* 'pg_stat_statements'),
+              AND query !~* 'pg_stat_statements'
+              AND strpos(query, '${OWN}') = 0),
          ranked AS (
            SELECT s.*, rank() OVER (ORDER BY "totalMs" DESC) AS "rankByTotal", rank() OVER (ORDER BY "meanMs" DESC) AS "rankByMean",
                   sum("totalMs") OVER () AS all_ms
@@ -154,7 +156,14 @@ export function renderSlow(result: SlowResult, top: number, s: Styler): string {
 export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const top = Number(ctx.setting('pg', 'top', opts.top, 10, 'number'));
   const timeout = Number(ctx.setting('pg', 'timeout', opts.timeout, 60, 'number'));
-  const result = await run({ connection: resolveDb(opts, ctx), top: Math.max(1, top), timeoutMs: timeout * 1000 }, defaultDeps(ctx));
+  if (!Number.isInteger(top) || top < 1) throw usageError(`--top must be a whole number of at least 1, got ${top}.`, undefined, 'usage');
+  if (!(timeout > 0)) throw usageError(`--timeout must be a positive number of seconds, got ${timeout}.`, undefined, 'usage');
+  const connection = resolveDb(opts, ctx);
+  if (ctx.global.dryRun) {
+    ctx.out.line(`[Dry run] Not connected to ${connection.display}. opsctl would read the top ${top} statements by total and by mean time from pg_stat_statements and EXPLAIN each one's generic plan (never executed) in a READ ONLY transaction that is rolled back.`);
+    return 0;
+  }
+  const result = await run({ connection, top, timeoutMs: timeout * 1000 }, defaultDeps(ctx));
   if (resolveFormat(opts, ctx) === 'json') {
     ctx.out.data({
       statsSince: result.statsSince ?? null,

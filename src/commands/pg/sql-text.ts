@@ -31,8 +31,9 @@ export function inspectStatement(sql: string): StatementInfo {
     const c = sql[i]!;
     const next = sql[i + 1];
     if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? n : end + 1;
+      // PostgreSQL ends a -- comment at \r as well as \n.
+      const m = /[\r\n]/.exec(sql.slice(i));
+      i = m ? i + m.index + 1 : n;
       continue;
     }
     if (c === '/' && next === '*') {
@@ -58,7 +59,8 @@ export function inspectStatement(sql: string): StatementInfo {
       throw usageError('Only one SQL statement can be explained at a time.', 'remove everything after the first semicolon', 'pg-multiple-statements');
     }
     if (c === "'" || c === '"') {
-      const escapes = c === "'" && i > 0 && /[eE]/.test(sql[i - 1]!);
+      // Backslash escapes only in E'…': an E that is a token of its own, not the end of a word (name'…', date'…').
+      const escapes = c === "'" && /(?:^|[^A-Za-z0-9_$\u0080-\uffff])[eE]$/.test(sql.slice(Math.max(0, i - 2), i));
       i++;
       while (i < n) {
         if (escapes && sql[i] === '\\') i += 2;

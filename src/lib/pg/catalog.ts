@@ -1,6 +1,6 @@
 /** Reads the catalog facts the analysis needs for the tables a plan touches. */
 import type { Catalog, ForeignKeyInfo, TableInfo } from '../../commands/pg/analysis/catalog.js';
-import type { PgSession } from './session.js';
+import { OWN, type PgSession } from './session.js';
 
 const SETTINGS = ['work_mem', 'hash_mem_multiplier', 'max_parallel_workers', 'max_parallel_workers_per_gather', 'max_worker_processes', 'jit', 'jit_above_cost', 'random_page_cost', 'effective_cache_size'];
 
@@ -8,7 +8,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
   let foreignKeys: ForeignKeyInfo[] = [];
   if (foreignKeyNames.length) {
     ({ rows: foreignKeys } = await session.query<ForeignKeyInfo>(
-      `SELECT c.conname AS name, n.nspname AS schema, r.relname AS table, f.relname AS "referencedTable",
+      `SELECT ${OWN} c.conname AS name, n.nspname AS schema, r.relname AS table, f.relname AS "referencedTable",
               (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
          FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
@@ -19,7 +19,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
     relations = [...relations, ...foreignKeys.map((k) => ({ schema: k.schema, name: k.table }))];
   }
   const settingsRes = await session.query<{ name: string; setting: string }>(
-    `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)
+    `SELECT ${OWN} name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)
      UNION ALL SELECT 'database', current_database()`,
     [SETTINGS],
   );
@@ -28,7 +28,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
   if (unique.length === 0) return { tables: [], foreignKeys, settings, serverVersionNum: session.versionNum };
   const include = session.versionNum >= 110000 ? 'i.indnkeyatts' : 'i.indnatts';
   const { rows } = await session.query<TableInfo>(
-    `SELECT n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS rows, c.relpages::int AS pages,
+    `SELECT ${OWN} n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS rows, c.relpages::int AS pages,
         COALESCE((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns,
         COALESCE((SELECT json_agg(json_build_object(
@@ -54,7 +54,7 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
 
 /** Whether a relation exists now (after a rollback, a verified index must not). */
 export async function relationExists(session: PgSession, schema: string | undefined, name: string): Promise<boolean> {
-  const { rows } = await session.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [schema ? `${quote(schema)}.${quote(name)}` : quote(name)]);
+  const { rows } = await session.query<{ oid: string | null }>(`SELECT ${OWN} to_regclass($1)::text AS oid`, [schema ? `${quote(schema)}.${quote(name)}` : quote(name)]);
   return rows[0]?.oid !== null;
 }
 

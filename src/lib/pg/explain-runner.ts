@@ -2,11 +2,11 @@
  * Running EXPLAIN safely, and proving index advice: for real (CREATE INDEX
  * inside a transaction that is rolled back) or hypothetically (HypoPG).
  */
-import { OpsError } from '../errors.js';
+import { OpsError, firstLine, usageError } from '../errors.js';
 import type { RawExplain } from '../../commands/pg/analysis/plan.js';
 import type { IndexAdvice } from '../../commands/pg/analysis/advice.js';
 import { relationExists } from './catalog.js';
-import type { PgSession } from './session.js';
+import { OWN, type PgSession } from './session.js';
 
 export type ExplainKind = 'analyze' | 'plan' | 'generic';
 
@@ -19,10 +19,16 @@ export interface ExplainSpec {
 
 const GENERIC_NAME = 'opsctl_generic_plan';
 
+/** The EXPLAIN opsctl sends for the statement (for a generic plan, the PostgreSQL 16+ form). */
+export function explainText(spec: ExplainSpec, versionNum: number, analyze = spec.kind === 'analyze'): string {
+  const plainOptions = `VERBOSE${versionNum >= 120000 ? ', SETTINGS' : ''}, FORMAT JSON`;
+  if (spec.kind === 'generic') return `EXPLAIN (GENERIC_PLAN, ${plainOptions}) ${spec.sql}`;
+  return `EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}${plainOptions}) ${spec.sql}`;
+}
+
 /** EXPLAIN the statement in the current transaction and return the JSON document. */
 export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { hypothetical?: boolean } = {}): Promise<RawExplain> {
-  const settings = s.versionNum >= 120000 ? ', SETTINGS' : '';
-  const plainOptions = `VERBOSE${settings}, FORMAT JSON`;
+  const plainOptions = `VERBOSE${s.versionNum >= 120000 ? ', SETTINGS' : ''}, FORMAT JSON`;
   // The extended protocol refuses a second statement; the generic-plan forms
   // must go through the simple protocol (Parse would demand values for $n), and
   // are safe there because inspectStatement() already refused multiple statements.
@@ -32,7 +38,12 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
     return (typeof doc === 'string' ? JSON.parse(doc) : doc)[0] as RawExplain;
   };
   if (spec.kind === 'generic') {
-    if (s.versionNum >= 160000) return run(`EXPLAIN (GENERIC_PLAN, ${plainOptions}) ${spec.sql}`, undefined, false);
+    // inspectStatement() reads 'a\' as PostgreSQL does with standard_conforming_strings on; a legacy server
+    // with it off would see a different end of the string, and possibly a second statement.
+    if (spec.sql.includes('\\') && (await s.query<{ scs: boolean }>(`SELECT ${OWN} current_setting('standard_conforming_strings') = 'on' AS scs`)).rows[0]?.scs === false) {
+      throw usageError('This server has standard_conforming_strings off, so opsctl cannot safely tell where the backslashes in this query end a string.', 'pass --param values (the statement then runs through the extended protocol), or write the strings as E\'…\'', 'pg-unsafe-strings');
+    }
+    if (s.versionNum >= 160000) return run(explainText(spec, s.versionNum), undefined, false);
     // Before PostgreSQL 16: a prepared statement forced to its generic plan.
     await s.query(`PREPARE ${GENERIC_NAME} AS ${spec.sql}`, undefined, { sqlForErrors: spec.sql });
     try {
@@ -43,8 +54,7 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
       await s.client.query(`DEALLOCATE ${GENERIC_NAME}`).catch(() => {});
     }
   }
-  const analyze = spec.kind === 'analyze' && !opts.hypothetical;
-  return run(`EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}${plainOptions}) ${spec.sql}`, spec.params);
+  return run(explainText(spec, s.versionNum, spec.kind === 'analyze' && !opts.hypothetical), spec.params);
 }
 
 export interface BuiltIndex {
@@ -90,9 +100,9 @@ export async function verifyReal(
   } catch (err) {
     failure = err;
   }
-  // Prove the rollback: none of the indexes may exist now.
+  // Prove the rollback: none of the indexes we built may exist now (one that failed to build may be someone else's relation).
   const leftBehind: string[] = [];
-  for (const a of advice) if (await relationExists(s, a.schema, a.name).catch(() => false)) leftBehind.push(a.name);
+  for (const a of advice.filter((x) => indexes.some((i) => i.name === x.name))) if (await relationExists(s, a.schema, a.name).catch(() => false)) leftBehind.push(a.name);
   if (failure) throw failure;
   return { method: 'real', indexes, after, leftBehind };
 }
@@ -108,7 +118,7 @@ export interface HypoVerification {
 /** HypoPG: hypothetical indexes the planner sees in this session only. No lock, no build; estimates only. */
 export async function verifyHypo(s: PgSession, spec: ExplainSpec, advice: IndexAdvice[], opts: { timeoutMs: number; settings?: Record<string, string> }): Promise<HypoVerification> {
   const { rows: ext } = await s.query<{ installed: boolean; available: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg') AS installed,
+    `SELECT ${OWN} EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg') AS installed,
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg') AS available`,
   );
   if (!ext[0]!.installed && !ext[0]!.available) {
@@ -124,7 +134,7 @@ export async function verifyHypo(s: PgSession, spec: ExplainSpec, advice: IndexA
       try {
         await s.query('CREATE EXTENSION hypopg');
       } catch (err) {
-        throw new OpsError(`HypoPG is available but opsctl could not enable it: ${(err as Error).message}`, {
+        throw new OpsError(`HypoPG is available but opsctl could not enable it: ${firstLine(err)}`, {
           hint: 'ask an administrator to run CREATE EXTENSION hypopg in this database, or use --verify real',
           code: 'pg-hypopg-unavailable',
           cause: err,
@@ -134,11 +144,11 @@ export async function verifyHypo(s: PgSession, spec: ExplainSpec, advice: IndexA
     const before = await explainStatement(s, plainSpec);
     const indexes: HypoVerification['indexes'] = [];
     for (const a of advice) {
-      const { rows } = await s.query<{ indexrelid: number; indexname: string }>('SELECT indexrelid, indexname FROM hypopg_create_index($1)', [a.buildSql]);
+      const { rows } = await s.query<{ indexrelid: number; indexname: string }>(`SELECT ${OWN} indexrelid, indexname FROM hypopg_create_index($1)`, [a.buildSql]);
       indexes.push({ name: a.name, table: a.table, hypoName: rows[0]!.indexname, sql: a.buildSql });
     }
     const after = await explainStatement(s, plainSpec);
-    await s.query('SELECT hypopg_reset()');
+    await s.query(`SELECT ${OWN} hypopg_reset()`);
     return { method: 'hypo', indexes, before, after, extensionCreated: !ext[0]!.installed };
   });
 }

@@ -8,12 +8,26 @@ import pg from './driver.js';
 import { interrupted } from '../errors.js';
 import { translatePgError, type ConnectionSpec } from './connection.js';
 
+/** Marks opsctl's own queries (inside the statement: PostgreSQL 18 drops leading comments from pg_stat_statements), so `pg slow` never lists them as the database's slow queries. */
+export const OWN = '/* opsctl */';
+
 export interface TransactionOptions {
   readOnly: boolean;
   timeoutMs: number;
   lockTimeoutMs?: number;
   /** Session settings for this transaction only (SET LOCAL), e.g. work_mem. */
   settings?: Record<string, string>;
+}
+
+/** How every transaction opens: read-only unless allowed, with its timeouts (user settings follow, via set_config). */
+export function beginStatements(opts: TransactionOptions): string[] {
+  const ms = (v: number) => Math.max(1, Math.round(v));
+  return [
+    opts.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION READ WRITE',
+    `SET LOCAL statement_timeout = ${ms(opts.timeoutMs)}`,
+    `SET LOCAL lock_timeout = ${ms(opts.lockTimeoutMs ?? opts.timeoutMs)}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, ms(opts.timeoutMs * 2))}`,
+  ];
 }
 
 export class PgSession {
@@ -36,7 +50,7 @@ export class PgSession {
     try {
       await client.connect();
       const { rows } = await client.query<{ num: number; v: string; pid: number }>(
-        "SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS v, pg_backend_pid() AS pid",
+        `SELECT ${OWN} current_setting('server_version_num')::int AS num, current_setting('server_version') AS v, pg_backend_pid() AS pid`,
       );
       return new PgSession(client, spec, rows[0]!.num, rows[0]!.v, rows[0]!.pid, signal);
     } catch (err) {
@@ -70,7 +84,7 @@ export class PgSession {
     c.on('error', () => {});
     try {
       await c.connect();
-      await c.query('SELECT pg_cancel_backend($1)', [this.pid]);
+      await c.query(`SELECT ${OWN} pg_cancel_backend($1)`, [this.pid]);
     } catch {
       // Closing our connection below makes the server abort the transaction anyway.
       await this.client.end().catch(() => {});
@@ -85,18 +99,10 @@ export class PgSession {
    * idle_in_transaction_session_timeout covers a client that hangs.
    */
   async rolledBack<T>(opts: TransactionOptions, fn: () => Promise<T>): Promise<T> {
-    // One round trip: our own fixed text, so the simple protocol's multiple statements are fine here.
-    const ms = (v: number) => Math.max(1, Math.round(v));
     try {
-      await this.query(
-        [
-          opts.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION READ WRITE',
-          `SET LOCAL statement_timeout = ${ms(opts.timeoutMs)}`,
-          `SET LOCAL lock_timeout = ${ms(opts.lockTimeoutMs ?? opts.timeoutMs)}`,
-          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, ms(opts.timeoutMs * 2))}`,
-        ].join('; '),
-      );
-      for (const [name, value] of Object.entries(opts.settings ?? {})) await this.query('SELECT set_config($1, $2, true)', [name, value]);
+      // One round trip: our own fixed text, so the simple protocol's multiple statements are fine here.
+      await this.query(beginStatements(opts).join('; '));
+      for (const [name, value] of Object.entries(opts.settings ?? {})) await this.query(`SELECT ${OWN} set_config($1, $2, true)`, [name, value]);
       return await fn();
     } finally {
       await this.client.query('ROLLBACK').catch(() => {});

@@ -112,7 +112,7 @@ export function proposeIndex(node: PlanNode, catalog: Catalog, ctx: ScanContext 
 
   const table = findTable(catalog, node.schema, node.relation);
   const include = includeColumns(node, keys, table?.columns);
-  const name = indexName(node.relation, keys, where !== undefined);
+  const name = freeName(indexName(node.relation, keys, where !== undefined), (table?.indexes ?? []).filter((i) => !serves(i, { keys, where })));
   const qualified = `${node.schema ? `${quoteIdent(node.schema)}.` : ''}${quoteIdent(node.relation)}`;
   const keySql = keys.map((k) => `${k.expression ? `(${k.column})` : quoteIdent(k.column)}${k.direction === 'DESC' ? ' DESC' : ''}`).join(', ');
   const tail = `${include.length ? ` INCLUDE (${include.map(quoteIdent).join(', ')})` : ''}${where ? ` WHERE ${where}` : ''}`;
@@ -180,10 +180,18 @@ function indexName(table: string, keys: IndexKey[], partial: boolean): string {
   return name;
 }
 
+/** The name, or name_2, name_3 … when an index with a different definition already has it (CREATE INDEX would fail). */
+function freeName(name: string, indexes: IndexInfo[]): string {
+  const taken = new Set(indexes.map((i) => i.name));
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${name.slice(0, 63 - String(n).length - 1)}_${n}`;
+  return candidate;
+}
+
 const norm = (e: string) => e.toLowerCase().replace(/::[a-z ]+/g, '').replace(/[\s()"]/g, '');
 
 /** Whether an existing index serves the proposal: same equality set first, then the same columns in a compatible direction. */
-export function serves(index: IndexInfo, advice: IndexAdvice): boolean {
+export function serves(index: IndexInfo, advice: Pick<IndexAdvice, 'keys' | 'where'>): boolean {
   if (index.method !== 'btree' || index.keys.length < advice.keys.length) return false;
   if (advice.where ? !index.predicate || norm(index.predicate) !== norm(advice.where) : Boolean(index.predicate)) return false;
   const eq = advice.keys.filter((k) => k.role === 'equality');

@@ -45,20 +45,35 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
   };
 };
 
+type Figures = Record<string, unknown>;
+
+/** The node's own figures and each parallel worker's: EXPLAIN lists workers' sort and hash-aggregate numbers separately. */
+const processes = (node: PlanNode): Figures[] => [node.raw, ...(Array.isArray(node.raw.Workers) ? (node.raw.Workers as Figures[]) : [])];
+
+/** kB a sort wrote to disk in one process (0 if it stayed in memory); Incremental Sort reports per group kind. */
+function sortDiskKb(p: Figures): number {
+  if (p['Sort Space Type'] === 'Disk' || /external/.test(String(p['Sort Method'] ?? ''))) return Math.max(1, n0(p['Sort Space Used']));
+  const group = (k: string) => n0(((p[k] as Figures | undefined)?.['Sort Space Disk'] as Figures | undefined)?.['Peak Sort Space Used']);
+  return Math.max(group('Full-sort Groups'), group('Pre-sorted Groups'));
+}
+
 export const sortSpill: Detector = (plan, node, catalog) => {
   if (!/Sort$/.test(node.type) || !plan.analyzed) return;
-  if (node.raw['Sort Space Type'] !== 'Disk' && !/external/.test(String(node.raw['Sort Method'] ?? ''))) return;
-  const diskKb = n0(node.raw['Sort Space Used']);
+  const spilled = processes(node).map(sortDiskKb).filter((kb) => kb > 0);
+  if (spilled.length === 0) return;
+  const diskKb = spilled.reduce((a, b) => a + b, 0);
   const mem = workMem(plan, catalog);
-  const suggestion = suggestMemory(diskKb * 3);
+  // work_mem is per process: size it for the largest one.
+  const suggestion = suggestMemory(Math.max(...spilled) * 3);
+  const method = String(processes(node).find((p) => sortDiskKb(p) > 0)?.['Sort Method'] ?? 'external sort');
   return {
     kind: 'sort-spill',
     severity: severityOf(plan, node),
     nodeId: node.id,
     node: node.label,
-    title: `Sort spilled ${fmtInt(diskKb)} kB to disk (work_mem ${mem})`,
-    explanation: `The rows to sort did not fit in work_mem (${mem}), so PostgreSQL sorted them in temporary files (${String(node.raw['Sort Method'])}). An in-memory sort needs roughly two to three times the on-disk size. An index in the Sort Key order (${((node.raw['Sort Key'] as string[] | undefined) ?? []).join(', ')}) would avoid sorting altogether.`,
-    evidence: { sortMethod: String(node.raw['Sort Method'] ?? ''), diskKb, workMem: mem, tempWrittenBlocks: node.buffers.tempWritten, nodeMs: round(node.totalMs ?? 0) },
+    title: `Sort spilled ${fmtInt(diskKb)} kB to disk${spilled.length > 1 ? ` in ${spilled.length} processes` : ''} (work_mem ${mem})`,
+    explanation: `The rows to sort did not fit in work_mem (${mem}), so PostgreSQL sorted them in temporary files (${method}). An in-memory sort needs roughly two to three times the on-disk size. An index in the Sort Key order (${((node.raw['Sort Key'] as string[] | undefined) ?? []).join(', ')}) would avoid sorting altogether.`,
+    evidence: { sortMethod: method, diskKb, processesSpilled: spilled.length, workMem: mem, tempWrittenBlocks: node.buffers.tempWritten, nodeMs: round(node.totalMs ?? 0) },
     fix: { text: `Give this query more sort memory (per session or per role, not globally): work_mem = ${suggestion}.`, sql: [`SET work_mem = '${suggestion}';`] },
     impactMs: node.totalMs,
   };
@@ -86,11 +101,12 @@ export const hashSpill: Detector = (plan, node, catalog) => {
 
 export const hashaggSpill: Detector = (plan, node, catalog) => {
   if (node.type !== 'Aggregate' || !plan.analyzed || !/Hashed|Mixed/.test(String(node.raw.Strategy))) return;
-  const batches = n0(node.raw['HashAgg Batches']);
-  const diskKb = n0(node.raw['Disk Usage']);
+  const procs = processes(node);
+  const batches = Math.max(...procs.map((p) => n0(p['HashAgg Batches'])));
+  const diskKb = procs.reduce((sum, p) => sum + n0(p['Disk Usage']), 0);
   if (batches <= 1 && diskKb <= 0) return;
   const mem = workMem(plan, catalog);
-  const suggestion = suggestMemory((diskKb + n0(node.raw['Peak Memory Usage'])) * 2);
+  const suggestion = suggestMemory(Math.max(...procs.map((p) => n0(p['Disk Usage']) + n0(p['Peak Memory Usage']))) * 2);
   return {
     kind: 'hashagg-spill',
     severity: severityOf(plan, node),
@@ -144,7 +160,9 @@ export const lossyBitmap: Detector = (plan, node, catalog) => {
 export const highBufferReads: Detector = (plan, node) => {
   if (!plan.analyzed) return;
   const blocks = node.buffers.hit + node.buffers.read;
-  const rows = Math.max(1, node.totalRows ?? 0);
+  // Rows a filter discarded were read too: pages spent on them are a filtering problem, not empty space.
+  const removed = ['Rows Removed by Filter', 'Rows Removed by Index Recheck'].reduce((sum, k) => sum + n0(node.raw[k]) * node.loops, 0);
+  const rows = Math.max(1, (node.totalRows ?? 0) + removed);
   if (blocks < 1000 || blocks / rows < 100) return;
   const mb = (blocks * 8192) / 1024 / 1024;
   return {
@@ -153,8 +171,8 @@ export const highBufferReads: Detector = (plan, node) => {
     nodeId: node.id,
     node: node.label,
     title: `${node.label} touched ${fmtInt(blocks)} pages (${mb.toFixed(1)} MB) to produce ${fmtInt(node.totalRows ?? 0)} rows`,
-    explanation: `This node reads far more pages than the rows it returns justify (${fmtInt(blocks / rows)} pages per row; ${fmtInt(node.buffers.read)} of them came from outside shared_buffers, i.e. from the OS cache or disk). With no filter doing the discarding, that is usually dead or empty space left by deletes and updates (bloat).`,
-    evidence: { sharedHitBlocks: node.buffers.hit, sharedReadBlocks: node.buffers.read, pagesPerRow: round(blocks / rows, 1), rows: node.totalRows ?? 0, nodeMs: round(node.totalMs ?? 0) },
+    explanation: `This node reads far more pages than the rows it looks at justify (${fmtInt(blocks / rows)} pages per row examined; ${fmtInt(node.buffers.read)} of them came from outside shared_buffers, i.e. from the OS cache or disk). That is usually dead or empty space left by deletes and updates (bloat).`,
+    evidence: { sharedHitBlocks: node.buffers.hit, sharedReadBlocks: node.buffers.read, pagesPerRow: round(blocks / rows, 1), rows: node.totalRows ?? 0, rowsRemoved: removed, nodeMs: round(node.totalMs ?? 0) },
     fix: {
       text: node.relation ? `VACUUM the table so the space is reused; to shrink it, VACUUM FULL (takes an exclusive lock) or pg_repack.` : 'Look at what feeds this node: it reads much more than it returns.',
       sql: node.relation ? [`VACUUM (VERBOSE, ANALYZE) ${qualified(node)};`] : [],
@@ -177,13 +195,22 @@ export const workersNotLaunched: Detector = (plan, node, catalog) => {
     title: `${planned} parallel workers planned, ${launched} launched`,
     explanation: `The plan was costed for ${planned} parallel workers, but the server had ${launched === 0 ? 'none' : `only ${launched}`} free when the query started, so the leader did ${launched === 0 ? 'all' : 'more'} of the work alone. The pool is shared by all sessions (max_parallel_workers${cur('max_parallel_workers') ? ` = ${cur('max_parallel_workers')}` : ''}, within max_worker_processes${cur('max_worker_processes') ? ` = ${cur('max_worker_processes')}` : ''}).`,
     evidence: { workersPlanned: planned, workersLaunched: launched, nodeMs: round(node.totalMs ?? 0), ...(cur('max_parallel_workers') ? { maxParallelWorkers: cur('max_parallel_workers')! } : {}) },
-    fix: {
-      text: 'Raise max_parallel_workers (and max_worker_processes, which needs a restart) if the machine has idle cores, or run fewer parallel queries at once.',
-      sql: ['ALTER SYSTEM SET max_parallel_workers = 8;', 'SELECT pg_reload_conf();'],
-    },
+    fix: parallelWorkersFix(Number(cur('max_parallel_workers') ?? 8), Number(cur('max_worker_processes') ?? 8), planned - launched),
     impactMs: node.totalMs,
   };
 };
+
+/** Room for the workers that were missing, on top of what the pool has now (raising it to its default would change nothing). */
+function parallelWorkersFix(maxParallel: number, maxProcesses: number, missing: number): Finding['fix'] {
+  const want = (Number.isFinite(maxParallel) ? maxParallel : 8) + missing;
+  const sql = [`ALTER SYSTEM SET max_parallel_workers = ${want};`, 'SELECT pg_reload_conf();'];
+  // Parallel workers come out of max_worker_processes, which only a restart changes.
+  if (Number.isFinite(maxProcesses) && want > maxProcesses) sql.splice(1, 0, `ALTER SYSTEM SET max_worker_processes = ${want}; -- takes effect after a restart`);
+  return {
+    text: `Make room for ${missing} more parallel worker${missing === 1 ? '' : 's'} (max_parallel_workers ${maxParallel} → ${want}) if the machine has idle cores, or run fewer parallel queries at once.`,
+    sql,
+  };
+}
 
 export function jitOverhead(plan: Plan, catalog: Catalog): Finding | undefined {
   if (!plan.jit || !plan.analyzed || !plan.executionMs) return;
