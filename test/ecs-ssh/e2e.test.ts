@@ -150,6 +150,24 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(r.stderr).toMatch(/^error: ssh \(the OpenSSH client\) is not installed or not on PATH\.\nhint: install it/);
   });
 
+  it('Ctrl-C during a session ends ssh and exits 130', async () => {
+    aws.addService('prod', 'web');
+    aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1' } });
+    const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
+    const child = spawn(process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'sleep', '30'], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // wait until the command runs in the "container", then interrupt opsctl alone
+    for (let i = 0; i < 100 && (await sshd.calls()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await sshd.calls()).toHaveLength(1);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(stderr).not.toMatch(/at .*\.js/);
+  });
+
   it('an expired SSO session says to run aws sso login', async () => {
     writeFileSync(path.join(home, 'sso-config'), ['[profile dev]', 'sso_session = corp', 'sso_account_id = 123456789012', 'sso_role_name = Dev', 'region = eu-west-1', '', '[sso-session corp]', 'sso_start_url = https://corp.awsapps.com/start', 'sso_region = eu-west-1', ''].join('\n'));
     const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--profile', 'dev'], { AWS_CONFIG_FILE: path.join(home, 'sso-config'), AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });

@@ -63,4 +63,4 @@ export function shellSplit(line: string): string[] {
   return r.stdout.split('\0').slice(0, -1);
 }
 
-export const HOSTILE = ['a b', "it's", '"dq"', '$(touch /tmp/pwned)', '`id`', 'x; rm -rf /', 'line1\nline2', '*', '$HOME', '\\', '-rf', ''];
+export const HOSTILE = ['a b', "it's", '"dq"', '$(touch /tmp/pwned)', '`id`', 'x; rm -rf /', 'line1\nline2', '*', '$HOME', '\\', '-rf', '', '=ls', "=it's"];

@@ -75,6 +75,8 @@ describe('ecs-ssh argv → options', () => {
     expect((await usage(() => parse(['web', '--ssh-option', '-oProxyCommand=evil']))).message).toMatch(/--ssh-option must look like Key=Value/);
     expect((await usage(() => parse(['web', '--user', '-oProxyCommand=x']))).message).toMatch(/--user must be a plain user name/);
     expect((await usage(() => parse(['web\nrm']))).message).toMatch(/SERVICE must be a name/);
+    // the fallback user from config or env reaches ssh as -l too
+    expect((await usage(() => parse(['web'], { env: { OPSCTL_ECS_USER: '-oProxyCommand=x' } }))).message).toBe('ecs.user must be a plain user name, got "-oProxyCommand=x".');
   });
 });
 

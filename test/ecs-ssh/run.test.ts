@@ -80,6 +80,9 @@ describe('one task on EC2', () => {
     const { runner, specs } = recordingRunner();
     await run(options({ sshConfig: '/tmp/my config', sshOptions: ['ConnectTimeout=5', 'ProxyJump bastion'], user: 'admin', command: ['true'] }), deps(standin, { runner, hosts: { file: '/tmp/my config', entries: [{ aliases: ['box'] }] } }));
     expect(specs[0]!.args.slice(0, 11)).toEqual(['-F', '/tmp/my config', '-T', '-o', 'ConnectTimeout=5', '-o', 'ProxyJump bastion', '-l', 'admin', '--', 'box']);
+    // a config path from ecs.sshConfig with ~ reaches ssh expanded, as the file that was read
+    await run(options({ sshConfig: '~/team_ssh_config', command: ['true'] }), deps(standin, { runner, hosts: { file: '/home/dev/team_ssh_config', entries: [{ aliases: ['box'] }] } }));
+    expect(specs[1]!.args.slice(0, 2)).toEqual(['-F', '/home/dev/team_ssh_config']);
   });
 
   it('quotes hostile arguments so the container receives exactly the argv typed', async () => {
@@ -91,6 +94,8 @@ describe('one task on EC2', () => {
     await run(options({ command }), deps(standin, { runner }));
     expect(shellSplit(specs[0]!.args.at(-1)!)).toEqual(['docker', 'exec', '-i', t.containers[0]!.runtimeId!, ...command]);
     expect(shellSplit(remoteCommandLine(HOSTILE))).toEqual(HOSTILE);
+    // zsh would expand a bare =word to a path: those are quoted too
+    expect(remoteCommandLine(['=ls', 'a=b'])).toBe("'=ls' a=b");
   });
 });
 
@@ -365,6 +370,21 @@ describe('Fargate', () => {
   });
 });
 
+describe('Fargate: ExecuteCommand refused', () => {
+  it('an agent that is not connected is one line with a hint, and no plugin runs', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    const t = w.addFargateTask('prod', 'web', { enableExecuteCommand: true });
+    w.fail('ExecuteCommand', { code: 'TargetNotConnectedException', message: 'The execute command failed due to an internal error. Try again later.' });
+    const { runner, specs } = recordingRunner();
+    const e = await failure(run(options(), deps(standin, { runner })));
+    expect(e.message).toBe(`ECS Exec refused task ${t.id}: The execute command failed due to an internal error. Try again later.`);
+    expect(e.code).toBe('ecs-exec-refused');
+    expect(e.hint).toMatch(/enableExecuteCommand/);
+    expect(specs).toHaveLength(0);
+  });
+});
+
 describe('hostile names never reach a shell unquoted', () => {
   it('service, container and Name tag with quotes, $(), ; and newlines', async () => {
     const w = world();
@@ -382,6 +402,40 @@ describe('hostile names never reach a shell unquoted', () => {
     const p = await run(options({ service, task: f.id, print: true, command: ['ls', 'a b; c'] }), deps(standin));
     if (p.action !== 'print') throw new Error('expected print');
     expect(shellSplit(p.targets[0]!.commandLine)).toEqual(['aws', 'ecs', 'execute-command', '--cluster', 'prod', '--task', f.arn, '--container', container, '--interactive', '--command', "ls 'a b; c'"]);
+  });
+});
+
+describe('hostile values from the AWS API never become ssh or docker flags', () => {
+  it('a runtime id that docker would read as a flag is refused', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'h' }, containers: [{ name: 'app', runtimeId: '--privileged' }] });
+    const { runner, specs } = recordingRunner();
+    const e = await failure(run(options({ command: ['id'] }), deps(standin, { runner, hosts: aliases('h') })));
+    expect(e.message).toMatch(/^Container app of task [0-9a-f]+ has an unusable Docker id "--privileged"\.$/);
+    expect(e.code).toBe('bad-runtime-id');
+    expect(e.exitCode).toBe(1);
+    expect(specs).toHaveLength(0);
+  });
+
+  it('a private IP that is not an IP is never handed to ssh as the destination', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { privateIp: '-oProxyCommand=touch /tmp/pwned' } });
+    const { runner, specs } = recordingRunner();
+    const e = await failure(run(options({ command: ['id'] }), deps(standin, { runner })));
+    expect(e.code).toBe('no-ssh-host');
+    expect(specs).toHaveLength(0);
+  });
+
+  it('the ECS Exec hint quotes the names it contains', async () => {
+    const w = world();
+    const service = "web; touch pwned $(id) 'x'";
+    w.addService('prod', service);
+    w.addFargateTask('prod', service);
+    const e = await failure(run(options({ service }), deps(standin)));
+    const pasted = /`(aws ecs update-service [^`]*)`/.exec(e.hint ?? '')![1]!;
+    expect(shellSplit(pasted)).toEqual(['aws', 'ecs', 'update-service', '--cluster', 'prod', '--service', service, '--enable-execute-command', '--force-new-deployment']);
   });
 });
 

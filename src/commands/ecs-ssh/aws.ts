@@ -66,25 +66,11 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
   };
 
   return {
-    async listClusters() {
-      const arns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const r = await call('ecs:ListClusters', () => ecs.send(new ecsSdk.ListClustersCommand({ nextToken, maxResults: 100 })));
-        arns.push(...(r.clusterArns ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
-      return arns;
+    listClusters() {
+      return allPages((nextToken) => call('ecs:ListClusters', () => ecs.send(new ecsSdk.ListClustersCommand({ nextToken, maxResults: 100 }))), (r) => r.clusterArns);
     },
-    async listServices(cluster) {
-      const arns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const r = await call('ecs:ListServices', () => ecs.send(new ecsSdk.ListServicesCommand({ cluster, nextToken, maxResults: 100 })));
-        arns.push(...(r.serviceArns ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
-      return arns;
+    listServices(cluster) {
+      return allPages((nextToken) => call('ecs:ListServices', () => ecs.send(new ecsSdk.ListServicesCommand({ cluster, nextToken, maxResults: 100 }))), (r) => r.serviceArns);
     },
     async describeServices(cluster, services) {
       const out = { services: [] as EcsSdk.Service[], failures: [] as EcsSdk.Failure[] };
@@ -95,15 +81,8 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
       }
       return out;
     },
-    async listTasks(cluster, filter) {
-      const arns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const r = await call('ecs:ListTasks', () => ecs.send(new ecsSdk.ListTasksCommand({ cluster, ...filter, nextToken, maxResults: 100 })));
-        arns.push(...(r.taskArns ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
-      return arns;
+    listTasks(cluster, filter) {
+      return allPages((nextToken) => call('ecs:ListTasks', () => ecs.send(new ecsSdk.ListTasksCommand({ cluster, ...filter, nextToken, maxResults: 100 }))), (r) => r.taskArns);
     },
     async describeTasks(cluster, tasks) {
       const out = { tasks: [] as EcsSdk.Task[], failures: [] as EcsSdk.Failure[] };
@@ -185,6 +164,18 @@ function unreachable(err: unknown, action: string, env: NodeJS.ProcessEnv): OpsE
     code: 'aws-unreachable',
     cause: err,
   });
+}
+
+/** Every page of an ECS List* call, following nextToken. */
+async function allPages<R extends { nextToken?: string }>(page: (nextToken?: string) => Promise<R>, items: (r: R) => string[] | undefined): Promise<string[]> {
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const r = await page(nextToken);
+    out.push(...(items(r) ?? []));
+    nextToken = r.nextToken;
+  } while (nextToken);
+  return out;
 }
 
 export function chunks<T>(items: T[], size: number): T[][] {

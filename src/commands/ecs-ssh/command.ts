@@ -19,7 +19,13 @@ export function dockerExecArgv(runtimeId: string, command: string[], tty: boolea
  * typed here, whatever quotes, `$()`, `;` or newlines it contains.
  */
 export function remoteCommandLine(argv: string[]): string {
-  return argv.map(shellQuote).join(' ');
+  // zsh (a possible login shell) expands a word starting with "=" to a path.
+  return argv
+    .map((a) => {
+      const q = shellQuote(a);
+      return q === a && a.startsWith('=') ? `'${a}'` : q;
+    })
+    .join(' ');
 }
 
 export interface SshCommandInput {

@@ -65,8 +65,11 @@ function validate(o: EcsSshOptions): void {
   for (const [flag, value] of [['--cluster', o.cluster], ['--task', o.task], ['--container', o.container], ['SERVICE', o.service]] as const) {
     if (value !== undefined && (value.trim() === '' || /[\r\n]/.test(value))) throw usageError(`${flag} must be a name, got ${JSON.stringify(value)}.`);
   }
-  if (o.user !== undefined && (o.user === '' || o.user.startsWith('-') || /[\s@]/.test(o.user))) {
-    throw usageError(`--user must be a plain user name, got ${JSON.stringify(o.user)}.`);
+  // --user, or ecs.user / OPSCTL_ECS_USER for the IP fallback: both reach ssh as -l.
+  for (const [flag, value] of [['--user', o.user], ['ecs.user', o.fallbackUser]] as const) {
+    if (value !== undefined && (value === '' || value.startsWith('-') || /[\s@]/.test(value))) {
+      throw usageError(`${flag} must be a plain user name, got ${JSON.stringify(value)}.`);
+    }
   }
   for (const opt of o.sshOptions) {
     // ssh -o takes "Key=Value" or "Key Value"; anything else is a typo (or an attempt to smuggle a flag).

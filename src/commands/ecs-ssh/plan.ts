@@ -47,6 +47,7 @@ export function planTarget(o: EcsSshOptions, deps: PlanDeps, cluster: string, ta
   if (io.checkTools && !deps.runner.which('ssh')) {
     throw new OpsError('ssh (the OpenSSH client) is not installed or not on PATH.', { hint: 'install it (Debian/Ubuntu: apt-get install openssh-client; macOS ships it) and try again', code: 'missing-ssh' });
   }
+  // An explicit config reaches ssh as the file that was read (~ expanded: ssh -F does not expand it).
   const hosts = deps.sshHosts();
   const choice = chooseSshHost(inst, hosts, { public: o.public, fallbackUser: o.fallbackUser, user: o.user });
   const where = hosts.file || '~/.ssh/config';
@@ -60,7 +61,7 @@ export function planTarget(o: EcsSshOptions, deps: PlanDeps, cluster: string, ta
   if (choice.source === 'private-ip' || choice.source === 'public-ip') {
     deps.log(`no ssh alias in ${where} for ${inst.id}${inst.nameTag ? ` (Name tag "${inst.nameTag}")` : ' (no Name tag)'}; connecting to ${choice.host} as ${choice.user}`);
   }
-  const command = sshCommand({ host: choice, remote: dockerExecArgv(runtimeId, o.command, io.tty), tty: io.tty, noStdin: io.noStdin, sshConfig: o.sshConfig, sshOptions: o.sshOptions });
+  const command = sshCommand({ host: choice, remote: dockerExecArgv(runtimeId, o.command, io.tty), tty: io.tty, noStdin: io.noStdin, sshConfig: o.sshConfig ? hosts.file : undefined, sshOptions: o.sshOptions });
   return {
     ...base,
     via: 'ssh',
@@ -72,7 +73,8 @@ export function planTarget(o: EcsSshOptions, deps: PlanDeps, cluster: string, ta
 
 function planEcsExec(o: EcsSshOptions, deps: PlanDeps, base: Omit<Target, 'via' | 'command' | 'commandLine'>, checkTools: boolean): Target {
   const { task, cluster, container } = base;
-  const enable = `aws ecs update-service --cluster ${cluster} --service ${base.service ?? 'SERVICE'} --enable-execute-command --force-new-deployment`;
+  // A hint people paste into a shell: the names in it are quoted like any argv.
+  const enable = formatCommand({ file: 'aws', args: ['ecs', 'update-service', '--cluster', cluster, '--service', base.service ?? 'SERVICE', '--enable-execute-command', '--force-new-deployment'] });
   if (!task.enableExecuteCommand) {
     throw new OpsError(`Task ${task.id} runs on ${task.launchType} and has no container instance to ssh to, and ECS Exec is not enabled for it.`, {
       hint: `enable ECS Exec (\`${enable}\`; the task role needs ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel), then connect again`,

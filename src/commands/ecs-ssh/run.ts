@@ -1,3 +1,4 @@
+import { OpsError, firstLine } from '../../lib/errors.js';
 import type { ProcessRunner } from '../../lib/process.js';
 import type { Prompter } from '../../lib/prompt.js';
 import type { EcsApi } from './aws.js';
@@ -74,17 +75,27 @@ async function execute(target: Target, deps: EcsSshDeps, capture = false): Promi
     if (r.exitCode === 255 && !capture) deps.log(`ssh exited 255: the connection to ${target.ssh!.host} failed (or the remote command exited 255)`);
     return capture ? { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } : { exitCode: r.exitCode };
   }
-  const session = await deps.api.executeCommand({
-    cluster: target.cluster,
-    task: target.task.arn,
-    container: target.container.name,
-    command: remoteCommandLine(target.containerCommand),
-  });
+  const session = await deps.api
+    .executeCommand({ cluster: target.cluster, task: target.task.arn, container: target.container.name, command: remoteCommandLine(target.containerCommand) })
+    .catch((err: unknown) => {
+      throw ecsExecRefused(err, target) ?? err;
+    });
   const { region, endpoint, profile } = await deps.api.connection();
   // The arguments the AWS CLI hands the plugin for `aws ecs execute-command`.
   const args = [JSON.stringify(session.session ?? {}), region, 'StartSession', profile, JSON.stringify({ Target: `ecs:${lastSegment(target.cluster)}_${target.task.id}_${target.container.runtimeId ?? ''}` }), endpoint];
   const r = await deps.runner.run({ file: SESSION_MANAGER_PLUGIN, args, stdio: capture ? 'pipe' : 'inherit', signal: deps.signal });
   return capture ? { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } : { exitCode: r.exitCode };
+}
+
+/** ExecuteCommand's own refusals (agent not running, exec not enabled): one line and what to do. */
+function ecsExecRefused(err: unknown, target: Target): OpsError | undefined {
+  const name = (err as { name?: string }).name;
+  if (name !== 'TargetNotConnectedException' && name !== 'InvalidParameterException') return undefined;
+  return new OpsError(`ECS Exec refused task ${target.task.id}: ${firstLine(err)}`, {
+    hint: 'the task needs enableExecuteCommand, a running ECS Exec agent, and a task role allowed ssmmessages:*Channel; new tasks pick up a change after `--force-new-deployment`',
+    code: 'ecs-exec-refused',
+    cause: err,
+  });
 }
 
 /** --list: ⌈N/100⌉ calls per describe API, every host in one DescribeInstances. */

@@ -1,6 +1,6 @@
 import Module, { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -46,7 +46,8 @@ export function requireCached<T>(id: string, cacheDir: string | undefined): T {
 }
 
 const originalCompile = proto._compile;
-let cacheDirMade = false;
+/** Cache dirs that refused a write this run: not tried again. */
+const unwritable = new Set<string>();
 
 function compileWithCache(mod: Module, content: string, filename: string, cacheDir: string): unknown {
   let cachePath: string;
@@ -56,11 +57,7 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
     const st = statSync(filename);
     const key = createHash('sha1').update(`${filename}\0${st.size}\0${st.mtimeMs}`).digest('hex');
     cachePath = path.join(cacheDir, `${key}.bin`);
-    try {
-      cached = readFileSync(cachePath);
-    } catch {
-      cached = undefined;
-    }
+    cached = readCache(cachePath);
     script = new vm.Script(M.wrap(content), { filename, cachedData: cached });
   } catch {
     // Anything unusual (e.g. syntax Node's own loader handles differently): the normal path.
@@ -74,18 +71,46 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   });
   const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
   const result = fn.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
-  if (!cached || script.cachedDataRejected) {
+  if ((!cached || script.cachedDataRejected) && !unwritable.has(cacheDir)) writeCache(cacheDir, cachePath, script);
+  return result;
+}
+
+/**
+ * An entry is sha1(data) + data. V8 release builds check a code cache's
+ * version, flags and length but not its bytes, so a damaged entry could
+ * crash the process; one that fails the hash is treated as missing.
+ */
+function readCache(cachePath: string): Buffer | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(cachePath);
+  } catch {
+    return undefined;
+  }
+  const data = buf.subarray(DIGEST_BYTES);
+  return buf.length > DIGEST_BYTES && digest(data).equals(buf.subarray(0, DIGEST_BYTES)) ? data : undefined;
+}
+
+const DIGEST_BYTES = 20;
+const digest = (data: Buffer) => createHash('sha1').update(data).digest();
+
+/** Temp file + rename, so a reader never sees half an entry; a cache dir that refuses one write is not tried again. */
+function writeCache(cacheDir: string, cachePath: string, script: vm.Script): void {
+  const tmp = `${cachePath}.${process.pid}.tmp`;
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const data = script.createCachedData();
+    writeFileSync(tmp, Buffer.concat([digest(data), data]), { mode: 0o600 });
+    renameSync(tmp, cachePath);
+  } catch {
+    // A read-only home only costs speed; leave no temp file behind.
+    unwritable.add(cacheDir);
     try {
-      if (!cacheDirMade) mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-      cacheDirMade = true;
-      const tmp = `${cachePath}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-      renameSync(tmp, cachePath);
+      rmSync(tmp, { force: true });
     } catch {
-      /* a read-only home only costs speed */
+      /* e.g. ENOTDIR: there is no temp file */
     }
   }
-  return result;
 }
 
 function require_main(): Module | undefined {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import SSHConfig from 'ssh-config';
 import { usageError } from '../../lib/errors.js';
@@ -104,8 +105,10 @@ export function chooseSshHost(addr: InstanceAddresses, hosts: SshConfigHosts, op
   for (const e of hosts.entries) {
     if (e.hostName && !e.hostName.includes('%') && mine.includes(lc(e.hostName))) return { host: e.aliases[0]!, source: 'hostname-alias', user: opts.user };
   }
-  if (opts.public) return addr.publicIp ? { host: addr.publicIp, source: 'public-ip', user: opts.user ?? opts.fallbackUser } : undefined;
-  return addr.privateIp ? { host: addr.privateIp, source: 'private-ip', user: opts.user ?? opts.fallbackUser } : undefined;
+  // The bare-IP fallback takes the address from the API: only a real IP is handed to ssh.
+  const ip = opts.public ? addr.publicIp : addr.privateIp;
+  if (!ip || !isIP(ip)) return undefined;
+  return { host: ip, source: opts.public ? 'public-ip' : 'private-ip', user: opts.user ?? opts.fallbackUser };
 }
 
 function values(v: SSHConfig[number] extends infer L ? (L extends { value: infer V } ? V : never) : never): string[] {

@@ -152,5 +152,15 @@ export function requireRuntimeId(task: TaskView, c: ContainerView): string {
       exitCode: ExitCode.FAILED,
     });
   }
+  // The id comes from the API and lands in `docker exec … ID` on the host:
+  // one starting with "-" would be read by docker as a flag (e.g. --privileged).
+  if (!DOCKER_ID.test(c.runtimeId)) {
+    throw new OpsError(`Container ${c.name} of task ${task.id} has an unusable Docker id ${JSON.stringify(c.runtimeId)}.`, {
+      hint: 'a Docker id is letters, digits, "_", "." and "-", not starting with "-"; check `docker ps` on the host',
+      code: 'bad-runtime-id',
+    });
+  }
   return c.runtimeId;
 }
+
+const DOCKER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import Module from 'node:module';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { requireCached } from '../../src/commands/ecs-ssh/sdk-loader.js';
+
+// The V8 code-cache hook around SDK requires, on throwaway CommonJS packages.
+const compile = () => (Module.prototype as unknown as { _compile: unknown })._compile;
+
+/** A fresh package under node_modules (require caches by path, so each test gets its own). */
+function fakePackage(body = "exports.dep = require('./dep.js'); exports.answer = 42;"): { main: string; root: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'sdk-loader-'));
+  const pkg = path.join(root, 'node_modules', 'fake-sdk');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(path.join(pkg, 'index.js'), body);
+  writeFileSync(path.join(pkg, 'dep.js'), 'module.exports = { name: __filename.split("/").pop(), req: typeof require.resolve };');
+  return { main: path.join(pkg, 'index.js'), root };
+}
+
+/** Drop a fake package from require's cache so the next require compiles it again. */
+function forget(root: string): void {
+  const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
+  for (const k of Object.keys(cache)) if (k.startsWith(root)) delete cache[k];
+}
+
+const bins = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.bin'));
+
+describe('requireCached', () => {
+  it('loads the module, writes one cache entry per file (no temp files), and restores the hook', () => {
+    const before = compile();
+    const { main, root } = fakePackage();
+    const cache = path.join(root, 'cache');
+    const m = requireCached<{ answer: number; dep: { name: string; req: string } }>(main, cache);
+    expect(m.answer).toBe(42);
+    expect(m.dep).toEqual({ name: 'dep.js', req: 'function' });
+    expect(compile()).toBe(before);
+    expect(readdirSync(cache).sort()).toEqual(bins(cache).sort());
+    expect(bins(cache)).toHaveLength(2);
+  });
+
+  it('a corrupt cache entry is rejected by V8, the module still loads, and the entry is rewritten', () => {
+    const { main, root } = fakePackage();
+    const cache = path.join(root, 'cache');
+    requireCached(main, cache);
+    for (const f of bins(cache)) writeFileSync(path.join(cache, f), 'garbage');
+    forget(root);
+    const m = requireCached<{ answer: number }>(main, cache);
+    expect(m.answer).toBe(42);
+    expect(bins(cache).map((f) => readFileSync(path.join(cache, f), 'utf8') === 'garbage')).toEqual([false, false]);
+
+    // one flipped byte keeps the length V8 checks: the entry's own hash catches it
+    const entry = path.join(cache, bins(cache)[0]!);
+    const bad = readFileSync(entry);
+    bad[bad.length - 1] ^= 0xff;
+    writeFileSync(entry, bad);
+    forget(root);
+    expect(requireCached<{ answer: number }>(main, cache).answer).toBe(42);
+    expect(readFileSync(entry).equals(bad)).toBe(false);
+  });
+
+  it('an unusable cache dir (a regular file, or read-only) only costs speed', () => {
+    const before = compile();
+    const a = fakePackage();
+    const asFile = path.join(a.root, 'cache-is-a-file');
+    writeFileSync(asFile, '');
+    expect(requireCached<{ answer: number }>(a.main, path.join(asFile, 'v8')).answer).toBe(42);
+    expect(compile()).toBe(before);
+
+    const b = fakePackage();
+    const readOnly = path.join(b.root, 'ro');
+    mkdirSync(readOnly, { mode: 0o500 });
+    chmodSync(readOnly, 0o500);
+    expect(requireCached<{ answer: number }>(b.main, readOnly).answer).toBe(42);
+    // root ignores the mode bits; when the write did fail, no temp file is left
+    expect(readdirSync(readOnly).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a write that fails half-way leaves no temp file behind', () => {
+    const { main, root } = fakePackage();
+    const cache = path.join(root, 'cache');
+    mkdirSync(cache);
+    // a directory where the entry for index.js goes: the rename over it fails
+    const st = statSync(main);
+    mkdirSync(path.join(cache, `${createHash('sha1').update(`${main}\0${st.size}\0${st.mtimeMs}`).digest('hex')}.bin`));
+    expect(requireCached<{ answer: number }>(main, cache).answer).toBe(42);
+    expect(readdirSync(cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('restores the hook when the module throws, and the error is the module\'s own', () => {
+    const before = compile();
+    const { main, root } = fakePackage("throw new Error('boom from sdk');");
+    expect(() => requireCached(main, path.join(root, 'cache'))).toThrow('boom from sdk');
+    expect(compile()).toBe(before);
+  });
+
+  it('leaves modules outside node_modules to Node', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'sdk-loader-app-'));
+    const file = path.join(root, 'app.cjs');
+    writeFileSync(file, 'module.exports = 7;');
+    const cache = path.join(root, 'cache');
+    expect(requireCached<number>(file, cache)).toBe(7);
+    expect(() => readdirSync(cache)).toThrow(/ENOENT/);
+  });
+});
