@@ -6,7 +6,7 @@ import path from 'node:path';
 import { buildProgram, runCli, forEachCommand } from '../../src/cli.js';
 import { bashScript, commandTree, fishScript, zshScript } from '../../src/commands/completion.js';
 import { memoryStreams, runBin } from '../support/cli.js';
-import { hasTool } from '../support/tools.js';
+import { hasTool, inCI } from '../support/tools.js';
 
 const emptyEnv = () => ({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')), PATH: process.env.PATH });
 
@@ -83,13 +83,13 @@ describe('completion scripts', () => {
     expect(complete(['opsctl', 'pg', 'explain', '--verify', ''])).toEqual(['hypo', 'real']);
   });
   it('zsh and fish scripts parse in their shells', () => {
-    if (hasTool('zsh')) {
+    if (hasTool('zsh') || inCI) {
       const res = spawnSync('zsh', ['-n', '-c', zshScript(nodes)], { encoding: 'utf8' });
       expect(res.status).toBe(0);
     }
     const fish = fishScript(nodes);
     expect(fish).toContain("complete -c opsctl -n '__fish_seen_subcommand_from cert; and not __fish_seen_subcommand_from issue renew push list' -a issue");
-    if (hasTool('fish')) {
+    if (hasTool('fish') || inCI) {
       const res = spawnSync('fish', ['--no-execute', '-c', fish], { encoding: 'utf8' });
       expect(res.status).toBe(0);
     }
