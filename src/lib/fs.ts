@@ -15,29 +15,51 @@ export interface AtomicWriteOptions {
  * The temp file is created with the final mode so secrets are never readable.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const mode = options.mode ?? 0o644;
-  const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true, mode: options.dirMode ?? ((mode & 0o077) === 0 ? 0o700 : 0o755) });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fsp.open(tmp, 'wx', mode);
+  await writeFilesAtomic([{ file, data, ...options }]);
+}
+
+export interface AtomicFile extends AtomicWriteOptions {
+  file: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * Write several files that belong together (a key and its certificate): every
+ * temp file is written and fsynced first, and only then are they renamed into
+ * place one after another, so the old set stays whole until the new set is
+ * entirely on disk, and the moment in which they differ is a few renames long.
+ * If any write fails, no target is touched.
+ */
+export async function writeFilesAtomic(files: AtomicFile[]): Promise<void> {
+  const staged: Array<{ tmp: string; file: string }> = [];
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.chmod(tmp, mode); // umask may have narrowed or widened it
-    await fsp.rename(tmp, file);
+    for (const f of files) {
+      const mode = f.mode ?? 0o644;
+      const dir = path.dirname(f.file);
+      await fsp.mkdir(dir, { recursive: true, mode: f.dirMode ?? ((mode & 0o077) === 0 ? 0o700 : 0o755) });
+      const tmp = path.join(dir, `.${path.basename(f.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      const handle = await fsp.open(tmp, 'wx', mode);
+      staged.push({ tmp, file: f.file });
+      try {
+        await handle.writeFile(f.data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.chmod(tmp, mode); // umask may have narrowed or widened it
+    }
+    for (const s of staged) await fsp.rename(s.tmp, s.file);
   } catch (err) {
-    await fsp.rm(tmp, { force: true });
+    await Promise.all(staged.map((s) => fsp.rm(s.tmp, { force: true })));
     throw err;
   }
-  // Make the rename durable.
-  try {
-    const dh = await fsp.open(dir, 'r');
-    try { await dh.sync(); } finally { await dh.close(); }
-  } catch { /* some filesystems do not allow fsync on directories */ }
+  // Make the renames durable.
+  for (const dir of new Set(files.map((f) => path.dirname(f.file)))) {
+    try {
+      const dh = await fsp.open(dir, 'r');
+      try { await dh.sync(); } finally { await dh.close(); }
+    } catch { /* some filesystems do not allow fsync on directories */ }
+  }
 }
 
 export async function readFileIfExists(file: string): Promise<string | undefined> {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { writeFileAtomic } from '../../src/lib/fs.js';
+import { writeFileAtomic, writeFilesAtomic } from '../../src/lib/fs.js';
 import { formatCommand, processRunner, shellQuote } from '../../src/lib/process.js';
 import { createPrompter } from '../../src/lib/prompt.js';
 import { translateAwsError } from '../../src/lib/aws-errors.js';
@@ -30,6 +30,33 @@ describe('writeFileAtomic', () => {
     writeFileSync(file, 'old', { mode: 0o644 });
     await writeFileAtomic(file, 'new', { mode: 0o600 });
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('writeFilesAtomic', () => {
+  it('replaces a set of files together, each with its mode', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'atomic-set-'));
+    await writeFilesAtomic([
+      { file: path.join(dir, 'privkey.pem'), data: 'key-2', mode: 0o600 },
+      { file: path.join(dir, 'cert.pem'), data: 'cert-2', mode: 0o644 },
+    ]);
+    expect(readFileSync(path.join(dir, 'privkey.pem'), 'utf8')).toBe('key-2');
+    expect(statSync(path.join(dir, 'privkey.pem')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'cert.pem')).mode & 0o777).toBe(0o644);
+  });
+
+  it('if any file cannot be staged, no target is touched and no temp file is left', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'atomic-set-'));
+    writeFileSync(path.join(dir, 'privkey.pem'), 'key-1', { mode: 0o600 });
+    writeFileSync(path.join(dir, 'blocker'), 'a file where a directory should be');
+    await expect(
+      writeFilesAtomic([
+        { file: path.join(dir, 'privkey.pem'), data: 'key-2', mode: 0o600 },
+        { file: path.join(dir, 'blocker', 'cert.pem'), data: 'cert-2' },
+      ]),
+    ).rejects.toThrow();
+    expect(readFileSync(path.join(dir, 'privkey.pem'), 'utf8')).toBe('key-1');
+    expect(readdirSync(dir).sort()).toEqual(['blocker', 'privkey.pem']);
   });
 });
 

@@ -3,7 +3,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { configHome } from '../config.js';
 import { OpsError, usageError } from '../errors.js';
-import { readFileIfExists, writeFileAtomic } from '../fs.js';
+import { readFileIfExists, writeFileAtomic, writeFilesAtomic } from '../fs.js';
 
 /**
  * The certificate store, laid out like certbot's live/ directory so existing
@@ -153,18 +153,21 @@ export class CertStore {
 
   /**
    * Write a newly issued certificate. Only called after the CA handed it over,
-   * so a failed issuance or renewal never touches the current files. The key
-   * is written first and the metadata last: a reader sees either the old set
-   * or the new one named by the metadata.
+   * so a failed issuance or renewal never touches the current files. The four
+   * PEM files are staged together and the metadata written last: a reader sees
+   * either the old set or the new one named by the metadata.
    */
   async writeCert(name: string, files: CertFiles, meta: CertMetadata): Promise<string> {
     const dir = this.dirFor(name);
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path.join(dir, 'privkey.pem'), files.privkey, { mode: 0o600 });
-    await writeFileAtomic(path.join(dir, 'cert.pem'), files.cert, { mode: 0o644 });
-    await writeFileAtomic(path.join(dir, 'chain.pem'), files.chain, { mode: 0o644 });
-    await writeFileAtomic(path.join(dir, 'fullchain.pem'), files.fullchain, { mode: 0o644 });
+    // All four are staged and fsynced before any is renamed into place: a key never meets a certificate it does not belong to.
+    await writeFilesAtomic([
+      { file: path.join(dir, 'privkey.pem'), data: files.privkey, mode: 0o600 },
+      { file: path.join(dir, 'cert.pem'), data: files.cert, mode: 0o644 },
+      { file: path.join(dir, 'chain.pem'), data: files.chain, mode: 0o644 },
+      { file: path.join(dir, 'fullchain.pem'), data: files.fullchain, mode: 0o644 },
+    ]);
     await this.writeMeta(dir, meta);
     return dir;
   }
