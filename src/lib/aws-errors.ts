@@ -7,9 +7,27 @@ import { OpsError, ExitCode, firstLine } from './errors.js';
 export interface AwsErrorContext {
   profile?: string;
   region?: string;
-  /** The API action being called, e.g. "ecs:ListTasks", to name it on AccessDenied. */
+  /** The API action being called, e.g. "ecs:ListTasks", to name it on AccessDenied and unreachable endpoints. */
   action?: string;
+  /** Environment holding AWS_ENDPOINT_URL_* overrides (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
+
+/** AWS_ENDPOINT_URL_<SERVICE ID in SCREAMING_SNAKE>, e.g. "Cognito Identity Provider" → AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER. */
+export function endpointEnvName(serviceId: string): string {
+  return `AWS_ENDPOINT_URL_${serviceId.trim().replace(/[\s-]+/g, '_').toUpperCase()}`;
+}
+
+/** IAM action prefix → [name in messages, SDK service id]. */
+const SERVICES: Record<string, [string, string]> = {
+  ecs: ['ECS', 'ECS'],
+  ec2: ['EC2', 'EC2'],
+  'cognito-idp': ['Cognito', 'Cognito Identity Provider'],
+  route53: ['Route 53', 'Route 53'],
+  acm: ['ACM', 'ACM'],
+};
+
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError']);
 
 const CREDENTIAL_NAMES = new Set(['CredentialsProviderError', 'ProviderError']);
 
@@ -65,6 +83,18 @@ export function translateAwsError(err: unknown, ctx: AwsErrorContext = {}): OpsE
     return new OpsError(`Cannot reach AWS${ctx.region ? ` in region "${ctx.region}"` : ''}: ${msg}`, {
       hint: 'check --region (e.g. eu-west-1) and your network connection',
       code: 'aws-unknown-region',
+      cause: err,
+    });
+  }
+  // The SDK's retries are spent and the endpoint still does not answer: say which one.
+  if (NETWORK_ERRORS.has(errno ?? '') || NETWORK_ERRORS.has(name)) {
+    const [label, serviceId] = SERVICES[ctx.action?.split(':')[0] ?? ''] ?? ['', ''];
+    const env = ctx.env ?? process.env;
+    const envName = serviceId ? endpointEnvName(serviceId) : 'AWS_ENDPOINT_URL';
+    const override = (serviceId ? env[envName] : undefined) || env.AWS_ENDPOINT_URL;
+    return new OpsError(`Cannot reach the AWS ${label ? `${label} ` : ''}endpoint${override ? ` ${override}` : ''}${ctx.action ? ` (${ctx.action})` : ''}: ${msg}`, {
+      hint: override ? `check ${serviceId ? `${envName} / ` : ''}AWS_ENDPOINT_URL` : 'check your network connection, proxy settings and --region',
+      code: 'aws-unreachable',
       cause: err,
     });
   }

@@ -1,4 +1,6 @@
-import { translateAwsError } from './aws-errors.js';
+import { endpointEnvName, translateAwsError, type AwsErrorContext } from './aws-errors.js';
+
+export { endpointEnvName };
 
 /**
  * The one place AWS SDK clients are made. Region and profile come from the
@@ -18,11 +20,6 @@ export interface AwsOptions {
 }
 
 type ClientCtor<C> = new (config: Record<string, unknown>) => C;
-
-/** AWS_ENDPOINT_URL_<SERVICE ID in SCREAMING_SNAKE>, e.g. "Cognito Identity Provider" → AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER. */
-export function endpointEnvName(serviceId: string): string {
-  return `AWS_ENDPOINT_URL_${serviceId.trim().replace(/[\s-]+/g, '_').toUpperCase()}`;
-}
 
 export function endpointFor(serviceId: string, env: NodeJS.ProcessEnv = process.env, explicit?: string): string | undefined {
   if (explicit) return explicit;
@@ -44,10 +41,10 @@ export function createAwsClient<C>(Ctor: ClientCtor<C>, serviceId: string, opts:
 
 /**
  * Run one AWS call and turn the errors every command meets (credentials, SSO,
- * AccessDenied, region, throttling) into OpsErrors. Anything else is rethrown
+ * AccessDenied, region, throttling, unreachable endpoint) into OpsErrors. Anything else is rethrown
  * for the command to handle.
  */
-export async function awsCall<T>(action: string, fn: () => Promise<T>, ctx: { profile?: string; region?: string } = {}): Promise<T> {
+export async function awsCall<T>(action: string, fn: () => Promise<T>, ctx: Omit<AwsErrorContext, 'action'> = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -382,7 +382,8 @@ describe('source edge cases', () => {
     const { file } = deviseCsv(dir, 1);
     const err = await migrate({ userPoolId: 'us-east-1_X', from: file }, sdkClient('http://127.0.0.1:1'), dir).catch((e) => e);
     expect(err).toBeInstanceOf(OpsError);
-    expect(err.message).toMatch(/^Cannot reach Cognito: .*ECONNREFUSED/);
+    expect(err.message).toMatch(/^Cannot reach the AWS Cognito endpoint \(cognito-idp:DescribeUserPool\): .*ECONNREFUSED/);
+    expect(err.code).toBe('aws-unreachable');
   });
 
   it('an unknown kind of source, and --table with a file, are usage errors', async () => {

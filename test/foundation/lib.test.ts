@@ -131,6 +131,17 @@ describe('AWS error translation', () => {
     expect(e?.message).toContain('"mars-1"');
     expect(e?.hint).toMatch(/--region/);
   });
+  it('an endpoint that does not answer is named, with its override variable', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const e = translateAwsError(refused, { action: 'cognito-idp:DescribeUserPool', env: { AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: 'http://127.0.0.1:1' } });
+    expect(e?.message).toBe('Cannot reach the AWS Cognito endpoint http://127.0.0.1:1 (cognito-idp:DescribeUserPool): connect ECONNREFUSED 127.0.0.1:1');
+    expect(e?.hint).toBe('check AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER / AWS_ENDPOINT_URL');
+    expect(e?.code).toBe('aws-unreachable');
+    const plain = translateAwsError(Object.assign(new Error('timed out'), { name: 'TimeoutError' }), { action: 'ec2:DescribeInstances', env: {} });
+    expect(plain?.message).toBe('Cannot reach the AWS EC2 endpoint (ec2:DescribeInstances): timed out');
+    expect(plain?.hint).toMatch(/network/);
+  });
+
   it('leaves other errors alone', () => {
     expect(translateAwsError(named('ServiceNotFoundException', 'Service not found.'))).toBeUndefined();
   });

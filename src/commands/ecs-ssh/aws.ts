@@ -1,7 +1,6 @@
 import type * as EcsSdk from '@aws-sdk/client-ecs';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import { awsCall, createAwsClient, type AwsOptions } from '../../lib/aws.js';
-import { OpsError, firstLine } from '../../lib/errors.js';
 import { codeCacheDir, requireCached } from './sdk-loader.js';
 
 /**
@@ -56,14 +55,8 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
       }
     }, 0).unref();
   };
-  const ctx = { profile: aws.profile, region: aws.region };
-  const call = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await awsCall(action, fn, ctx);
-    } catch (err) {
-      throw unreachable(err, action, env) ?? err;
-    }
-  };
+  const ctx = { profile: aws.profile, region: aws.region, env };
+  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => awsCall(action, fn, ctx);
 
   return {
     listClusters() {
@@ -149,21 +142,6 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
       warm = true;
     },
   };
-}
-
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError']);
-
-/** The SDK's retries are spent and the endpoint still does not answer: say which one. */
-function unreachable(err: unknown, action: string, env: NodeJS.ProcessEnv): OpsError | undefined {
-  const e = err as { code?: string; name?: string; message?: string };
-  if (!NETWORK_ERRORS.has(e.code ?? '') && !NETWORK_ERRORS.has(e.name ?? '')) return undefined;
-  const service = action.startsWith('ec2:') ? 'EC2' : 'ECS';
-  const override = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL;
-  return new OpsError(`Cannot reach the AWS ${service} endpoint${override ? ` ${override}` : ''} (${action}): ${firstLine(err)}`, {
-    hint: override ? `check AWS_ENDPOINT_URL_${service} / AWS_ENDPOINT_URL` : 'check your network connection, proxy settings and --region',
-    code: 'aws-unreachable',
-    cause: err,
-  });
 }
 
 /** Every page of an ECS List* call, following nextToken. */

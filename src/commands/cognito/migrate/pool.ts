@@ -17,10 +17,6 @@ export async function describePool(client: CognitoIdentityProviderClient, poolId
     if ((err as Error).name === 'InvalidParameterException') {
       throw new OpsError(`"${poolId}" is not a valid user pool id: ${(err as Error).message}`, { exitCode: ExitCode.USAGE, code: 'usage', hint: 'pool ids look like eu-west-1_AbCdEf123' });
     }
-    const code = (err as { code?: string }).code ?? '';
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || (err as Error).name === 'TimeoutError') {
-      throw new OpsError(`Cannot reach Cognito: ${(err as Error).message}`, { code: 'cognito-unreachable', hint: 'check the network (and AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER if you set it)', cause: err });
-    }
     throw err;
   }
   const p = res.UserPool ?? {};
