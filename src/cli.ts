@@ -302,9 +302,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const { createContext } = await import('./lib/context.js');
+    // Both module graphs load at once: their file reads overlap.
+    const [{ createContext }, mod] = await Promise.all([import('./lib/context.js'), state.run.load()]);
     const ctx = createContext(global, { streams, stdin: io.stdin, env: io.env, signal: controller.signal, runner: io.runner });
-    const mod = await state.run.load();
     const code = await mod.handler(state.run.args, state.run.opts, ctx);
     if (controller.signal.aborted) return ExitCode.INTERRUPTED;
     return typeof code === 'number' ? code : ExitCode.OK;

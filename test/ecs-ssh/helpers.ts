@@ -46,7 +46,7 @@ export const noTtyPrompter = (): Prompter => createPrompter({ stdin: { isTTY: fa
 
 export function deps(standin: EcsStandin, o: { hosts?: SshConfigHosts; runner?: ProcessRunner; prompt?: Prompter; tty?: boolean; capture?: boolean; logs?: string[] } = {}): EcsSshDeps {
   return {
-    api: createEcsApi({ region: 'eu-west-1' }, { ...standin.env, OPSCTL_NO_CODE_CACHE: '1' }),
+    api: createEcsApi({ region: 'eu-west-1' }, standin.env),
     runner: o.runner ?? recordingRunner().runner,
     prompt: o.prompt ?? noTtyPrompter(),
     sshHosts: () => o.hosts ?? { file: '/home/dev/.ssh/config', entries: [] },

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import type { Context } from '../../lib/context.js';
+import { afterNextRequestSent } from '../../lib/in-flight.js';
 import { createEcsApi } from './aws.js';
 import { resolveOptions } from './options.js';
 import { printResult } from './print.js';
@@ -19,17 +20,36 @@ export { resolveOptions } from './options.js';
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number | void> {
   // --dry-run (global) means the same as --print here: show the command, run nothing.
   const options = resolveOptions(args, { ...opts, print: opts.print || ctx.global.dryRun }, ctx.setting);
-  let hosts: SshConfigHosts | undefined;
+  const home = ctx.env.HOME || os.homedir();
+  // Read once, when first needed or while the first AWS request is in
+  // flight; an error (say a missing --ssh-config file) is kept and thrown
+  // only if a host actually has to be chosen.
+  let hosts: { value: SshConfigHosts } | { error: unknown } | undefined;
+  const readHosts = () => {
+    try {
+      return { value: readSshConfigHosts(options.sshConfig, home) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  const sshHosts = (): SshConfigHosts => {
+    hosts ??= readHosts();
+    if ('error' in hosts) throw hosts.error;
+    return hosts.value;
+  };
+  // Work the path to ssh needs anyway, done while ListTasks is answered:
+  // the ssh config, and Node's web streams (the SDK's first response loads them).
+  const cancelWarmUp = options.list ? () => {} : afterNextRequestSent([() => void (hosts ??= readHosts()), () => void globalThis.ReadableStream]);
   const result = await run(options, {
     api: createEcsApi(ctx.aws, ctx.env),
     runner: ctx.runner,
     prompt: ctx.prompt,
-    sshHosts: () => (hosts ??= readSshConfigHosts(options.sshConfig, ctx.env.HOME || os.homedir())),
+    sshHosts,
     stdinIsTTY: ctx.prompt.interactive,
     captureOutput: Boolean(ctx.global.json),
     log: (text) => ctx.out.info(ctx.out.styleErr('dim', text)),
     signal: ctx.signal,
-  });
+  }).finally(cancelWarmUp);
   printResult(result, ctx.out);
   if (result.action === 'exec' || result.action === 'all') return result.exitCode;
   return 0;

@@ -37,8 +37,6 @@ export type EcsSshResult =
   | { action: 'all'; results: RunOutcome[]; exitCode: number };
 
 export async function run(o: EcsSshOptions, deps: EcsSshDeps): Promise<EcsSshResult> {
-  // The EC2 SDK is big: load it while the ECS calls are in flight.
-  deps.api.warmUp();
   const cluster = await resolveCluster(deps, o.cluster, o.service);
   if (o.list) return { action: 'list', cluster, service: o.service, tasks: await listTasks(deps, cluster, o.service) };
 

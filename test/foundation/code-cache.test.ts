@@ -4,9 +4,15 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { requireCached } from '../../src/commands/ecs-ssh/sdk-loader.js';
+import { flushCodeCache, requireCached as requireOnly } from '../../src/lib/code-cache.js';
 
-// The V8 code-cache hook around SDK requires, on throwaway CommonJS packages.
+// The V8 code-cache hook around bundle requires, on throwaway CommonJS packages.
+// Entries are written when the process exits; here, right after the require.
+function requireCached<T>(id: string, cacheDir: string): T {
+  const m = requireOnly<T>(id, cacheDir);
+  flushCodeCache();
+  return m;
+}
 const compile = () => (Module.prototype as unknown as { _compile: unknown })._compile;
 
 /** A fresh package under node_modules (require caches by path, so each test gets its own). */
@@ -83,7 +89,8 @@ describe('requireCached', () => {
     mkdirSync(cache);
     // a directory where the entry for index.js goes: the rename over it fails
     const st = statSync(main);
-    mkdirSync(path.join(cache, `${createHash('sha1').update(`${main}\0${st.size}\0${st.mtimeMs}`).digest('hex')}.bin`));
+    const hex = (t: string) => createHash('sha1').update(t).digest('hex').slice(0, 20);
+    mkdirSync(path.join(cache, `${hex(main)}-${hex(`${st.size}\0${st.mtimeMs}`)}.bin`));
     expect(requireCached<{ answer: number }>(main, cache).answer).toBe(42);
     expect(readdirSync(cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -95,12 +102,33 @@ describe('requireCached', () => {
     expect(compile()).toBe(before);
   });
 
-  it('leaves modules outside node_modules to Node', () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'sdk-loader-app-'));
-    const file = path.join(root, 'app.cjs');
-    writeFileSync(file, 'module.exports = 7;');
+  it('caches a bundle outside node_modules (dist/bundles) at exit; the next load uses the entry; a rebuilt file replaces its old entry', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-bundle-'));
+    const file = path.join(root, 'dist', 'bundles', 'cmd.cjs');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'module.exports = { n: 7, later: () => [1, 2, 3].map((x) => x * 2) };');
     const cache = path.join(root, 'cache');
-    expect(requireCached<number>(file, cache)).toBe(7);
+    const first = requireOnly<{ n: number; later(): number[] }>(file, cache);
+    expect(first.n).toBe(7);
+    // nothing is written until the process ends (or the flush it runs then)
     expect(() => readdirSync(cache)).toThrow(/ENOENT/);
+    expect(first.later()).toEqual([2, 4, 6]);
+    flushCodeCache();
+    const [entry] = bins(cache);
+    expect(bins(cache)).toHaveLength(1);
+    const written = statSync(path.join(cache, entry!)).mtimeMs;
+
+    forget(root);
+    expect(requireCached<{ n: number }>(file, cache).n).toBe(7);
+    // accepted, so not rewritten
+    expect(statSync(path.join(cache, entry!)).mtimeMs).toBe(written);
+
+    // a rebuild (new size and mtime): a new entry, and the old one is gone
+    writeFileSync(file, 'module.exports = { n: 8 };');
+    forget(root);
+    expect(requireCached<{ n: number }>(file, cache).n).toBe(8);
+    expect(bins(cache)).toHaveLength(1);
+    expect(bins(cache)[0]).not.toBe(entry);
+    expect(bins(cache)[0]!.split('-')[0]).toBe(entry!.split('-')[0]);
   });
 });

@@ -1,19 +1,21 @@
 import Module, { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
 /**
- * Load an AWS SDK client (CommonJS) with a persistent V8 code cache.
+ * Require CommonJS code (a prebuilt command bundle, see src/main.ts) with a
+ * persistent V8 code cache.
  *
- * The EC2 client alone is one 2 MB file; compiling the SDK costs a few
- * hundred ms on every run, more than the AWS round trips ecs-ssh makes.
- * Node 22 has module.enableCompileCache() for this; Node 20 does not, so while
- * the SDK is being required, each CommonJS file under node_modules is compiled
- * with its cached data when V8 accepts it, and fresh data is written when it
- * was missing or rejected. The hook is removed as soon as the require returns.
+ * A bundle is ~1 MB; compiling it costs tens of ms on every run. Node 22 has
+ * module.enableCompileCache() for this; Node 20 does not, so while the module
+ * is being required, each CommonJS file it loads is compiled with its cached
+ * data when V8 accepts it, and fresh data is written when it was missing or
+ * rejected. The hook is removed as soon as the require returns. Code compiled
+ * this way cannot use import() (Node gives vm scripts no loader for it): the
+ * bundles are built without any.
  */
 type ModuleInternals = typeof Module & {
   _resolveFilename(request: string, parent: Module, isMain: boolean, options?: { paths?: string[] }): string;
@@ -35,7 +37,6 @@ export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
 export function requireCached<T>(id: string, cacheDir: string | undefined): T {
   if (!cacheDir || proto._compile !== originalCompile) return requireHere(id) as T;
   proto._compile = function cachedCompile(content, filename) {
-    if (!filename.includes(`${path.sep}node_modules${path.sep}`)) return originalCompile.call(this, content, filename);
     return compileWithCache(this, content, filename, cacheDir);
   };
   try {
@@ -55,7 +56,8 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   let script: vm.Script;
   try {
     const st = statSync(filename);
-    const key = createHash('sha1').update(`${filename}\0${st.size}\0${st.mtimeMs}`).digest('hex');
+    // <file>-<version>.bin: a rebuilt or upgraded file gets a new entry, and writing it removes the old ones.
+    const key = `${hex(filename)}-${hex(`${st.size}\0${st.mtimeMs}`)}`;
     cachePath = path.join(cacheDir, `${key}.bin`);
     cached = readCache(cachePath);
     script = new vm.Script(M.wrap(content), { filename, cachedData: cached });
@@ -71,8 +73,22 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   });
   const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
   const result = fn.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
-  if ((!cached || script.cachedDataRejected) && !unwritable.has(cacheDir)) writeCache(cacheDir, cachePath, script);
+  // Written when the process ends, not now: V8 then includes every function
+  // compiled during the run (request signing, parsing, ...), not just the
+  // top level, and the next run compiles almost nothing.
+  if (!cached || script.cachedDataRejected) {
+    if (pendingWrites.length === 0) process.once('exit', flushCodeCache);
+    pendingWrites.push({ cacheDir, cachePath, script });
+  }
   return result;
+}
+
+const hex = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 20);
+const pendingWrites: Array<{ cacheDir: string; cachePath: string; script: vm.Script }> = [];
+
+/** Write the entries this process owes (at exit; tests call it directly). */
+export function flushCodeCache(): void {
+  for (const { cacheDir, cachePath, script } of pendingWrites.splice(0)) if (!unwritable.has(cacheDir)) writeCache(cacheDir, cachePath, script);
 }
 
 /**
@@ -102,6 +118,9 @@ function writeCache(cacheDir: string, cachePath: string, script: vm.Script): voi
     const data = script.createCachedData();
     writeFileSync(tmp, Buffer.concat([digest(data), data]), { mode: 0o600 });
     renameSync(tmp, cachePath);
+    const entry = path.basename(cachePath);
+    const sameFile = `${entry.slice(0, entry.indexOf('-'))}-`;
+    for (const old of readdirSync(cacheDir)) if (old !== entry && old.startsWith(sameFile) && old.endsWith('.bin')) rmSync(path.join(cacheDir, old), { force: true });
   } catch {
     // A read-only home only costs speed; leave no temp file behind.
     unwritable.add(cacheDir);

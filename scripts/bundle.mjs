@@ -1,0 +1,109 @@
+// Build step (npm run build, after tsc): the whole path of `opsctl ecs-ssh`
+// as one CommonJS file, dist/bundles/ecs-ssh.cjs, which src/main.ts loads with
+// a V8 code cache instead of the ES module graph (see loadCli there).
+//
+// What goes in: src/cli.ts (the registry), commander, src/lib, the ecs-ssh
+// command, ssh-config, and the AWS SDK code for the operations ecs-ssh calls.
+// The SDK comes from the clients' ES module builds so esbuild can drop every
+// operation ecs-ssh does not use (client-ec2 alone is a 2 MB CommonJS file).
+// Their schema files declare each shape as `var X = [..., { [_key]: ... }]`,
+// which esbuild must keep (a computed key could have side effects), so those
+// initializers are marked pure as they are loaded and unused shapes go too.
+// Other commands are not in the bundle: main.ts never sends them here.
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Commands bundled (must match BUNDLED in src/main.ts); the key is the directory under src/commands/. */
+export const BUNDLES = ['ecs-ssh'];
+
+/** `[export ]var NAME = [ … ];` at the start of a line → `var NAME = /* @__PURE__ *\/ (() => [ … ])();` */
+export function markSchemasPure(source) {
+  let count = 0;
+  const out = source.replace(/^(export )?var ([A-Za-z0-9_$]+) = (\[[\s\S]*?\]);$/gm, (_m, ex, name, body) => {
+    count++;
+    return `${ex ?? ''}var ${name} = /* @__PURE__ */ (() => ${body})();`;
+  });
+  return { out, count };
+}
+
+const pureSchemas = {
+  name: 'pure-schemas',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@aws-sdk[\\/].*[\\/]schemas[\\/]schemas_\d+\.js$/ }, (args) => ({ contents: markSchemasPure(readFileSync(args.path, 'utf8')).out, loader: 'js' }));
+  },
+};
+
+// Code compiled through vm.Script (the V8 code cache) cannot use import():
+// the SDK's `await import("node:http")` and the like become require() of the
+// builtin, wrapped the way esbuild wraps any CommonJS module.
+const builtinImports = {
+  name: 'builtin-dynamic-imports',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-import' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-import' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * The registry's lazy imports (cli.ts). This command's modules and the
+ * shared ones become static namespace imports: esbuild cannot trim what a
+ * dynamic import reaches in CommonJS output (it wraps the whole subtree), and
+ * the SDK would come back whole. Other commands become a module that says
+ * main.ts should not have come here.
+ */
+const registryImports = (command) => ({
+  name: 'registry-imports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]cli\.ts$/ }, (args) => {
+      const statics = [];
+      const source = readFileSync(args.path, 'utf8').replace(/\bimport\('(\.\/[^']+)'\)/g, (whole, spec) => {
+        if (spec.startsWith('./commands/') && !spec.startsWith(`./commands/${command}/`)) return whole;
+        statics.push(`import * as __static${statics.length} from '${spec}';`);
+        return `Promise.resolve(__static${statics.length - 1})`;
+      });
+      return { contents: `${statics.join('\n')}\n${source}`, loader: 'ts' };
+    });
+    b.onResolve({ filter: /^\.\/commands\// }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'other-command' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'other-command' }, (args) => ({
+      contents: `exports.handler = async () => { throw new Error(${JSON.stringify(`internal: ${args.path} is not in the ${command} bundle; run with OPSCTL_NO_BUNDLE=1 and report this`)}); };`,
+      loader: 'js',
+    }));
+  },
+});
+
+export async function bundle(command) {
+  const outfile = path.join(root, 'dist', 'bundles', `${command}.cjs`);
+  mkdirSync(path.dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [path.join(root, 'src', 'cli.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // ES module builds first: the CommonJS builds of the SDK clients are single files esbuild cannot trim.
+    mainFields: ['module', 'main'],
+    outfile,
+    plugins: [pureSchemas, builtinImports, registryImports(command)],
+    // import.meta is empty in CommonJS output: code on this path must not rely on it.
+    logOverride: { 'empty-import-meta': 'error' },
+    logLevel: 'warning',
+  });
+
+  const text = readFileSync(outfile, 'utf8');
+  const dynamicImport = /\bimport\(\s*["'`]/.exec(text);
+  if (dynamicImport) throw new Error(`${outfile} still has an import() (${dynamicImport[0]}…), which fails under the V8 code cache`);
+  // Loads, and is the registry.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const cli = createRequire(import.meta.url)(outfile);
+  if (typeof cli.runCli !== 'function') throw new Error(`${outfile} does not export runCli`);
+  console.log(`bundled opsctl ${command}: ${path.relative(root, outfile)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const command of BUNDLES) await bundle(command);
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { commandName } from '../../src/lib/dispatch.js';
+import { memoryStreams, repoRoot } from '../support/cli.js';
+
+describe('commandName (which command main.ts loads)', () => {
+  it('is the first word that is not a global option or its value', () => {
+    expect(commandName(['ecs-ssh', 'web'])).toBe('ecs-ssh');
+    expect(commandName(['--profile', 'prod', '--region', 'eu-west-1', 'ecs-ssh', 'web'])).toBe('ecs-ssh');
+    expect(commandName(['--json', '--dry-run', '-v', '--verbose', '--debug', '--no-color', '--config', 'c.json', 'ecs-ssh'])).toBe('ecs-ssh');
+    expect(commandName(['--profile=prod', '--region=eu-west-1', 'pg', 'explain'])).toBe('pg');
+    // a global option's value is not the command
+    expect(commandName(['--config', 'ecs-ssh', 'pg'])).toBe('pg');
+  });
+
+  it('undefined when it cannot tell: the caller takes the general path', () => {
+    expect(commandName([])).toBeUndefined();
+    expect(commandName(['--help'])).toBeUndefined();
+    expect(commandName(['-V'])).toBeUndefined();
+    expect(commandName(['--unknown', 'ecs-ssh'])).toBeUndefined();
+    expect(commandName(['--profile'])).toBeUndefined();
+  });
+});
+
+// What `npm run build` produced (npm test builds first).
+describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
+  const file = path.join(repoRoot, 'dist', 'bundles', 'ecs-ssh.cjs');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+
+  it('exists, has no import() (it runs under the V8 code cache), and carries only the SDK operations ecs-ssh calls', () => {
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toMatch(/\bimport\(\s*["'`]/);
+    for (const used of ['ListTasksCommand', 'DescribeTasksCommand', 'DescribeContainerInstancesCommand', 'DescribeInstancesCommand', 'ExecuteCommandCommand']) expect(text).toContain(`var ${used} = `);
+    // the rest of EC2's ~700 operations and their schemas are trimmed away
+    expect(text).not.toContain('RunInstancesCommand');
+    expect(text).not.toContain('RunInstancesRequest$');
+    expect(statSync(file).size).toBeLessThan(1.5 * 1024 * 1024);
+  });
+
+  it('is the full registry: ecs-ssh help comes from it; another command says it does not belong there', async () => {
+    const { runCli } = createRequire(import.meta.url)(file) as { runCli: (argv: string[], io: unknown) => Promise<number> };
+    let out = memoryStreams();
+    expect(await runCli(['ecs-ssh', '--help'], { streams: out.streams, stdin: { isTTY: false }, env: {} })).toBe(0);
+    expect(out.stdout).toContain('Usage: opsctl ecs-ssh [options] [service] [command...]');
+    out = memoryStreams();
+    expect(await runCli(['pg', 'slow'], { streams: out.streams, stdin: { isTTY: false }, env: {} })).toBe(1);
+    expect(out.stderr).toContain('internal: ./commands/pg/slow.js is not in the ecs-ssh bundle; run with OPSCTL_NO_BUNDLE=1 and report this');
+  });
+});
