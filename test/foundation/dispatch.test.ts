@@ -49,3 +49,16 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
     expect(out.stderr).toContain('internal: ./commands/pg/slow.js is not in the ecs-ssh bundle; run with OPSCTL_NO_BUNDLE=1 and report this');
   });
 });
+
+describe('commandName knows every global option the registry declares', () => {
+  it('skips each of them (and its value) to find the command', async () => {
+    const { buildProgram } = await import('../../src/cli.js');
+    const options = buildProgram().options.filter((o) => !['--version', '--help'].includes(o.long ?? ''));
+    expect(options.length).toBeGreaterThan(5);
+    for (const o of options) {
+      const words = o.required || o.optional ? [o.long!, 'value'] : [o.long!];
+      expect(commandName([...words, 'ecs-ssh']), o.flags).toBe('ecs-ssh');
+      if (o.short) expect(commandName([o.short, ...words.slice(1), 'ecs-ssh']), o.flags).toBe('ecs-ssh');
+    }
+  });
+});
