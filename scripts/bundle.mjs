@@ -11,7 +11,7 @@
 // initializers are marked pure as they are loaded and unused shapes go too.
 // Other commands are not in the bundle: main.ts never sends them here.
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -104,6 +104,6 @@ export async function bundle(command) {
   console.log(`bundled opsctl ${command}: ${path.relative(root, outfile)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   for (const command of BUNDLES) await bundle(command);
 }

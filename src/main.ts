@@ -29,7 +29,14 @@ async function loadCli(argv: string[]): Promise<{ runCli: typeof RunCli }> {
   const command = commandName(argv);
   if (command && BUNDLED.has(command) && !process.env.OPSCTL_NO_BUNDLE) {
     const bundle = fileURLToPath(new URL(`./bundles/${command}.cjs`, import.meta.url));
-    if (existsSync(bundle)) return requireCached<{ runCli: typeof RunCli }>(bundle, codeCacheDir(process.env));
+    if (existsSync(bundle)) {
+      try {
+        return requireCached<{ runCli: typeof RunCli }>(bundle, codeCacheDir(process.env));
+      } catch (err) {
+        // A damaged bundle must not cost the user the command: the ES modules do the same, slower.
+        process.stderr.write(`warning: ${bundle} did not load (${String((err as Error)?.message ?? err).split('\n')[0]}); using the ES modules. Rebuild with \`npm run build\`.\n`);
+      }
+    }
   }
   return import('./cli.js');
 }

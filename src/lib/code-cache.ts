@@ -55,9 +55,11 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   let cached: Buffer | undefined;
   let script: vm.Script;
   try {
-    const st = statSync(filename);
-    // <file>-<version>.bin: a rebuilt or upgraded file gets a new entry, and writing it removes the old ones.
-    const key = `${hex(filename)}-${hex(`${st.size}\0${st.mtimeMs}`)}`;
+    // <file>-<content>.bin. The content, not size and mtime: V8 accepts a
+    // cache for any source of the same length, so a same-size rebuild (a
+    // version bump) with a kept mtime would run the old code. A changed file
+    // gets a new entry, and writing it removes the file's old ones.
+    const key = `${hex(filename)}-${hex(content)}`;
     cachePath = path.join(cacheDir, `${key}.bin`);
     cached = readCache(cachePath);
     script = new vm.Script(M.wrap(content), { filename, cachedData: cached });
@@ -118,9 +120,7 @@ function writeCache(cacheDir: string, cachePath: string, script: vm.Script): voi
     const data = script.createCachedData();
     writeFileSync(tmp, Buffer.concat([digest(data), data]), { mode: 0o600 });
     renameSync(tmp, cachePath);
-    const entry = path.basename(cachePath);
-    const sameFile = `${entry.slice(0, entry.indexOf('-'))}-`;
-    for (const old of readdirSync(cacheDir)) if (old !== entry && old.startsWith(sameFile) && old.endsWith('.bin')) rmSync(path.join(cacheDir, old), { force: true });
+    pruneCache(cacheDir, path.basename(cachePath));
   } catch {
     // A read-only home only costs speed; leave no temp file behind.
     unwritable.add(cacheDir);
@@ -128,6 +128,26 @@ function writeCache(cacheDir: string, cachePath: string, script: vm.Script): voi
       rmSync(tmp, { force: true });
     } catch {
       /* e.g. ENOTDIR: there is no temp file */
+    }
+  }
+}
+
+/**
+ * Remove what `entry` replaces: older entries of the same file, entries in
+ * the format of earlier opsctl versions (no `-`), and temp files an
+ * interrupted writer left more than an hour ago.
+ */
+function pruneCache(cacheDir: string, entry: string): void {
+  const sameFile = entry.slice(0, entry.indexOf('-') + 1);
+  for (const name of readdirSync(cacheDir)) {
+    const file = path.join(cacheDir, name);
+    try {
+      const stale = name.endsWith('.bin')
+        ? name !== entry && (name.startsWith(sameFile) || !name.includes('-'))
+        : name.endsWith('.tmp') && Date.now() - statSync(file).mtimeMs > 3_600_000;
+      if (stale) rmSync(file, { force: true });
+    } catch {
+      /* gone already (another opsctl pruned it) */
     }
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import Module from 'node:module';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flushCodeCache, requireCached as requireOnly } from '../../src/lib/code-cache.js';
@@ -88,9 +88,8 @@ describe('requireCached', () => {
     const cache = path.join(root, 'cache');
     mkdirSync(cache);
     // a directory where the entry for index.js goes: the rename over it fails
-    const st = statSync(main);
     const hex = (t: string) => createHash('sha1').update(t).digest('hex').slice(0, 20);
-    mkdirSync(path.join(cache, `${hex(main)}-${hex(`${st.size}\0${st.mtimeMs}`)}.bin`));
+    mkdirSync(path.join(cache, `${hex(main)}-${hex(readFileSync(main, 'utf8'))}.bin`));
     expect(requireCached<{ answer: number }>(main, cache).answer).toBe(42);
     expect(readdirSync(cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -123,12 +122,43 @@ describe('requireCached', () => {
     // accepted, so not rewritten
     expect(statSync(path.join(cache, entry!)).mtimeMs).toBe(written);
 
-    // a rebuild (new size and mtime): a new entry, and the old one is gone
+    // a rebuild: a new entry, and the old one is gone
     writeFileSync(file, 'module.exports = { n: 8 };');
     forget(root);
     expect(requireCached<{ n: number }>(file, cache).n).toBe(8);
     expect(bins(cache)).toHaveLength(1);
     expect(bins(cache)[0]).not.toBe(entry);
     expect(bins(cache)[0]!.split('-')[0]).toBe(entry!.split('-')[0]);
+  });
+
+  it('a same-size change with the mtime kept (a version bump, cp -p) runs the new code, not the cached old one', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-same-size-'));
+    const file = path.join(root, 'cmd.cjs');
+    const cache = path.join(root, 'cache');
+    writeFileSync(file, 'module.exports = { v: () => "0.1.0" };');
+    const { mtime } = statSync(file);
+    expect(requireCached<{ v(): string }>(file, cache).v()).toBe('0.1.0');
+    writeFileSync(file, 'module.exports = { v: () => "0.1.1" };');
+    utimesSync(file, mtime, mtime);
+    forget(root);
+    expect(requireCached<{ v(): string }>(file, cache).v()).toBe('0.1.1');
+  });
+
+  it('writing an entry clears entries of older opsctl versions and stale temp files, and keeps other files\' entries', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-prune-'));
+    const file = path.join(root, 'cmd.cjs');
+    const cache = path.join(root, 'cache');
+    mkdirSync(cache);
+    writeFileSync(file, 'module.exports = 1;');
+    const old = path.join(cache, `${'a'.repeat(40)}.bin`);
+    const otherFile = path.join(cache, `${'b'.repeat(20)}-${'c'.repeat(20)}.bin`);
+    const staleTmp = path.join(cache, 'x.bin.123.tmp');
+    const freshTmp = path.join(cache, 'y.bin.456.tmp');
+    for (const f of [old, otherFile, staleTmp, freshTmp]) writeFileSync(f, '');
+    const hourAgo = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(staleTmp, hourAgo, hourAgo);
+    requireCached(file, cache);
+    expect(readdirSync(cache).sort()).toEqual([...bins(cache).filter((f) => f !== path.basename(otherFile)), path.basename(otherFile), path.basename(freshTmp)].sort());
+    expect(bins(cache)).toHaveLength(2);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { commandName } from '../../src/lib/dispatch.js';
 import { memoryStreams, repoRoot } from '../support/cli.js';
 
@@ -47,6 +49,17 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
     out = memoryStreams();
     expect(await runCli(['pg', 'slow'], { streams: out.streams, stdin: { isTTY: false }, env: {} })).toBe(1);
     expect(out.stderr).toContain('internal: ./commands/pg/slow.js is not in the ecs-ssh bundle; run with OPSCTL_NO_BUNDLE=1 and report this');
+  });
+
+  it('a bundle that does not load costs a warning, not the command: the ES modules run it', () => {
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'opsctl-damaged-'));
+    for (const d of ['bin', 'dist', 'package.json']) cpSync(path.join(repoRoot, d), path.join(copy, d), { recursive: true });
+    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));
+    writeFileSync(path.join(copy, 'dist', 'bundles', 'ecs-ssh.cjs'), 'throw new Error("truncated download");');
+    const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.js'), 'ecs-ssh', '--help'], { encoding: 'utf8', env: { ...process.env, HOME: copy, NO_COLOR: '1' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: opsctl ecs-ssh [options] [service] [command...]');
+    expect(r.stderr).toBe(`warning: ${path.join(copy, 'dist', 'bundles', 'ecs-ssh.cjs')} did not load (truncated download); using the ES modules. Rebuild with \`npm run build\`.\n`);
   });
 });
 

@@ -37,11 +37,12 @@ export async function handler(args: unknown[], opts: Record<string, any>, ctx: C
     if ('error' in hosts) throw hosts.error;
     return hosts.value;
   };
+  const api = createEcsApi(ctx.aws, ctx.env);
   // Work the path to ssh needs anyway, done while ListTasks is answered:
   // the ssh config, and Node's web streams (the SDK's first response loads them).
   const cancelWarmUp = options.list ? () => {} : afterNextRequestSent([() => void (hosts ??= readHosts()), () => void globalThis.ReadableStream]);
   const result = await run(options, {
-    api: createEcsApi(ctx.aws, ctx.env),
+    api,
     runner: ctx.runner,
     prompt: ctx.prompt,
     sshHosts,
