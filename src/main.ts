@@ -2,7 +2,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { runCli as RunCli } from './cli.js';
-import { codeCacheDir, requireCached } from './lib/code-cache.js';
 import { commandName } from './lib/dispatch.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -30,6 +29,8 @@ async function loadCli(argv: string[]): Promise<{ runCli: typeof RunCli }> {
   if (command && BUNDLED.has(command) && !process.env.OPSCTL_NO_BUNDLE) {
     const bundle = fileURLToPath(new URL(`./bundles/${command}.cjs`, import.meta.url));
     if (existsSync(bundle)) {
+      // Imported here: every other command starts without it.
+      const { codeCacheDir, requireCached } = await import('./lib/code-cache.js');
       try {
         return requireCached<{ runCli: typeof RunCli }>(bundle, codeCacheDir(process.env));
       } catch (err) {

@@ -84,6 +84,8 @@ export class FakeAws {
   instances = new Map<string, FakeInstance>();
   calls: RecordedAwsCall[] = [];
   latencyMs = 0;
+  /** For each call, from the request's arrival to the last byte of the answer written (latency included). */
+  answerMs: number[] = [];
   private faults = new Map<string, InjectedError[]>();
   private seq = 0;
 
@@ -405,6 +407,8 @@ export interface EcsStandin {
 
 export async function startEcsStandin(aws = new FakeAws()): Promise<EcsStandin> {
   const server = http.createServer((req, res) => {
+    const arrived = performance.now();
+    res.on('finish', () => aws.answerMs.push(performance.now() - arrived));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
