@@ -13,7 +13,7 @@ import { startPebble } from '../test/support/cert-pebble.js';
 const TARGET_MS = 1500;
 const RUNS = 5;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'opsctl.js');
+const bin = path.join(root, 'bin', 'opsctl.cjs');
 
 function runOnce(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {

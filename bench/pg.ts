@@ -16,7 +16,7 @@ import { startEmbedded } from '../src/lib/pg/embedded.js';
 import { buildScenario, SCENARIO_QUERY } from '../src/lib/pg/scenario.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'opsctl.js');
+const bin = path.join(root, 'bin', 'opsctl.cjs');
 const rows = Number(process.env.BENCH_PG_ROWS ?? 1_000_000);
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const SPEEDUP_TARGET = 1000;

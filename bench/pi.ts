@@ -33,7 +33,7 @@ for (let i = 0; i < runs + 2; i++) {
 const cli: number[] = [];
 for (let i = 0; i < runs + 1; i++) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [path.join(repo, 'bin/opsctl.js'), 'pi', 'audio', 'setup', '--root', root, '--user', 'pi', '--speaker', options.speaker], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [path.join(repo, 'bin/opsctl.cjs'), 'pi', 'audio', 'setup', '--root', root, '--user', 'pi', '--speaker', options.speaker], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const ms = performance.now() - t0;
   if (r.status !== 0 || !r.stdout.includes('Nothing to change')) throw new Error(`opsctl exited ${r.status}: ${r.stderr}${r.stdout}`);
   if (i >= 1) cli.push(ms);

@@ -1,6 +1,7 @@
-// Build step (npm run build, after tsc): the whole path of `opsctl ecs-ssh`
-// as one CommonJS file, dist/bundles/ecs-ssh.cjs, which src/main.ts loads with
-// a V8 code cache instead of the ES module graph (see loadCli there).
+// Build step (npm run build, after tsc), two CommonJS files:
+// - dist/launch.cjs, the process entry (src/launch.ts; bin/opsctl.cjs runs it);
+// - the whole path of `opsctl ecs-ssh` as one file, dist/bundles/ecs-ssh.cjs,
+//   which launch loads with a V8 code cache instead of the ES module graph.
 //
 // What goes in: src/cli.ts (the registry), commander, src/lib, the ecs-ssh
 // command, ssh-config, and the AWS SDK code for the operations ecs-ssh calls.
@@ -9,7 +10,7 @@
 // Their schema files declare each shape as `var X = [..., { [_key]: ... }]`,
 // which esbuild must keep (a computed key could have side effects), so those
 // initializers are marked pure as they are loaded and unused shapes go too.
-// Other commands are not in the bundle: main.ts never sends them here.
+// Other commands are not in the bundle: launch never sends them here.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Commands bundled (must match BUNDLED in src/main.ts); the key is the directory under src/commands/. */
+/** Commands bundled (must match BUNDLED in src/launch.ts); the key is the directory under src/commands/. */
 export const BUNDLES = ['ecs-ssh'];
 
 /** `[export ]var NAME = [ … ];` at the start of a line → `var NAME = /* @__PURE__ *\/ (() => [ … ])();` */
@@ -54,7 +55,7 @@ const builtinImports = {
  * shared ones become static namespace imports: esbuild cannot trim what a
  * dynamic import reaches in CommonJS output (it wraps the whole subtree), and
  * the SDK would come back whole. Other commands become a module that says
- * main.ts should not have come here.
+ * launch should not have come here.
  */
 const registryImports = (command) => ({
   name: 'registry-imports',
@@ -104,6 +105,26 @@ export async function bundle(command) {
   console.log(`bundled opsctl ${command}: ${path.relative(root, outfile)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)`);
 }
 
+/** dist/launch.cjs: the entry, CommonJS so that it starts no ES module loader; the ES modules stay a dynamic import(). */
+export async function launcher() {
+  const outfile = path.join(root, 'dist', 'launch.cjs');
+  await build({
+    entryPoints: [path.join(root, 'src', 'launch.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile,
+    external: ['./cli.js'],
+    logOverride: { 'empty-import-meta': 'error' },
+    logLevel: 'warning',
+  });
+  const launch = createRequire(import.meta.url)(outfile);
+  if (typeof launch.start !== 'function') throw new Error(`${outfile} does not export start`);
+  if (!readFileSync(outfile, 'utf8').includes('import("./cli.js")')) throw new Error(`${outfile} lost its import() of ./cli.js`);
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  await launcher();
   for (const command of BUNDLES) await bundle(command);
 }

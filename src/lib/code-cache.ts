@@ -6,7 +6,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 
 /**
- * Require CommonJS code (a prebuilt command bundle, see src/main.ts) with a
+ * Require CommonJS code (a prebuilt command bundle, see src/launch.ts) with a
  * persistent V8 code cache.
  *
  * A bundle is ~1 MB; compiling it costs tens of ms on every run. Node 22 has
@@ -26,7 +26,6 @@ type ModuleInternals = typeof Module & {
 type Compile = (this: Module, content: string, filename: string) => unknown;
 const M = Module as ModuleInternals;
 const proto = Module.prototype as unknown as { _compile: Compile };
-const requireHere = createRequire(import.meta.url);
 
 export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env.OPSCTL_NO_CODE_CACHE) return undefined;
@@ -34,7 +33,10 @@ export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   return path.join(base, 'opsctl', 'v8', `${process.version}-${process.arch}`);
 }
 
-export function requireCached<T>(id: string, cacheDir: string | undefined): T {
+/** `file`: an absolute path. */
+export function requireCached<T>(file: string, cacheDir: string | undefined): T {
+  const requireHere = createRequire(file);
+  const id = file;
   if (!cacheDir || proto._compile !== originalCompile) return requireHere(id) as T;
   proto._compile = function cachedCompile(content, filename) {
     return compileWithCache(this, content, filename, cacheDir);
@@ -69,7 +71,7 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   }
   const require = Object.assign((request: string) => mod.require(request), {
     resolve: (request: string, options?: { paths?: string[] }) => M._resolveFilename(request, mod, false, options),
-    main: require_main(),
+    main: process.mainModule,
     cache: M._cache,
     extensions: M._extensions,
   });
@@ -152,6 +154,3 @@ function pruneCache(cacheDir: string, entry: string): void {
   }
 }
 
-function require_main(): Module | undefined {
-  return (requireHere as NodeJS.Require).main;
-}

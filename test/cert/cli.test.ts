@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -164,7 +164,10 @@ describe.skipIf(process.getuid?.() !== 0)('opsctl cert as a user who cannot read
     await chmod(parent, 0o755);
     const store = path.join(parent, 'certs');
     await mkdir(store, { mode: 0o700 });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'cert', 'list', '--cert-dir', store], {
+    const entry = path.join(parent, 'entry.mts');
+    await writeFile(entry, `import { start } from ${JSON.stringify(path.resolve('src/launch.ts'))};\nstart(${JSON.stringify(path.resolve('src'))});\n`);
+    await chmod(entry, 0o644);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', entry, 'cert', 'list', '--cert-dir', store], {
       encoding: 'utf8',
       uid: 65534,
       gid: 65534,

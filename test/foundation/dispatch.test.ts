@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { commandName } from '../../src/lib/dispatch.js';
 import { memoryStreams, repoRoot } from '../support/cli.js';
 
-describe('commandName (which command main.ts loads)', () => {
+describe('commandName (which command launch.ts loads)', () => {
   it('is the first word that is not a global option or its value', () => {
     expect(commandName(['ecs-ssh', 'web'])).toBe('ecs-ssh');
     expect(commandName(['--profile', 'prod', '--region', 'eu-west-1', 'ecs-ssh', 'web'])).toBe('ecs-ssh');
@@ -56,7 +56,7 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
     for (const d of ['bin', 'dist', 'package.json']) cpSync(path.join(repoRoot, d), path.join(copy, d), { recursive: true });
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));
     writeFileSync(path.join(copy, 'dist', 'bundles', 'ecs-ssh.cjs'), 'throw new Error("truncated download");');
-    const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.js'), 'ecs-ssh', '--help'], { encoding: 'utf8', env: { ...process.env, HOME: copy, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.cjs'), 'ecs-ssh', '--help'], { encoding: 'utf8', env: { ...process.env, HOME: copy, NO_COLOR: '1' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: opsctl ecs-ssh [options] [service] [command...]');
     expect(r.stderr).toBe(`warning: ${path.join(copy, 'dist', 'bundles', 'ecs-ssh.cjs')} did not load (truncated download); using the ES modules. Rebuild with \`npm run build\`.\n`);
