@@ -51,9 +51,16 @@ export function start(distDir: string): void {
   const cli: Promise<Cli> = bundled ? Promise.resolve(bundled) : import('./cli.js');
   void cli
     .then(({ runCli }) => runCli(argv, { streams: { stdout: process.stdout, stderr: process.stderr }, stdin: process.stdin, env: process.env }))
-    .then((code) => {
-      process.exitCode = code;
-      // A command that left a socket or timer open must not hang the shell.
-      setTimeout(() => process.exit(code), 1500).unref();
-    });
+    .then(
+      (code) => {
+        process.exitCode = code;
+        // A command that left a socket or timer open must not hang the shell.
+        setTimeout(() => process.exit(code), 1500).unref();
+      },
+      // runCli reports every error itself; this is the CLI failing to load at all.
+      (err: unknown) => {
+        process.stderr.write(`error: opsctl could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}\nhint: in a checkout, run \`npm ci\` (it builds dist/); re-installing opsctl fixes a damaged install\n`);
+        process.exitCode = 1;
+      },
+    );
 }

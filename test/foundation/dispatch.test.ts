@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { commandName } from '../../src/lib/dispatch.js';
+import { BUNDLED } from '../../src/launch.js';
 import { memoryStreams, repoRoot } from '../support/cli.js';
 
 describe('commandName (which command launch.ts loads)', () => {
@@ -32,6 +33,8 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
 
   it('exists, has no import() (it runs under the V8 code cache), and carries only the SDK operations ecs-ssh calls', () => {
+    // every command launch.ts sends to a bundle has one
+    for (const command of BUNDLED) expect(existsSync(path.join(repoRoot, 'dist', 'bundles', `${command}.cjs`)), command).toBe(true);
     expect(text.length).toBeGreaterThan(0);
     expect(text).not.toMatch(/\bimport\(\s*["'`]/);
     for (const used of ['ListTasksCommand', 'DescribeTasksCommand', 'DescribeContainerInstancesCommand', 'DescribeInstancesCommand', 'ExecuteCommandCommand']) expect(text).toContain(`var ${used} = `);
@@ -60,6 +63,13 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: opsctl ecs-ssh [options] [service] [command...]');
     expect(r.stderr).toBe(`warning: ${path.join(copy, 'dist', 'bundles', 'ecs-ssh.cjs')} did not load (truncated download); using the ES modules. Rebuild with \`npm run build\`.\n`);
+
+    // and a CLI that cannot load at all is one line and a hint, exit 1
+    rmSync(path.join(copy, 'dist', 'cli.js'));
+    const broken = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.cjs'), 'cert', 'list'], { encoding: 'utf8', env: { ...process.env, HOME: copy, NO_COLOR: '1' } });
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/^error: opsctl could not start: Cannot find module '.*cli\.js' imported from .*\nhint: in a checkout, run `npm ci`/);
+    expect(broken.stderr.trim().split('\n')).toHaveLength(2);
   });
 });
 
