@@ -41,26 +41,39 @@ function bundledCli(argv: string[], distDir: string): Cli | undefined {
 /** `distDir`: the directory holding cli.js and bundles/. */
 export function start(distDir: string): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Until the command returns, the exit code is a failure: a command whose
+  // work stopped without finishing must not look like success to a script.
+  let finished = false;
+  process.exitCode = 1;
+  process.on('exit', (code) => {
+    if (!finished && code === 1) process.stderr.write('error: opsctl stopped before the command finished (a bug: please report it, with --debug output)\n');
+  });
   // `opsctl … | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') {
+      finished = true;
+      process.exit(0);
+    }
     throw err;
   });
-  const argv = process.argv.slice(2);
-  const bundled = bundledCli(argv, distDir);
-  const cli: Promise<Cli> = bundled ? Promise.resolve(bundled) : import('./cli.js');
-  void cli
-    .then(({ runCli }) => runCli(argv, { streams: { stdout: process.stdout, stderr: process.stderr }, stdin: process.stdin, env: process.env }))
-    .then(
-      (code) => {
-        process.exitCode = code;
-        // A command that left a socket or timer open must not hang the shell.
-        setTimeout(() => process.exit(code), 1500).unref();
-      },
-      // runCli reports every error itself; this is the CLI failing to load at all.
-      (err: unknown) => {
-        process.stderr.write(`error: opsctl could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}\nhint: in a checkout, run \`npm ci\` (it builds dist/); re-installing opsctl fixes a damaged install\n`);
-        process.exitCode = 1;
-      },
-    );
+  void main(process.argv.slice(2), distDir).then((code) => {
+    finished = true;
+    process.exitCode = code;
+    // A command that left a socket or timer open must not hang the shell.
+    setTimeout(() => process.exit(code), 1500).unref();
+  });
+}
+
+async function main(argv: string[], distDir: string): Promise<number> {
+  let cli: Cli;
+  try {
+    cli = bundledCli(argv, distDir) ?? (await import('./cli.js'));
+  } catch (err) {
+    // runCli reports every error of a command itself; this is the CLI failing to load at all.
+    const debug = argv.includes('--debug') || Boolean(process.env.OPSCTL_DEBUG);
+    process.stderr.write(`error: opsctl could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}\n`);
+    process.stderr.write(debug ? `${(err as Error)?.stack ?? err}\n` : 'hint: in a checkout, run `npm ci` (it builds dist/); re-installing opsctl fixes a damaged install; --debug shows where it failed\n');
+    return 1;
+  }
+  return cli.runCli(argv, { streams: { stdout: process.stdout, stderr: process.stderr }, stdin: process.stdin, env: process.env });
 }

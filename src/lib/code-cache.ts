@@ -81,7 +81,8 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   // compiled during the run (request signing, parsing, ...), not just the
   // top level, and the next run compiles almost nothing.
   if (!cached || script.cachedDataRejected) {
-    if (pendingWrites.length === 0) process.once('exit', flushCodeCache);
+    if (!flushOnExit) process.once('exit', flushCodeCache);
+    flushOnExit = true;
     pendingWrites.push({ cacheDir, cachePath, script });
   }
   return result;
@@ -89,6 +90,7 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
 
 const hex = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 20);
 const pendingWrites: Array<{ cacheDir: string; cachePath: string; script: vm.Script }> = [];
+let flushOnExit = false;
 
 /** Write the entries this process owes (at exit; tests call it directly). */
 export function flushCodeCache(): void {

@@ -70,6 +70,21 @@ describe('the ecs-ssh bundle (dist/bundles/ecs-ssh.cjs)', () => {
     expect(broken.status).toBe(1);
     expect(broken.stderr).toMatch(/^error: opsctl could not start: Cannot find module '.*cli\.js' imported from .*\nhint: in a checkout, run `npm ci`/);
     expect(broken.stderr.trim().split('\n')).toHaveLength(2);
+    const debug = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.cjs'), '--debug', 'cert', 'list'], { encoding: 'utf8', env: { ...process.env, HOME: copy } });
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/^error: opsctl could not start: .*\nError \[ERR_MODULE_NOT_FOUND\]: .*\n +at /);
+
+    // a command that stops without finishing (its promise never settles) is a failure, not a silent 0
+    writeFileSync(path.join(copy, 'dist', 'cli.js'), 'export async function runCli() { return new Promise(() => {}); }\n');
+    const stuck = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.cjs'), 'cert', 'list'], { encoding: 'utf8', env: { ...process.env, HOME: copy } });
+    expect({ status: stuck.status, stderr: stuck.stderr }).toEqual({ status: 1, stderr: 'error: opsctl stopped before the command finished (a bug: please report it, with --debug output)\n' });
+
+    // no build at all: the bin says so in one line
+    rmSync(path.join(copy, 'dist', 'launch.cjs'));
+    const unbuilt = spawnSync(process.execPath, [path.join(copy, 'bin', 'opsctl.cjs'), '--help'], { encoding: 'utf8', env: { ...process.env, HOME: copy } });
+    expect(unbuilt.status).toBe(1);
+    expect(unbuilt.stderr).toMatch(/^error: opsctl could not start: Cannot find module '.*launch\.cjs'\nhint: in a checkout, run `npm ci` \(it builds dist\/\)/);
+    expect(unbuilt.stderr.trim().split('\n')).toHaveLength(2);
   });
 });
 
