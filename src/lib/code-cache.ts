@@ -79,22 +79,26 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   const result = fn.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
   // Written when the process ends, not now: V8 then includes every function
   // compiled during the run (request signing, parsing, ...), not just the
-  // top level, and the next run compiles almost nothing.
-  if (!cached || script.cachedDataRejected) {
-    if (!flushOnExit) process.once('exit', flushCodeCache);
-    flushOnExit = true;
-    pendingWrites.push({ cacheDir, cachePath, script });
-  }
+  // top level, and the next run compiles almost nothing. An accepted entry is
+  // replaced when this run compiled clearly more (a first run that only
+  // printed --help must not leave the connecting runs a thin cache).
+  const hit = cached !== undefined && !script.cachedDataRejected;
+  if (!flushOnExit) process.once('exit', flushCodeCache);
+  flushOnExit = true;
+  pendingWrites.push({ cacheDir, cachePath, script, minBytes: hit ? Math.ceil(cached!.length * GROWTH) : 0 });
   return result;
 }
 
+/** How much bigger a run's code cache must be to replace the accepted entry. */
+const GROWTH = 1.1;
+
 const hex = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 20);
-const pendingWrites: Array<{ cacheDir: string; cachePath: string; script: vm.Script }> = [];
+const pendingWrites: Array<{ cacheDir: string; cachePath: string; script: vm.Script; minBytes: number }> = [];
 let flushOnExit = false;
 
 /** Write the entries this process owes (at exit; tests call it directly). */
 export function flushCodeCache(): void {
-  for (const { cacheDir, cachePath, script } of pendingWrites.splice(0)) if (!unwritable.has(cacheDir)) writeCache(cacheDir, cachePath, script);
+  for (const { cacheDir, cachePath, script, minBytes } of pendingWrites.splice(0)) if (!unwritable.has(cacheDir)) writeCache(cacheDir, cachePath, script, minBytes);
 }
 
 /**
@@ -117,11 +121,12 @@ const DIGEST_BYTES = 20;
 const digest = (data: Buffer) => createHash('sha1').update(data).digest();
 
 /** Temp file + rename, so a reader never sees half an entry; a cache dir that refuses one write is not tried again. */
-function writeCache(cacheDir: string, cachePath: string, script: vm.Script): void {
+function writeCache(cacheDir: string, cachePath: string, script: vm.Script, minBytes: number): void {
   const tmp = `${cachePath}.${process.pid}.tmp`;
   try {
-    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     const data = script.createCachedData();
+    if (data.length < minBytes) return;
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     writeFileSync(tmp, Buffer.concat([digest(data), data]), { mode: 0o600 });
     renameSync(tmp, cachePath);
     pruneCache(cacheDir, path.basename(cachePath));

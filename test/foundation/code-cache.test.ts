@@ -131,6 +131,32 @@ describe('requireCached', () => {
     expect(bins(cache)[0]!.split('-')[0]).toBe(entry!.split('-')[0]);
   });
 
+  it('an accepted entry is replaced when a run compiled clearly more (a --help first run does not leave a thin cache)', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-grow-'));
+    const file = path.join(root, 'cmd.cjs');
+    const cache = path.join(root, 'cache');
+    // a big function that is compiled only when called
+    const body = Array.from({ length: 400 }, (_, i) => `  x = (x * 31 + ${i}) % 1000003;`).join('\n');
+    writeFileSync(file, `module.exports = { run(x) {\n${body}\n  return x; } };`);
+    requireCached(file, cache); // loaded, run() not called
+    const [entry] = bins(cache);
+    const thin = statSync(path.join(cache, entry!)).size;
+
+    forget(root);
+    expect(requireOnly<{ run(x: number): number }>(file, cache).run(1)).toBeGreaterThan(0);
+    flushCodeCache();
+    const grown = statSync(path.join(cache, entry!)).size;
+    expect(grown).toBeGreaterThan(thin * 1.1);
+
+    // the same work again: nothing new to keep, the entry stays as it is
+    const mtime = statSync(path.join(cache, entry!)).mtimeMs;
+    forget(root);
+    requireOnly<{ run(x: number): number }>(file, cache).run(2);
+    flushCodeCache();
+    expect(statSync(path.join(cache, entry!)).mtimeMs).toBe(mtime);
+    expect(bins(cache)).toEqual([entry]);
+  });
+
   it('a same-size change with the mtime kept (a version bump, cp -p) runs the new code, not the cached old one', () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-same-size-'));
     const file = path.join(root, 'cmd.cjs');
