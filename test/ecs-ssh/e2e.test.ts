@@ -192,6 +192,29 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(stderr).not.toMatch(/at .*\.js/);
   });
 
+  it('Ctrl-C while AWS is answering cancels the call in flight: exit 130 at once, no ssh', async () => {
+    aws.addService('prod', 'web');
+    aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1' } });
+    aws.latencyMs = 5000;
+    try {
+      const child = spawn(process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'prod', '--', 'true'], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 100 && aws.count() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(aws.counts()).toEqual({ ListTasks: 1 });
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      expect(await closed).toBe(130);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(aws.counts()).toEqual({ ListTasks: 1 });
+      expect(await sshd.calls()).toEqual([]);
+      expect(stderr).not.toMatch(/at .*\.js/);
+    } finally {
+      aws.latencyMs = 0;
+    }
+  });
+
   it('an expired SSO session says to run aws sso login', async () => {
     writeFileSync(path.join(home, 'sso-config'), ['[profile dev]', 'sso_session = corp', 'sso_account_id = 123456789012', 'sso_role_name = Dev', 'region = eu-west-1', '', '[sso-session corp]', 'sso_start_url = https://corp.awsapps.com/start', 'sso_region = eu-west-1', ''].join('\n'));
     const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--profile', 'dev'], { AWS_CONFIG_FILE: path.join(home, 'sso-config'), AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });

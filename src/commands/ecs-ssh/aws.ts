@@ -34,7 +34,9 @@ export interface EcsApi {
 
 const DESCRIBE_BATCH = 100;
 
-export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
+/** `signal`: aborting it (Ctrl-C) cancels AWS calls in flight instead of waiting for them. */
+export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: AbortSignal): EcsApi {
+  const sendOptions = signal ? { abortSignal: signal } : undefined;
   const ecs = createAwsClient(ECSClient, 'ECS', aws, env);
   let ec2: Ec2Sdk.EC2Client | undefined;
   const ctx = { profile: aws.profile, region: aws.region, env };
@@ -42,27 +44,27 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
 
   return {
     listClusters() {
-      return allPages((nextToken) => call('ecs:ListClusters', () => ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 }))), (r) => r.clusterArns);
+      return allPages((nextToken) => call('ecs:ListClusters', () => ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 }), sendOptions)), (r) => r.clusterArns);
     },
     listServices(cluster) {
-      return allPages((nextToken) => call('ecs:ListServices', () => ecs.send(new ListServicesCommand({ cluster, nextToken, maxResults: 100 }))), (r) => r.serviceArns);
+      return allPages((nextToken) => call('ecs:ListServices', () => ecs.send(new ListServicesCommand({ cluster, nextToken, maxResults: 100 }), sendOptions)), (r) => r.serviceArns);
     },
     async describeServices(cluster, services) {
       const out = { services: [] as EcsSdk.Service[], failures: [] as EcsSdk.Failure[] };
       for (const batch of chunks(services, 10)) {
-        const r = await call('ecs:DescribeServices', () => ecs.send(new DescribeServicesCommand({ cluster, services: batch })));
+        const r = await call('ecs:DescribeServices', () => ecs.send(new DescribeServicesCommand({ cluster, services: batch }), sendOptions));
         out.services.push(...(r.services ?? []));
         out.failures.push(...(r.failures ?? []));
       }
       return out;
     },
     listTasks(cluster, filter) {
-      return allPages((nextToken) => call('ecs:ListTasks', () => ecs.send(new ListTasksCommand({ cluster, ...filter, nextToken, maxResults: 100 }))), (r) => r.taskArns);
+      return allPages((nextToken) => call('ecs:ListTasks', () => ecs.send(new ListTasksCommand({ cluster, ...filter, nextToken, maxResults: 100 }), sendOptions)), (r) => r.taskArns);
     },
     async describeTasks(cluster, tasks) {
       const out = { tasks: [] as EcsSdk.Task[], failures: [] as EcsSdk.Failure[] };
       const results = await Promise.all(
-        chunks(tasks, DESCRIBE_BATCH).map((batch) => call('ecs:DescribeTasks', () => ecs.send(new DescribeTasksCommand({ cluster, tasks: batch })))),
+        chunks(tasks, DESCRIBE_BATCH).map((batch) => call('ecs:DescribeTasks', () => ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }), sendOptions))),
       );
       for (const r of results) {
         out.tasks.push(...(r.tasks ?? []));
@@ -74,7 +76,7 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
       const out = { containerInstances: [] as EcsSdk.ContainerInstance[], failures: [] as EcsSdk.Failure[] };
       const results = await Promise.all(
         chunks(arns, DESCRIBE_BATCH).map((batch) =>
-          call('ecs:DescribeContainerInstances', () => ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }))),
+          call('ecs:DescribeContainerInstances', () => ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }), sendOptions)),
         ),
       );
       for (const r of results) {
@@ -94,7 +96,7 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
           const instances: Ec2Sdk.Instance[] = [];
           let nextToken: string | undefined;
           do {
-            const r = await call('ec2:DescribeInstances', () => client.send(new DescribeInstancesCommand({ InstanceIds: wanted, NextToken: nextToken })));
+            const r = await call('ec2:DescribeInstances', () => client.send(new DescribeInstancesCommand({ InstanceIds: wanted, NextToken: nextToken }), sendOptions));
             for (const res of r.Reservations ?? []) instances.push(...(res.Instances ?? []));
             nextToken = r.NextToken;
           } while (nextToken);
@@ -110,7 +112,7 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv): EcsApi {
       }
     },
     async executeCommand(input) {
-      return call('ecs:ExecuteCommand', () => ecs.send(new ExecuteCommandCommand({ ...input, interactive: true })));
+      return call('ecs:ExecuteCommand', () => ecs.send(new ExecuteCommandCommand({ ...input, interactive: true }), sendOptions));
     },
     async connection() {
       const region = await ecs.config.region();

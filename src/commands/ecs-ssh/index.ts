@@ -37,7 +37,7 @@ export async function handler(args: unknown[], opts: Record<string, any>, ctx: C
     if ('error' in hosts) throw hosts.error;
     return hosts.value;
   };
-  const api = createEcsApi(ctx.aws, ctx.env);
+  const api = createEcsApi(ctx.aws, ctx.env, ctx.signal);
   // Work the path to ssh needs anyway, done while ListTasks is answered:
   // the ssh config, and Node's web streams (the SDK's first response loads them).
   const cancelWarmUp = options.list ? () => {} : afterNextRequestSent([() => void (hosts ??= readHosts()), () => void globalThis.ReadableStream]);
