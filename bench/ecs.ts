@@ -16,7 +16,7 @@ import type { EcsSshOptions } from '../src/commands/ecs-ssh/options.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const LATENCY_MS = 50;
 const LIST_TASKS = 250;
-const RUNS = 7;
+const RUNS = 11;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ecs-'));
 const binDir = path.join(dir, 'bin');
