@@ -25,7 +25,7 @@ writeFileSync(path.join(dir, 'ssh_config'), 'Host ecs-prod-1\n  HostName 10.0.0.
 // A fake ssh: records the wall clock (ms) at exec, nothing else.
 
 mkdirSync(binDir);
-writeFileSync(path.join(binDir, 'ssh'), `#!/bin/sh\ndate +%s%N > ${stampFile}\nexit 0\n`);
+writeFileSync(path.join(binDir, 'ssh'), `#!/bin/sh\nexec date +%s%N > ${stampFile}\n`);
 chmodSync(path.join(binDir, 'ssh'), 0o755);
 
 const aws = new FakeAws();
