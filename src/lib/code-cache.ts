@@ -1,31 +1,28 @@
 import Module, { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
 /**
- * Require CommonJS code (a prebuilt command bundle, see src/launch.ts) with a
- * persistent V8 code cache.
+ * Require one self-contained CommonJS file (a prebuilt command bundle, see
+ * src/launch.ts) with a persistent V8 code cache.
  *
  * A bundle is ~1 MB; compiling it costs tens of ms on every run. Node 22 has
- * module.enableCompileCache() for this; Node 20 does not, so while the module
- * is being required, each CommonJS file it loads is compiled with its cached
- * data when V8 accepts it, and fresh data is written when it was missing or
- * rejected. The hook is removed as soon as the require returns. Code compiled
- * this way cannot use import() (Node gives vm scripts no loader for it): the
- * bundles are built without any.
+ * module.enableCompileCache() for this; Node 20 does not, so the file is read
+ * and compiled here with its cached data when V8 accepts it, and fresh data
+ * is written when it was missing, rejected or grew. Anything the file
+ * require()s loads the normal way. Code compiled like this cannot use
+ * import() (Node gives vm scripts no loader for it): bundles have none.
  */
 type ModuleInternals = typeof Module & {
-  _resolveFilename(request: string, parent: Module, isMain: boolean, options?: { paths?: string[] }): string;
   _cache: Record<string, Module>;
-  _extensions: Record<string, unknown>;
+  _nodeModulePaths(dir: string): string[];
   wrap(src: string): string;
 };
-type Compile = (this: Module, content: string, filename: string) => unknown;
 const M = Module as ModuleInternals;
-const proto = Module.prototype as unknown as { _compile: Compile };
 
 export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env.OPSCTL_NO_CODE_CACHE) return undefined;
@@ -33,50 +30,46 @@ export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   return path.join(base, 'opsctl', 'v8', `${process.version}-${process.arch}`);
 }
 
-/** `file`: an absolute path. */
-export function requireCached<T>(file: string, cacheDir: string | undefined): T {
-  const requireHere = createRequire(file);
-  const id = file;
-  if (!cacheDir || proto._compile !== originalCompile) return requireHere(id) as T;
-  proto._compile = function cachedCompile(content, filename) {
-    return compileWithCache(this, content, filename, cacheDir);
-  };
-  try {
-    return requireHere(id) as T;
-  } finally {
-    proto._compile = originalCompile;
-  }
-}
-
-const originalCompile = proto._compile;
 /** Cache dirs that refused a write this run: not tried again. */
 const unwritable = new Set<string>();
 
-function compileWithCache(mod: Module, content: string, filename: string, cacheDir: string): unknown {
+/** `file`: an absolute path. */
+export function requireCached<T>(file: string, cacheDir: string | undefined): T {
+  const loaded = M._cache[file];
+  if (loaded) return loaded.exports as T;
+  if (!cacheDir) return createRequire(file)(file) as T;
+  let bytes: Buffer;
+  let source: string;
   let cachePath: string;
   let cached: Buffer | undefined;
   let script: vm.Script;
   try {
+    bytes = readFileSync(file);
+    // esbuild writes ASCII: a one-byte string, no UTF-8 decoding.
+    source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
     // <file>-<content>.bin. The content, not size and mtime: V8 accepts a
     // cache for any source of the same length, so a same-size rebuild (a
     // version bump) with a kept mtime would run the old code. A changed file
     // gets a new entry, and writing it removes the file's old ones.
-    const key = `${hex(filename)}-${hex(content)}`;
-    cachePath = path.join(cacheDir, `${key}.bin`);
+    cachePath = path.join(cacheDir, `${hex(file)}-${hex(bytes)}.bin`);
     cached = readCache(cachePath);
-    script = new vm.Script(M.wrap(content), { filename, cachedData: cached });
+    script = new vm.Script(M.wrap(source), { filename: file, cachedData: cached });
   } catch {
-    // Anything unusual (e.g. syntax Node's own loader handles differently): the normal path.
-    return originalCompile.call(mod, content, filename);
+    // Anything unusual (unreadable, syntax Node's own loader reports better): the normal path.
+    return createRequire(file)(file) as T;
   }
-  const require = Object.assign((request: string) => mod.require(request), {
-    resolve: (request: string, options?: { paths?: string[] }) => M._resolveFilename(request, mod, false, options),
-    main: process.mainModule,
-    cache: M._cache,
-    extensions: M._extensions,
-  });
-  const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
-  const result = fn.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
+  const mod = new Module(file, undefined);
+  mod.filename = file;
+  mod.paths = M._nodeModulePaths(path.dirname(file));
+  M._cache[file] = mod;
+  try {
+    const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
+    fn.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
+  } catch (err) {
+    delete M._cache[file];
+    throw err;
+  }
+  mod.loaded = true;
   // Written when the process ends, not now: V8 then includes every function
   // compiled during the run (request signing, parsing, ...), not just the
   // top level, and the next run compiles almost nothing. An accepted entry is
@@ -86,13 +79,13 @@ function compileWithCache(mod: Module, content: string, filename: string, cacheD
   if (!flushOnExit) process.once('exit', flushCodeCache);
   flushOnExit = true;
   pendingWrites.push({ cacheDir, cachePath, script, minBytes: hit ? Math.ceil(cached!.length * GROWTH) : 0 });
-  return result;
+  return mod.exports as T;
 }
 
 /** How much bigger a run's code cache must be to replace the accepted entry. */
 const GROWTH = 1.1;
 
-const hex = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 20);
+const hex = (data: string | Buffer) => createHash('sha1').update(data).digest('hex').slice(0, 20);
 const pendingWrites: Array<{ cacheDir: string; cachePath: string; script: vm.Script; minBytes: number }> = [];
 let flushOnExit = false;
 

@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import Module from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flushCodeCache, requireCached as requireOnly } from '../../src/lib/code-cache.js';
 
-// The V8 code-cache hook around bundle requires, on throwaway CommonJS packages.
+// The V8 code-cache loader for bundles, on throwaway CommonJS packages.
 // Entries are written when the process exits; here, right after the require.
 function requireCached<T>(id: string, cacheDir: string): T {
   const m = requireOnly<T>(id, cacheDir);
   flushCodeCache();
   return m;
 }
-const compile = () => (Module.prototype as unknown as { _compile: unknown })._compile;
 
 /** A fresh package under node_modules (require caches by path, so each test gets its own). */
 function fakePackage(body = "exports.dep = require('./dep.js'); exports.answer = 42;"): { main: string; root: string } {
@@ -34,16 +33,16 @@ function forget(root: string): void {
 const bins = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.bin'));
 
 describe('requireCached', () => {
-  it('loads the module, writes one cache entry per file (no temp files), and restores the hook', () => {
-    const before = compile();
+  it('loads the module (what it requires loads the normal way), writes one cache entry and no temp files; a second require is the same module', () => {
     const { main, root } = fakePackage();
     const cache = path.join(root, 'cache');
     const m = requireCached<{ answer: number; dep: { name: string; req: string } }>(main, cache);
     expect(m.answer).toBe(42);
     expect(m.dep).toEqual({ name: 'dep.js', req: 'function' });
-    expect(compile()).toBe(before);
     expect(readdirSync(cache).sort()).toEqual(bins(cache).sort());
-    expect(bins(cache)).toHaveLength(2);
+    expect(bins(cache)).toHaveLength(1);
+    expect(requireCached(main, cache)).toBe(m);
+    expect(createRequire(main)(main)).toBe(m);
   });
 
   it('a corrupt cache entry is rejected by V8, the module still loads, and the entry is rewritten', () => {
@@ -54,7 +53,7 @@ describe('requireCached', () => {
     forget(root);
     const m = requireCached<{ answer: number }>(main, cache);
     expect(m.answer).toBe(42);
-    expect(bins(cache).map((f) => readFileSync(path.join(cache, f), 'utf8') === 'garbage')).toEqual([false, false]);
+    expect(bins(cache).map((f) => readFileSync(path.join(cache, f), 'utf8') === 'garbage')).toEqual([false]);
 
     // one flipped byte keeps the length V8 checks: the entry's own hash catches it
     const entry = path.join(cache, bins(cache)[0]!);
@@ -67,12 +66,10 @@ describe('requireCached', () => {
   });
 
   it('an unusable cache dir (a regular file, or read-only) only costs speed', () => {
-    const before = compile();
     const a = fakePackage();
     const asFile = path.join(a.root, 'cache-is-a-file');
     writeFileSync(asFile, '');
     expect(requireCached<{ answer: number }>(a.main, path.join(asFile, 'v8')).answer).toBe(42);
-    expect(compile()).toBe(before);
 
     const b = fakePackage();
     const readOnly = path.join(b.root, 'ro');
@@ -94,11 +91,19 @@ describe('requireCached', () => {
     expect(readdirSync(cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('restores the hook when the module throws, and the error is the module\'s own', () => {
-    const before = compile();
+  it('reads ASCII files as one-byte strings and anything else as UTF-8, the same text either way', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'code-cache-text-'));
+    const cache = path.join(root, 'cache');
+    writeFileSync(path.join(root, 'ascii.cjs'), 'module.exports = "plain \\u00e9";');
+    writeFileSync(path.join(root, 'utf8.cjs'), 'module.exports = "héllo ✓ 🚀";');
+    expect(requireCached(path.join(root, 'ascii.cjs'), cache)).toBe('plain é');
+    expect(requireCached(path.join(root, 'utf8.cjs'), cache)).toBe('héllo ✓ 🚀');
+  });
+
+  it("a module that throws: the error is the module's own, and it is not left half-loaded", () => {
     const { main, root } = fakePackage("throw new Error('boom from sdk');");
     expect(() => requireCached(main, path.join(root, 'cache'))).toThrow('boom from sdk');
-    expect(compile()).toBe(before);
+    expect((Module as unknown as { _cache: Record<string, unknown> })._cache[main]).toBeUndefined();
   });
 
   it('caches a bundle outside node_modules (dist/bundles) at exit; the next load uses the entry; a rebuilt file replaces its old entry', () => {
