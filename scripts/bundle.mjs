@@ -12,7 +12,7 @@
 // initializers are marked pure as they are loaded and unused shapes go too.
 // Other commands are not in the bundle: launch never sends them here.
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -77,51 +77,48 @@ const registryImports = (command) => ({
   },
 });
 
-export async function bundle(command) {
-  const outfile = path.join(root, 'dist', 'bundles', `${command}.cjs`);
-  mkdirSync(path.dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [path.join(root, 'src', 'cli.ts')],
+/** One CommonJS file from a TypeScript entry, for Node 20; import.meta is empty there, so code that relies on it fails the build. */
+function buildCjs(entry, outfile, options) {
+  return build({
+    entryPoints: [path.join(root, 'src', entry)],
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // ES module builds first: the CommonJS builds of the SDK clients are single files esbuild cannot trim.
-    mainFields: ['module', 'main'],
     outfile,
-    plugins: [pureSchemas, builtinImports, registryImports(command)],
-    // import.meta is empty in CommonJS output: code on this path must not rely on it.
     logOverride: { 'empty-import-meta': 'error' },
     logLevel: 'warning',
+    ...options,
   });
+}
 
-  const text = readFileSync(outfile, 'utf8');
-  const dynamicImport = /\bimport\(\s*["'`]/.exec(text);
+/** The built file loads and exports `name`, or the build fails here. */
+function requireExporting(outfile, name) {
+  const exports = createRequire(import.meta.url)(outfile);
+  if (typeof exports[name] !== 'function') throw new Error(`${outfile} does not export ${name}`);
+}
+
+export async function bundle(command) {
+  const outfile = path.join(root, 'dist', 'bundles', `${command}.cjs`);
+  await buildCjs('cli.ts', outfile, {
+    // ES module builds first: the CommonJS builds of the SDK clients are single files esbuild cannot trim.
+    mainFields: ['module', 'main'],
+    plugins: [pureSchemas, builtinImports, registryImports(command)],
+  });
+  const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync(outfile, 'utf8'));
   if (dynamicImport) throw new Error(`${outfile} still has an import() (${dynamicImport[0]}…), which fails under the V8 code cache`);
   // Loads, and is the registry.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const cli = createRequire(import.meta.url)(outfile);
-  if (typeof cli.runCli !== 'function') throw new Error(`${outfile} does not export runCli`);
+  requireExporting(outfile, 'runCli');
   console.log(`bundled opsctl ${command}: ${path.relative(root, outfile)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)`);
 }
 
 /** dist/launch.cjs: the entry, CommonJS so that it starts no ES module loader; the ES modules stay a dynamic import(). */
 export async function launcher() {
   const outfile = path.join(root, 'dist', 'launch.cjs');
-  await build({
-    entryPoints: [path.join(root, 'src', 'launch.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    external: ['./cli.js'],
-    logOverride: { 'empty-import-meta': 'error' },
-    logLevel: 'warning',
-  });
-  const launch = createRequire(import.meta.url)(outfile);
-  if (typeof launch.start !== 'function') throw new Error(`${outfile} does not export start`);
+  await buildCjs('launch.ts', outfile, { external: ['./cli.js'] });
   if (!readFileSync(outfile, 'utf8').includes('import("./cli.js")')) throw new Error(`${outfile} lost its import() of ./cli.js`);
+  requireExporting(outfile, 'start');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {

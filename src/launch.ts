@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { runCli as RunCli } from './cli.js';
 import { codeCacheDir, requireCached } from './lib/code-cache.js';
+import { firstLine } from './lib/errors.js';
 import { commandName } from './lib/dispatch.js';
 
 type Cli = { runCli: typeof RunCli };
@@ -33,7 +34,7 @@ function bundledCli(argv: string[], distDir: string): Cli | undefined {
     return requireCached<Cli>(bundle, codeCacheDir(process.env));
   } catch (err) {
     // A damaged bundle must not cost the user the command: the ES modules do the same, slower.
-    process.stderr.write(`warning: ${bundle} did not load (${String((err as Error)?.message ?? err).split('\n')[0]}); using the ES modules. Rebuild with \`npm run build\`.\n`);
+    process.stderr.write(`warning: ${bundle} did not load (${firstLine(err)}); using the ES modules. Rebuild with \`npm run build\`.\n`);
     return undefined;
   }
 }
@@ -71,7 +72,7 @@ async function main(argv: string[], distDir: string): Promise<number> {
   } catch (err) {
     // runCli reports every error of a command itself; this is the CLI failing to load at all.
     const debug = argv.includes('--debug') || Boolean(process.env.OPSCTL_DEBUG);
-    process.stderr.write(`error: opsctl could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}\n`);
+    process.stderr.write(`error: opsctl could not start: ${firstLine(err)}\n`);
     process.stderr.write(debug ? `${(err as Error)?.stack ?? err}\n` : 'hint: in a checkout, run `npm ci` (it builds dist/); re-installing opsctl fixes a damaged install; --debug shows where it failed\n');
     return 1;
   }
