@@ -100,3 +100,13 @@ describe('commandName knows every global option the registry declares', () => {
     }
   });
 });
+
+describe('bin/opsctl.js (the old entry name)', () => {
+  it('runs the same entry as bin/opsctl.cjs, so links made to the old name keep working', () => {
+    for (const args of [['--version'], ['ecs-ssh', '--help'], ['no-such-command']]) {
+      const viaOld = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'opsctl.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const viaNew = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'opsctl.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect({ status: viaOld.status, stdout: viaOld.stdout, stderr: viaOld.stderr }).toEqual({ status: viaNew.status, stdout: viaNew.stdout, stderr: viaNew.stderr });
+    }
+  });
+});
