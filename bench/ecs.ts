@@ -13,7 +13,6 @@ import { createEcsApi } from '../src/commands/ecs-ssh/aws.js';
 import { run } from '../src/commands/ecs-ssh/run.js';
 import type { EcsSshOptions } from '../src/commands/ecs-ssh/options.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const LATENCY_MS = 50;
 const LIST_TASKS = 250;
 const RUNS = 11;

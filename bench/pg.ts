@@ -12,8 +12,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbedded } from '../src/lib/pg/embedded.js';
-import { buildScenario, SCENARIO_QUERY } from '../src/lib/pg/scenario.js';
+import { startEmbedded } from '../src/commands/pg/embedded.js';
+import { buildScenario, SCENARIO_QUERY } from '../src/commands/pg/scenario.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'opsctl.cjs');

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { localTarget } from '../src/lib/pi/target.js';
+import { localTarget } from '../src/commands/pi/target.js';
 import { processRunner } from '../src/lib/process.js';
 import { run as setup } from '../src/commands/pi/setup.js';
 import { changeCount } from '../src/commands/pi/plan.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'opsctl.cjs');
+const bin = path.join(root, 'bin', 'opsctl.js');
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 
 const cases = [

@@ -1,18 +1,22 @@
 /**
  * The one registry of every opsctl command, option and help text. Each action
  * imports its command module lazily, so `opsctl --help` loads no AWS SDK, ACME,
- * pg or ssh code. A command module exports `handler(args, opts, ctx)`; it
- * computes a result with `run(options, deps)` and prints it.
+ * pg or ssh code. A command module exports `command` (src/lib/command.ts):
+ * typed options, `run(options, ctx)` returning a result, and a printer; the
+ * `--json` branch is taken here, once, for results and failures alike.
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode, OpsError, firstLine, isOpsError } from './lib/errors.js';
 import { Output, type OutputStreams } from './lib/output.js';
 import { translateAwsError } from './lib/aws-errors.js';
 import type { Context, GlobalOptions } from './lib/context.js';
+import type { CommandModule } from './lib/command.js';
 import type { ProcessRunner } from './lib/process.js';
 
+/** @deprecated modules not yet on the `command` contract. */
 export type Handler = (args: unknown[], opts: Record<string, any>, ctx: Context) => Promise<number | void>;
-type Loader = () => Promise<{ handler: Handler }>;
+type Loaded = { command: CommandModule<unknown, unknown> } | { handler: Handler };
+type Loader = () => Promise<Loaded>;
 
 export interface CliIO {
   streams: OutputStreams;
@@ -305,7 +309,17 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     // Both module graphs load at once: their file reads overlap.
     const [{ createContext }, mod] = await Promise.all([import('./lib/context.js'), state.run.load()]);
     const ctx = createContext(global, { streams, stdin: io.stdin, env: io.env, signal: controller.signal, runner: io.runner });
-    const code = await mod.handler(state.run.args, state.run.opts, ctx);
+    let code: number | void;
+    if ('command' in mod) {
+      const command = mod.command;
+      const options = command.options(state.run.args, state.run.opts, ctx);
+      const result = await command.run(options, ctx);
+      if (ctx.out.json) ctx.out.data(result);
+      else command.print(result, ctx.out, options);
+      code = command.exitCode?.(result, options) ?? ExitCode.OK;
+    } else {
+      code = await mod.handler(state.run.args, state.run.opts, ctx);
+    }
     if (controller.signal.aborted) return ExitCode.INTERRUPTED;
     return typeof code === 'number' ? code : ExitCode.OK;
   } catch (err) {

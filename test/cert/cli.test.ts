@@ -9,7 +9,7 @@ import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { missingTools } from '../support/tools.js';
 import { startSshd, recordingCommand, type TestSshd } from '../support/sshd.js';
 import { seedCert } from '../support/cert-deps.js';
-import { CertStore } from '../../src/lib/cert/store.js';
+import { CertStore } from '../../src/commands/cert/store.js';
 
 const env = (home: string) => ({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: process.env.PATH });
 
@@ -165,7 +165,7 @@ describe.skipIf(process.getuid?.() !== 0)('opsctl cert as a user who cannot read
     const store = path.join(parent, 'certs');
     await mkdir(store, { mode: 0o700 });
     const entry = path.join(parent, 'entry.mts');
-    await writeFile(entry, `import { start } from ${JSON.stringify(path.resolve('src/launch.ts'))};\nstart(${JSON.stringify(path.resolve('src'))});\n`);
+    await writeFile(entry, `import ${JSON.stringify(path.resolve('src/main.ts'))};\n`);
     await chmod(entry, 0o644);
     const r = spawnSync(process.execPath, ['--import', 'tsx', entry, 'cert', 'list', '--cert-dir', store], {
       encoding: 'utf8',

@@ -5,7 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { run, resolveIssueOptions } from '../../src/commands/cert/issue.js';
-import { CertStore } from '../../src/lib/cert/store.js';
+import { CertStore } from '../../src/commands/cert/store.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { testCertDeps, verifiesTo } from '../support/cert-deps.js';
 import { missingTools } from '../support/tools.js';

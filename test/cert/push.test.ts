@@ -6,9 +6,9 @@ import path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import { run, resolvePushOptions } from '../../src/commands/cert/push.js';
-import { createHerokuApi } from '../../src/lib/cert/heroku.js';
-import { CertStore } from '../../src/lib/cert/store.js';
-import type { PushDeps } from '../../src/lib/cert/targets.js';
+import { createHerokuApi } from '../../src/commands/cert/heroku.js';
+import { CertStore } from '../../src/commands/cert/store.js';
+import type { PushDeps } from '../../src/commands/cert/targets.js';
 import { processRunner, type CommandSpec, type ProcessRunner } from '../../src/lib/process.js';
 import { seedCert } from '../support/cert-deps.js';
 import { startHeroku, type HerokuStandIn } from '../support/cert-heroku.js';
@@ -161,7 +161,7 @@ describe('cert push heroku (Platform API stand-in)', () => {
   });
 
   it('reads the token from ~/.netrc when HEROKU_API_KEY is unset', async () => {
-    const { herokuToken, netrcPassword } = await import('../../src/lib/cert/heroku.js');
+    const { herokuToken, netrcPassword } = await import('../../src/commands/cert/heroku.js');
     expect(netrcPassword('machine git.heroku.com\n  login a@b.c\n  password GIT\nmachine api.heroku.com\n  login a@b.c\n  password API-TOKEN\n', 'api.heroku.com')).toBe('API-TOKEN');
     const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
     await expect(herokuToken({ HOME: home })).rejects.toMatchObject({ code: 'heroku-no-token', exitCode: 2 });

@@ -7,7 +7,7 @@ import { run as issue, resolveIssueOptions } from '../../src/commands/cert/issue
 import { run as renew, resolveRenewOptions } from '../../src/commands/cert/renew.js';
 import { run as push, resolvePushOptions } from '../../src/commands/cert/push.js';
 import { run as list } from '../../src/commands/cert/list.js';
-import { createHerokuApi } from '../../src/lib/cert/heroku.js';
+import { createHerokuApi } from '../../src/commands/cert/heroku.js';
 import { processRunner } from '../../src/lib/process.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { startHeroku, type HerokuStandIn } from '../support/cert-heroku.js';
@@ -127,7 +127,7 @@ describe.skipIf(skip)('cert renew against Pebble', () => {
 
 describe('cert renew without a CA', () => {
   it('unreadable metadata counts as a failed renewal (cron sees a non-zero exit), other certificates still run', async () => {
-    const { CertStore } = await import('../../src/lib/cert/store.js');
+    const { CertStore } = await import('../../src/commands/cert/store.js');
     const { seedCert } = await import('../support/cert-deps.js');
     const { mkdir } = await import('node:fs/promises');
     const store = new CertStore(await mkdtemp(path.join(os.tmpdir(), 'opsctl-certs-')));

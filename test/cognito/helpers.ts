@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { run, type MigrateOptions, type MigrateDeps } from '../../src/commands/cognito/migrate/index.js';
-import { openSource } from '../../src/lib/cognito/sources.js';
-import { fileStateStore } from '../../src/lib/cognito/state.js';
-import { realClock } from '../../src/lib/cognito/rate.js';
+import { openSource } from '../../src/commands/cognito/migrate/sources.js';
+import { fileStateStore } from '../../src/commands/cognito/migrate/state.js';
+import { realClock } from '../../src/commands/cognito/migrate/rate.js';
 
 const made: string[] = [];
 const cleanup = () => {

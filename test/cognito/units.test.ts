@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveRateLimiter, backoffMs, type Clock } from '../../src/lib/cognito/rate.js';
-import { FingerprintSet } from '../../src/lib/cognito/hashset.js';
+import { AdaptiveRateLimiter, backoffMs, type Clock } from '../../src/commands/cognito/migrate/rate.js';
+import { FingerprintSet } from '../../src/commands/cognito/migrate/hashset.js';
 import { parseMapFlags } from '../../src/commands/cognito/migrate/mapping.js';
 import { reasonKind } from '../../src/commands/cognito/migrate/plan.js';
 import { buildMapping, mapRow, type PoolInfo } from '../../src/commands/cognito/migrate/mapping.js';
 import { resolveOptions } from '../../src/commands/cognito/migrate/index.js';
-import { openSource } from '../../src/lib/cognito/sources.js';
+import { openSource } from '../../src/commands/cognito/migrate/sources.js';
 import type { Context } from '../../src/lib/context.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

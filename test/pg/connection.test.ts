@@ -1,6 +1,6 @@
 /** Where opsctl connects, and how failures read — without a server. */
 import { describe, expect, it } from 'vitest';
-import { redactUrl, resolveConnection, translatePgError } from '../../src/lib/pg/connection.js';
+import { redactUrl, resolveConnection, translatePgError } from '../../src/lib/postgres.js';
 
 describe('resolveConnection', () => {
   it('a URL wins over DATABASE_URL and the PG* variables, with sslmode understood', () => {
@@ -41,18 +41,6 @@ describe('translatePgError', () => {
     expect(e).toMatchObject({ code, exitCode });
     expect(e.message).toMatch(message);
     expect(e.message.split('\n')).toHaveLength(1);
-  });
-});
-
-describe('the pg driver loader', () => {
-  it('lends pg a navigator only while it loads, and takes it back even when loading fails', async () => {
-    const { withNodeNavigator } = await import('../../src/lib/pg/driver.js');
-    const had = 'navigator' in globalThis;
-    let seen: unknown;
-    await withNodeNavigator(async () => void (seen = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent));
-    expect(seen).toMatch(/Node\.js/);
-    await expect(withNodeNavigator(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect('navigator' in globalThis).toBe(had);
   });
 });
 

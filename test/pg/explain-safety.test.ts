@@ -13,10 +13,10 @@ import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { freePort } from '../support/ports.js';
 import { binPath, runBin } from '../support/cli.js';
-import { buildScenario, SCENARIO_QUERY } from '../../src/lib/pg/scenario.js';
+import { buildScenario, SCENARIO_QUERY } from '../../src/commands/pg/scenario.js';
 import { run as explainRun } from '../../src/commands/pg/explain.js';
-import { resolveConnection } from '../../src/lib/pg/connection.js';
-import { PgSession } from '../../src/lib/pg/session.js';
+import { resolveConnection } from '../../src/lib/postgres.js';
+import { PgSession } from '../../src/commands/pg/session.js';
 import { adviceColumns, cleanEnv, explainJson, kinds, opsctl } from './helpers.js';
 
 let server: TestPostgres;

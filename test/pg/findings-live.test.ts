@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { buildScenario, SCENARIO_QUERY } from '../../src/lib/pg/scenario.js';
+import { buildScenario, SCENARIO_QUERY } from '../../src/commands/pg/scenario.js';
 import { adviceColumns, explainJson, kinds } from './helpers.js';
 
 let server: TestPostgres;

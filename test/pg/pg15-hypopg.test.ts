@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { missingTools } from '../support/tools.js';
 import { PG15_BIN, startDebianPostgres, type DebianPostgres } from '../support/pg-debian.js';
-import { buildScenario, SCENARIO_QUERY } from '../../src/lib/pg/scenario.js';
+import { buildScenario, SCENARIO_QUERY } from '../../src/commands/pg/scenario.js';
 import { adviceColumns, explainJson, kinds } from './helpers.js';
 
 // postgresql-15 and postgresql-15-hypopg come from scripts/install-test-tools.sh (LLVM JIT is part of postgresql-15).

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { bluetoothctlError, normalizeMac, parseController, parseDeviceInfo, parseShortModules, parseShortSinks } from '../../src/commands/pi/bluetooth.js';
 import { parseAptSimulation, parseDpkgQuery, parseDpkgStatus, parseOsRelease, isDebianFamily, removedByInstalling } from '../../src/commands/pi/facts.js';
 import { iniValue, removeBlock, unifiedDiff, upsertBlock, addMember, removeMember } from '../../src/commands/pi/edit.js';
-import { parseReadLine } from '../../src/lib/pi/remote.js';
+import { parseReadLine } from '../../src/commands/pi/remote.js';
 import { DPKG, bookwormFixtures } from '../support/pi-root.js';
 
 const sample = (name: string) => readFileSync(path.join(bookwormFixtures, '..', 'samples', name), 'utf8');

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSy
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import type { TargetSystem } from '../../src/lib/pi/target.js';
-import { remoteTarget } from '../../src/lib/pi/remote.js';
+import type { TargetSystem } from '../../src/commands/pi/target.js';
+import { remoteTarget } from '../../src/commands/pi/remote.js';
 import { processRunner } from '../../src/lib/process.js';
 import { run as setup } from '../../src/commands/pi/setup.js';
 import { run as pair } from '../../src/commands/pi/pair.js';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import { localTarget, type TargetSystem } from '../../src/lib/pi/target.js';
+import { localTarget, type TargetSystem } from '../../src/commands/pi/target.js';
 import { processRunner } from '../../src/lib/process.js';
 import { run as setup } from '../../src/commands/pi/setup.js';
 import { run as uninstall } from '../../src/commands/pi/uninstall.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { localTarget } from '../../src/lib/pi/target.js';
+import { localTarget } from '../../src/commands/pi/target.js';
 import { processRunner } from '../../src/lib/process.js';
 import { run as setup } from '../../src/commands/pi/setup.js';
 import { cleanupPiRoots, makePiRoot } from '../support/pi-root.js';

@@ -2,9 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { CertStore, certName, type CertMetadata } from '../../src/lib/cert/store.js';
-import type { CertDeps } from '../../src/lib/cert/obtain.js';
-import type { HerokuApi } from '../../src/lib/cert/heroku.js';
+import { CertStore, certName, type CertMetadata } from '../../src/commands/cert/store.js';
+import type { CertDeps } from '../../src/commands/cert/obtain.js';
+import type { HerokuApi } from '../../src/commands/cert/heroku.js';
 
 /** CertDeps for run()-level tests: a temp store, logs captured, challenge self-checks sent to 127.0.0.1. */
 export async function testCertDeps(over: Partial<CertDeps> & { httpPort?: number } = {}): Promise<CertDeps & { logs: string[]; root: string }> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const binPath = path.join(repoRoot, 'bin', 'opsctl.cjs');
+export const binPath = path.join(repoRoot, 'bin', 'opsctl.js');
 
 export interface BinResult {
   code: number | null;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
-import { createHerokuApi, herokuToken } from '../../lib/cert/heroku.js';
-import type { CertDeps } from '../../lib/cert/obtain.js';
-import { CertStore, defaultCertRoot } from '../../lib/cert/store.js';
+import { createHerokuApi, herokuToken } from './heroku.js';
+import type { CertDeps } from './obtain.js';
+import { CertStore, defaultCertRoot } from './store.js';
 
 /** --cert-dir > OPSCTL_CERT_CERT_DIR > config cert.certDir > <config home>/certs. */
 export function certRoot(opts: Record<string, any>, ctx: Context): string {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
-import { DIRECTORIES } from '../../lib/cert/acme.js';
-import { obtainAndStore, type CertDeps, type ObtainSettings } from '../../lib/cert/obtain.js';
-import { certName, describeTarget, normalizeDomains, renewalDue, type CertMetadata, type ChallengeSettings, type KeyType, CERT_FILES } from '../../lib/cert/store.js';
+import { DIRECTORIES } from './acme.js';
+import { obtainAndStore, type CertDeps, type ObtainSettings } from './obtain.js';
+import { certName, describeTarget, normalizeDomains, renewalDue, type CertMetadata, type ChallengeSettings, type KeyType, CERT_FILES } from './store.js';
 import { isOpsError, usageError } from '../../lib/errors.js';
 import { certDeps } from './common.js';
 

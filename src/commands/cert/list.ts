@@ -1,6 +1,6 @@
-import type { Context } from '../../lib/context.js';
+import { defineCommand, flag } from '../../lib/command.js';
 import { table } from '../../lib/output.js';
-import { CertStore, describeTarget, renewalDue } from '../../lib/cert/store.js';
+import { CertStore, describeTarget, renewalDue } from './store.js';
 import { certRoot } from './common.js';
 
 export interface ListedCert {
@@ -42,23 +42,25 @@ export async function run(deps: { store: CertStore; now: () => Date; warn?: (m: 
   };
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const result = await run({ store: new CertStore(certRoot(opts, ctx)), now: () => new Date(), warn: (m) => ctx.out.warn(m) });
-  if (ctx.global.json) {
-    ctx.out.data(result);
-    return 0;
-  }
-  if (result.certificates.length === 0) {
-    ctx.out.info(`No certificates in ${result.root}. Issue one with \`opsctl cert issue -d DOMAIN --email EMAIL --webroot DIR\`.`);
-    return 0;
-  }
-  const rows = result.certificates.map((c) => [
-    c.domains.join(', '),
-    c.notAfter.slice(0, 10),
-    c.daysLeft < 0 ? 'EXPIRED' : c.dueForRenewal ? `${c.daysLeft} (due)` : String(c.daysLeft),
-    c.issuer ?? '',
-    c.pushTargets.join(', ') || '-',
-  ]);
-  ctx.out.line(table(['DOMAINS', 'EXPIRES', 'DAYS LEFT', 'ISSUER', 'PUSH TARGETS'], rows));
-  return 0;
+export interface ListOptions {
+  certDir?: string;
 }
+
+export const command = defineCommand<ListOptions, ListResult>({
+  options: (_args, flags) => ({ certDir: flag.string(flags, 'certDir') }),
+  run: (options, ctx) => run({ store: new CertStore(certRoot(options, ctx)), now: () => new Date(), warn: (m) => ctx.out.warn(m) }),
+  print(result, out) {
+    if (result.certificates.length === 0) {
+      out.info(`No certificates in ${result.root}. Issue one with \`opsctl cert issue -d DOMAIN --email EMAIL --webroot DIR\`.`);
+      return;
+    }
+    const rows = result.certificates.map((c) => [
+      c.domains.join(', '),
+      c.notAfter.slice(0, 10),
+      c.daysLeft < 0 ? 'EXPIRED' : c.dueForRenewal ? `${c.daysLeft} (due)` : String(c.daysLeft),
+      c.issuer ?? '',
+      c.pushTargets.join(', ') || '-',
+    ]);
+    out.line(table(['DOMAINS', 'EXPIRES', 'DAYS LEFT', 'ISSUER', 'PUSH TARGETS'], rows));
+  },
+});

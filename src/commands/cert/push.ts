@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
 import { usageError } from '../../lib/errors.js';
-import { planPush, type PushDeps, type PushStep } from '../../lib/cert/targets.js';
-import { certName, sameTarget, type CertStore, type PushTarget, type StoredCert } from '../../lib/cert/store.js';
+import { planPush, type PushDeps, type PushStep } from './targets.js';
+import { certName, sameTarget, type CertStore, type PushTarget, type StoredCert } from './store.js';
 import { certDeps } from './common.js';
 
 export interface PushOptions {

@@ -2,9 +2,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../lib/context.js';
 import { OpsError, isOpsError, usageError } from '../../lib/errors.js';
-import { obtainAndStore, storedSettings, type CertDeps } from '../../lib/cert/obtain.js';
-import { planPush, type PushDeps } from '../../lib/cert/targets.js';
-import { certName, describeTarget, renewalDue, type StoredCert } from '../../lib/cert/store.js';
+import { obtainAndStore, storedSettings, type CertDeps } from './obtain.js';
+import { planPush, type PushDeps } from './targets.js';
+import { certName, describeTarget, renewalDue, type StoredCert } from './store.js';
 import { remember } from './push.js';
 import { certDeps } from './common.js';
 

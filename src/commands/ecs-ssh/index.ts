@@ -6,7 +6,6 @@
  */
 import os from 'node:os';
 import type { Context } from '../../lib/context.js';
-import { afterNextRequestSent } from '../../lib/in-flight.js';
 import { createEcsApi } from './aws.js';
 import { resolveOptions } from './options.js';
 import { printResult } from './print.js';
@@ -38,9 +37,6 @@ export async function handler(args: unknown[], opts: Record<string, any>, ctx: C
     return hosts.value;
   };
   const api = createEcsApi(ctx.aws, ctx.env, ctx.signal);
-  // Work the path to ssh needs anyway, done while ListTasks is answered:
-  // the ssh config, and Node's web streams (the SDK's first response loads them).
-  const cancelWarmUp = options.list ? () => {} : afterNextRequestSent([() => void (hosts ??= readHosts()), () => void globalThis.ReadableStream]);
   const result = await run(options, {
     api,
     runner: ctx.runner,
@@ -50,7 +46,7 @@ export async function handler(args: unknown[], opts: Record<string, any>, ctx: C
     captureOutput: Boolean(ctx.global.json),
     log: (text) => ctx.out.info(ctx.out.styleErr('dim', text)),
     signal: ctx.signal,
-  }).finally(cancelWarmUp);
+  });
   printResult(result, ctx.out);
   if (result.action === 'exec' || result.action === 'all') return result.exitCode;
   return 0;

@@ -6,10 +6,10 @@
  */
 import type { Context } from '../../lib/context.js';
 import { usageError } from '../../lib/errors.js';
-import { resolveConnection } from '../../lib/pg/connection.js';
-import { startEmbedded, type EmbeddedServer } from '../../lib/pg/embedded.js';
-import { buildScenario, SCENARIO_QUERY } from '../../lib/pg/scenario.js';
-import { PgSession } from '../../lib/pg/session.js';
+import { resolveConnection } from '../../lib/postgres.js';
+import { startEmbedded, type EmbeddedServer } from './embedded.js';
+import { buildScenario, SCENARIO_QUERY } from './scenario.js';
+import { PgSession } from './session.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
 import { defaultDeps, printReport, resolveFormat, run as explain, type ExplainDeps } from './explain.js';
 import { reportJson, type ExplainReport } from './report.js';

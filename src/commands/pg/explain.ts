@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
-import { resolveConnection, type ConnectionSpec } from '../../lib/pg/connection.js';
-import { fetchCatalog } from '../../lib/pg/catalog.js';
-import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from '../../lib/pg/explain-runner.js';
-import { beginStatements, PgSession } from '../../lib/pg/session.js';
+import { resolveConnection, type ConnectionSpec } from '../../lib/postgres.js';
+import { fetchCatalog } from './catalog.js';
+import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from './explain-runner.js';
+import { beginStatements, PgSession } from './session.js';
 import type { Catalog } from './analysis/catalog.js';
 import type { IndexAdvice } from './analysis/advice.js';
 import { analyzePlan } from './analysis/findings.js';

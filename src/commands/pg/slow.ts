@@ -5,9 +5,9 @@
  */
 import type { Context } from '../../lib/context.js';
 import { OpsError, firstLine, usageError } from '../../lib/errors.js';
-import type { ConnectionSpec } from '../../lib/pg/connection.js';
-import type { ExplainSpec } from '../../lib/pg/explain-runner.js';
-import { OWN } from '../../lib/pg/session.js';
+import type { ConnectionSpec } from '../../lib/postgres.js';
+import type { ExplainSpec } from './explain-runner.js';
+import { OWN } from './session.js';
 import { table } from '../../lib/output.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
 import { defaultDeps, diagnose, resolveDb, resolveFormat, type ExplainDeps } from './explain.js';

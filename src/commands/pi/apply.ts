@@ -6,7 +6,7 @@
  */
 import { OpsError } from '../../lib/errors.js';
 import { formatCommand } from '../../lib/process.js';
-import type { FileOp, TargetSystem } from '../../lib/pi/target.js';
+import type { FileOp, TargetSystem } from './target.js';
 import { bluetoothctlError } from './bluetooth.js';
 import type { Manifest } from './facts.js';
 import type { Change, Plan } from './plan.js';

@@ -2,7 +2,7 @@
  * Every property of a working setup as one check with ok / problem and a hint:
  * `status` prints them all, `setup` runs the live ones as its last step.
  */
-import type { TargetSystem } from '../../lib/pi/target.js';
+import type { TargetSystem } from './target.js';
 import { parseController, parseDeviceInfo, parseShortModules, parseShortSinks } from './bluetooth.js';
 import { paIncludes } from './edit.js';
 import { userUnitPath, type Facts } from './facts.js';

@@ -3,8 +3,8 @@
  * Bluetooth state a plan needs.
  */
 import type { Context } from '../../lib/context.js';
-import { localTarget, type TargetSystem } from '../../lib/pi/target.js';
-import { remoteTarget } from '../../lib/pi/remote.js';
+import { localTarget, type TargetSystem } from './target.js';
+import { remoteTarget } from './remote.js';
 import { parseController, parseDeviceInfo, type DeviceInfo } from './bluetooth.js';
 import type { Facts } from './facts.js';
 import type { Change } from './plan.js';

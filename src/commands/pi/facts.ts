@@ -3,7 +3,7 @@
  * batch of file reads, then dpkg-query / apt-get -s / systemctl / pgrep on live
  * systems (an alternate root has no running system: its dpkg status file is read instead).
  */
-import type { Entry, TargetSystem } from '../../lib/pi/target.js';
+import type { Entry, TargetSystem } from './target.js';
 import { PACKAGES, PATHS, PIPEWIRE_PACKAGES, PIPEWIRE_USER_UNITS, PULSE_USER_UNITS, connectWantsPath } from './recipe.js';
 
 export interface Manifest {

@@ -5,7 +5,7 @@
  */
 import type { Context } from '../../lib/context.js';
 import { OpsError } from '../../lib/errors.js';
-import type { TargetSystem } from '../../lib/pi/target.js';
+import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';

@@ -5,7 +5,7 @@
  * what apply would do.
  */
 import { ExitCode, OpsError } from '../../lib/errors.js';
-import type { Entry, TargetCommand } from '../../lib/pi/target.js';
+import type { Entry, TargetCommand } from './target.js';
 import { addMember, findBlock, iniValue, paIncludes, upsertBlock } from './edit.js';
 import { isDebianFamily, userUnitPath, type Facts } from './facts.js';
 import type { DeviceInfo } from './bluetooth.js';

@@ -4,7 +4,7 @@
  */
 import type { Output } from '../../lib/output.js';
 import { formatCommand } from '../../lib/process.js';
-import type { TargetCommand } from '../../lib/pi/target.js';
+import type { TargetCommand } from './target.js';
 import type { AppliedChange, ChangeStatus } from './apply.js';
 import type { Check } from './checks.js';
 import { unifiedDiff } from './edit.js';

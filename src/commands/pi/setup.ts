@@ -4,7 +4,7 @@
  * go in first and the rest is planned again against what they installed.
  */
 import type { Context } from '../../lib/context.js';
-import type { TargetSystem } from '../../lib/pi/target.js';
+import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';

@@ -3,7 +3,7 @@
  * ok or problem with a hint. Exit 1 when anything is wrong, so scripts can use it.
  */
 import type { Context } from '../../lib/context.js';
-import type { TargetSystem } from '../../lib/pi/target.js';
+import type { TargetSystem } from './target.js';
 import { configChecks, liveChecks, type Check } from './checks.js';
 import { makeTarget } from './common.js';
 import { gatherFacts, isDebianFamily } from './facts.js';

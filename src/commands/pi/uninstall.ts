@@ -6,7 +6,7 @@
  */
 import type { Context } from '../../lib/context.js';
 import { OpsError } from '../../lib/errors.js';
-import type { Entry, TargetSystem } from '../../lib/pi/target.js';
+import type { Entry, TargetSystem } from './target.js';
 import { applyPlan, type AppliedChange, type ApplyHooks } from './apply.js';
 import { makeTarget, progressHook } from './common.js';
 import { removeBlock, removeMember } from './edit.js';

@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { translateAwsError } from '../../../lib/aws-errors.js';
 import { OpsError, firstLine } from '../../../lib/errors.js';
-import { AdaptiveRateLimiter, backoffMs, type Clock } from '../../../lib/cognito/rate.js';
-import type { Outcome } from '../../../lib/cognito/state.js';
+import { AdaptiveRateLimiter, backoffMs, type Clock } from './rate.js';
+import type { Outcome } from './state.js';
 import type { MappedUser, PoolInfo } from './mapping.js';
 
 /** Stops the run: nothing more is started, in-flight work finishes, the checkpoint is saved. */

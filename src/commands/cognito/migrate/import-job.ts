@@ -22,10 +22,10 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { awsCall } from '../../../lib/aws.js';
 import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
-import { FingerprintSet } from '../../../lib/cognito/hashset.js';
-import type { Clock } from '../../../lib/cognito/rate.js';
+import { FingerprintSet } from './hashset.js';
+import type { Clock } from './rate.js';
 import { readFileIfExists, writeFileAtomic } from '../../../lib/fs.js';
-import type { UserSource } from '../../../lib/cognito/sources.js';
+import type { UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { RejectsFile } from './writer.js';

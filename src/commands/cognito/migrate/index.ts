@@ -7,9 +7,9 @@ import path from 'node:path';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type { Context } from '../../../lib/context.js';
 import { usageError } from '../../../lib/errors.js';
-import { realClock, type Clock } from '../../../lib/cognito/rate.js';
-import { defaultStatePath, fileStateStore, fingerprintOf, type StateStore } from '../../../lib/cognito/state.js';
-import type { SourceOptions, UserSource } from '../../../lib/cognito/sources.js';
+import { realClock, type Clock } from './rate.js';
+import { defaultStatePath, fileStateStore, fingerprintOf, type StateStore } from './state.js';
+import type { SourceOptions, UserSource } from './sources.js';
 import { parseMapFlags } from './mapping.js';
 import { preparePlan, type Plan } from './plan.js';
 import { executeAdminCreate, type MigrationSummary, type Progress } from './execute.js';
@@ -172,7 +172,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   v8.setFlagsFromString('--heap-growing-percent=15');
   const { createAwsClient } = await import('../../../lib/aws.js');
   const { CognitoIdentityProviderClient } = await import('@aws-sdk/client-cognito-identity-provider');
-  const { openSource } = await import('../../../lib/cognito/sources.js');
+  const { openSource } = await import('./sources.js');
   // Per-user writes are retried by us (with rate adaptation and accounting), not by the SDK; everything
   // else (DescribeUserPool, ListGroups, ListUsers for --verify, import-job polling) keeps the SDK's
   // retries, so one throttle or 5xx in an hour of polling or paging does not end the run.

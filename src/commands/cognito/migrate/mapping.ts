@@ -4,7 +4,7 @@
  * whether a row becomes a user or a line in the rejects file.
  */
 import { ExitCode, OpsError } from '../../../lib/errors.js';
-import { valueToString, type SourceRecord } from '../../../lib/cognito/sources.js';
+import { valueToString, type SourceRecord } from './sources.js';
 
 export interface PoolAttribute {
   name: string;

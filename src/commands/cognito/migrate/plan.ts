@@ -5,8 +5,8 @@
  */
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { ExitCode, OpsError } from '../../../lib/errors.js';
-import { FingerprintSet } from '../../../lib/cognito/hashset.js';
-import type { UserSource } from '../../../lib/cognito/sources.js';
+import { FingerprintSet } from './hashset.js';
+import type { UserSource } from './sources.js';
 import { buildMapping, mapRow, type Mapping, type PoolInfo, type RowResult } from './mapping.js';
 import { describePool, listGroups } from './pool.js';
 

@@ -4,8 +4,8 @@
  */
 import { ListUsersCommand, type CognitoIdentityProviderClient, type UserType } from '@aws-sdk/client-cognito-identity-provider';
 import { awsCall } from '../../../lib/aws.js';
-import { FingerprintSet } from '../../../lib/cognito/hashset.js';
-import type { UserSource } from '../../../lib/cognito/sources.js';
+import { FingerprintSet } from './hashset.js';
+import type { UserSource } from './sources.js';
 import type { Mapping, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 

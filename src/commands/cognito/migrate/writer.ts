@@ -3,7 +3,7 @@ import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { OpsError, firstLine } from '../../../lib/errors.js';
-import type { SourceRow } from '../../../lib/cognito/sources.js';
+import type { SourceRow } from './sources.js';
 import { SECRET_COLUMN } from './mapping.js';
 
 export class CsvFile {

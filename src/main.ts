@@ -1,0 +1,24 @@
+/**
+ * The process entry: real streams and environment in, an exit code out.
+ * bin/opsctl.js enables Node's compile cache and imports the bundle of this file.
+ */
+import { runCli } from './cli.js';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(`warning: Node.js ${process.versions.node} is end-of-life; opsctl supports Node.js 22.12+ and 24 (upgrade Node.js: https://nodejs.org/en/download)\n`);
+}
+
+// `opsctl … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+// Until the command returns, the exit code is a failure: a command whose work
+// stopped without finishing must not look like success to a script.
+process.exitCode = 1;
+const code = await runCli(process.argv.slice(2), { streams: { stdout: process.stdout, stderr: process.stderr }, stdin: process.stdin, env: process.env });
+process.exitCode = code;
+// A command that left a socket or timer open must not hang the shell.
+setTimeout(() => process.exit(code), 1500).unref();
