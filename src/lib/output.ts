@@ -105,7 +105,48 @@ export class Output {
     }
   }
 
+  /**
+   * Show a spinner with the elapsed time on stderr while `work` runs, only on a
+   * terminal and only once it has taken longer than a second (short waits stay
+   * silent). Logs printed meanwhile go above it.
+   */
+  async spin<T>(text: string, work: () => Promise<T>, opts: { delayMs?: number } = {}): Promise<T> {
+    const stream = this.streams.stderr as NodeJS.WritableStream & { isTTY?: boolean };
+    if (!stream.isTTY || this.quiet) return work();
+    const started = Date.now();
+    let spinner: { text: string; stop(): unknown; start(): unknown } | undefined;
+    let stopped = false;
+    const label = () => `${text} ${this.styleErr('dim', `${Math.floor((Date.now() - started) / 1000)} s`)}`;
+    const timer = setTimeout(async () => {
+      const { default: yoctoSpinner } = await import('yocto-spinner');
+      if (stopped) return;
+      const made = yoctoSpinner({ text: label(), stream: stream as unknown as NodeJS.WriteStream, handleSignals: false });
+      made.start();
+      spinner = made;
+      this.activeSpinner = made;
+    }, opts.delayMs ?? 1000);
+    const tick = setInterval(() => {
+      if (spinner) spinner.text = label();
+    }, 1000);
+    try {
+      return await work();
+    } finally {
+      stopped = true;
+      clearTimeout(timer);
+      clearInterval(tick);
+      spinner?.stop();
+      this.activeSpinner = undefined;
+    }
+  }
+  private activeSpinner: { stop(): unknown; start(): unknown } | undefined;
+
   private err(text: string): void {
+    if (this.activeSpinner) {
+      this.activeSpinner.stop();
+      this.streams.stderr.write(text + '\n');
+      this.activeSpinner.start();
+      return;
+    }
     if (this.progressActive) this.endProgress();
     this.streams.stderr.write(text + '\n');
   }

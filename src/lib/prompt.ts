@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { usageError, OpsError } from './errors.js';
+import { escapeLine } from './terminal.js';
 
 /**
  * Prompts read from stdin and write to stderr. They refuse when stdin is not a
@@ -13,7 +14,7 @@ export interface PromptIO {
 export interface Prompter {
   readonly interactive: boolean;
   confirm(question: string, opts: { flag: string; defaultYes?: boolean }): Promise<boolean>;
-  pick<T>(question: string, choices: Array<{ label: string; value: T }>, opts: { flag: string; candidates?: string }): Promise<T>;
+  pick<T>(question: string, choices: Array<{ label: string; value: T; description?: string }>, opts: { flag: string; candidates?: string }): Promise<T>;
 }
 
 export class PromptCancelled extends OpsError {
@@ -46,14 +47,38 @@ export function createPrompter(io: PromptIO = { stdin: process.stdin, stderr: pr
       if (!interactive) {
         throw usageError(`${question} — cannot ask: standard input is not a terminal.${candidates ? ` Candidates: ${candidates}` : ''}`, `pass ${flag} to choose`, 'not-interactive');
       }
-      io.stderr.write(`${question}\n`);
-      choices.forEach((c, i) => io.stderr.write(`  ${String(i + 1).padStart(2)}) ${c.label}\n`));
-      for (;;) {
-        const answer = (await ask(`Choose 1-${choices.length}: `)).trim();
-        const n = Number(answer);
-        if (Number.isInteger(n) && n >= 1 && n <= choices.length) return choices[n - 1]!.value;
-        io.stderr.write(`Please type a number from 1 to ${choices.length}.\n`);
-      }
+      return pickFiltered(question, choices, io);
     },
   };
+}
+
+/** Labels are shown in a terminal: escape what an API put in them. */
+const safeLabel = (label: string) => escapeLine(label);
+
+/**
+ * A type-to-filter picker with arrow keys (@inquirer/search, loaded only when a
+ * picker is shown). Every word typed must appear in the label, in any order.
+ */
+async function pickFiltered<T>(question: string, choices: Array<{ label: string; value: T; description?: string }>, io: PromptIO): Promise<T> {
+  const { default: search } = await import('@inquirer/search');
+  const indexed = choices.map((c, i) => ({ ...c, label: safeLabel(c.label), index: i, haystack: c.label.toLowerCase() }));
+  try {
+    const index = await search<number>(
+      {
+        message: question,
+        pageSize: Math.min(15, choices.length),
+        source: (term) => {
+          const words = (term ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+          return indexed
+            .filter((c) => words.every((w) => c.haystack.includes(w)))
+            .map((c) => ({ name: c.label, value: c.index, ...(c.description ? { description: safeLabel(c.description) } : {}) }));
+        },
+      },
+      { input: io.stdin, output: io.stderr, clearPromptOnDone: false },
+    );
+    return choices[index]!.value;
+  } catch (err) {
+    if (err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError' || err.name === 'CancelPromptError')) throw new PromptCancelled();
+    throw err;
+  }
 }
