@@ -5,8 +5,9 @@
  * typed options, `run(options, ctx)` returning a result, and a printer; the
  * `--json` branch is taken here, once, for results and failures alike.
  */
+import type { EventEmitter } from 'node:events';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ExitCode, OpsError, firstLine, isOpsError } from './lib/errors.js';
+import { ExitCode, OpsError, firstLine, isOpsError, usageError } from './lib/errors.js';
 import { Output, type OutputStreams } from './lib/output.js';
 import { translateAwsError } from './lib/aws-errors.js';
 import type { Context, GlobalOptions } from './lib/context.js';
@@ -50,7 +51,13 @@ const notBuilt = (name: string, issue: number): Loader => async () => ({
   },
 });
 
-export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opts: Record<string, any>; cmd: Command } } = {}): Command {
+export interface ProgramState {
+  run?: { load: Loader; args: unknown[]; opts: Record<string, any>; cmd: Command };
+  /** `opsctl [group] help [command…]`: the group it was typed under and the words after it. */
+  help?: { from: Command; words: string[] };
+}
+
+export function buildProgram(state: ProgramState = {}): Command {
   const program = new Command('opsctl');
   const action = (load: Loader) =>
     function (this: Command, ...all: unknown[]) {
@@ -62,16 +69,18 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
   program
     .description("Operations chores in one command each: ECS ssh, Cognito migration, Let's Encrypt certificates, PostgreSQL slow queries, Raspberry Pi audio.")
     .version(VERSION, '-V, --version', 'print the version')
-    .option('--profile <name>', 'AWS profile (SSO, shared config and env credentials all work)')
-    .option('--region <region>', 'AWS region')
-    .option('--json', 'print one JSON document on stdout instead of text')
+    .option('--profile <name>', 'AWS profile (SSO, shared config and env credentials all work; default AWS_PROFILE)')
+    .option('--region <region>', 'AWS region (default AWS_REGION, AWS_DEFAULT_REGION, the region in an id, config, the profile\'s region)')
+    .option('--json', 'print one JSON document on stdout instead of text (errors too)')
     .option('--dry-run', 'show what would be done and change nothing')
     .option('-v, --verbose', 'more detail on stderr')
     .option('--debug', 'everything, including stack traces on errors')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .option('--config <path>', 'config file (default $XDG_CONFIG_HOME/opsctl/config.json; OPSCTL_CONFIG)')
     .showSuggestionAfterError(true)
-    .addHelpText('after', examples('opsctl pg demo', 'opsctl ecs-ssh web', 'opsctl cert issue -d example.com --email me@example.com --standalone', 'opsctl ecs-ssh web --help'));
+    // Inherited by every command made below: leaf and group pages list the global options that apply there.
+    .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: (cmd: Command) => applicableGlobals(cmd) })
+    .addHelpText('after', examples('opsctl pg demo', 'opsctl ecs-ssh web', 'opsctl cert issue -d example.com --email me@example.com --standalone', 'opsctl help ecs-ssh', 'opsctl ecs-ssh web --help'));
 
   // ── ecs-ssh ────────────────────────────────────────────────────────────────
   program
@@ -262,35 +271,196 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .addHelpText('after', examples('opsctl completion bash > /etc/bash_completion.d/opsctl', 'opsctl completion zsh > "${fpath[1]}/_opsctl"', 'opsctl completion fish > ~/.config/fish/completions/opsctl.fish'))
     .action(action(() => import('./commands/completion.js')));
 
+  addGroupHelp(program, state);
   return program;
+}
+
+// ── help pages ───────────────────────────────────────────────────────────────
+/** Global options only some commands use; the others (--json, -v, --debug, --no-color, --config) apply everywhere. */
+const AWS_COMMANDS = new Set(['ecs-ssh', 'cognito migrate', 'cert issue', 'cert renew', 'cert push']);
+const NO_DRY_RUN = new Set(['cert list', 'cognito token verify', 'pi audio status', 'completion']);
+
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+function leafPaths(cmd: Command): string[] {
+  const kids = cmd.commands.filter((c) => c.name() !== 'help');
+  return kids.length === 0 ? [commandPath(cmd)] : kids.flatMap(leafPaths);
+}
+
+function globalApplies(option: Option, leaves: string[]): boolean {
+  if (option.attributeName() === 'version') return false;
+  if (option.attributeName() === 'profile' || option.attributeName() === 'region') return leaves.some((p) => AWS_COMMANDS.has(p));
+  if (option.attributeName() === 'dryRun') return leaves.some((p) => !NO_DRY_RUN.has(p) && !p.endsWith('help'));
+  return true;
+}
+
+function applicableGlobals(cmd: Command): Option[] {
+  const leaves = cmd.name() === 'help' ? [] : leafPaths(cmd);
+  const globals: Option[] = [];
+  for (let c = cmd.parent; c; c = c.parent) globals.push(...c.options.filter((o) => !o.hidden));
+  return globals.filter((o) => globalApplies(o, leaves));
+}
+
+/** Examples for group pages that their job section did not give one. */
+const GROUP_EXAMPLES: Record<string, string[]> = {
+  cognito: ['opsctl cognito migrate --user-pool-id eu-west-1_AbC --from users.csv --dry-run', 'opsctl cognito trigger scaffold --out ./user-migration', 'opsctl cognito token verify eyJraWQ… --user-pool-id eu-west-1_AbC', 'opsctl help cognito migrate'],
+  'cognito trigger': ['opsctl cognito trigger scaffold --out ./user-migration', 'opsctl cognito trigger scaffold --out ./user-migration --source http'],
+  'cognito token': ['opsctl cognito token verify eyJraWQ… --user-pool-id eu-west-1_AbC --client-id 1example23456789'],
+  cert: ['opsctl cert issue -d example.com --email me@example.com --webroot /var/www/html', 'opsctl cert push heroku -d example.com --app my-app', 'opsctl cert renew --all --dry-run', 'opsctl cert list', 'opsctl help cert issue'],
+  pg: ['opsctl pg demo', "opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg slow --db postgres://localhost/app --top 5', 'opsctl help pg explain'],
+  pi: ['sudo opsctl pi audio setup --speaker 00:11:22:33:44:55', 'opsctl pi audio status --host pi@raspberrypi.local'],
+  'pi audio': ['sudo opsctl pi audio setup --speaker 00:11:22:33:44:55', 'opsctl pi audio setup --host pi@raspberrypi.local --dry-run', 'opsctl pi audio status', 'sudo opsctl pi audio pair 00:11:22:33:44:55', 'sudo opsctl pi audio uninstall'],
+};
+
+/**
+ * Every group gets `help [command…]` (commander's own help command only looks one
+ * word deep) and an Examples block; both are added after the job sections so each
+ * group is complete whoever declared it.
+ */
+function addGroupHelp(root: Command, state: ProgramState): void {
+  const groups: Command[] = [root];
+  forEachCommand(root, (c) => {
+    if (c.commands.length > 0) groups.push(c);
+  });
+  for (const group of groups) {
+    const path = commandPath(group);
+    const prefix = path ? `opsctl ${path}` : 'opsctl';
+    const first = group.commands[0]?.name() ?? '';
+    if (group !== root && (group as unknown as EventEmitter).listenerCount('afterHelp') === 0) {
+      group.addHelpText('after', examples(...(GROUP_EXAMPLES[path] ?? [`${prefix} ${first} --help`])));
+    }
+    group
+      .command('help')
+      .description('show help for a command')
+      .argument('[command...]', 'the command (and subcommand) to explain')
+      .addHelpText('after', examples(`${prefix} help ${first}`, `${prefix} ${first} --help`))
+      .action(function (this: Command, words: string[]) {
+        state.help = { from: group, words };
+      });
+  }
+}
+
+/** The command `words` names under `from`; a usage error with a suggestion when one does not exist. */
+export function resolveHelpTarget(from: Command, words: string[]): Command {
+  let cmd = from;
+  for (const word of words) {
+    const kids = cmd.commands.filter((c) => c.name() !== 'help');
+    const next = kids.find((c) => c.name() === word || c.aliases().includes(word));
+    const where = ['opsctl', commandPath(cmd)].filter(Boolean).join(' ');
+    if (!next) {
+      if (kids.length === 0) throw usageError(`${where} has no subcommands (got "${word}").`, `see \`${where} --help\``, 'unknown-command');
+      const near = suggest(word, kids.map((c) => c.name()));
+      throw usageError(`unknown command '${word}'`, `${near ? `did you mean \`${where} ${near}\`? ` : ''}see \`${where} --help\``, 'unknown-command');
+    }
+    cmd = next;
+  }
+  return cmd;
+}
+
+/** The closest name by edit distance, when it is close enough to be a typo. */
+export function suggest(word: string, names: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = editDistance(word, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== undefined && (bestDistance <= Math.max(1, Math.floor(word.length * 0.4)) || best.startsWith(word)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Whether `--json` was asked for: anywhere in argv before `--` (after it, words belong to the command). */
+export function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+const COMMANDER_CODES: Record<string, string> = {
+  'commander.unknownCommand': 'unknown-command',
+  'commander.unknownOption': 'unknown-option',
+  'commander.missingArgument': 'missing-argument',
+  'commander.optionMissingArgument': 'missing-option-value',
+  'commander.missingMandatoryOptionValue': 'missing-option',
+  'commander.conflictingOption': 'conflicting-options',
+  'commander.excessArguments': 'too-many-arguments',
+  'commander.invalidArgument': 'invalid-value',
+  'commander.help': 'missing-command',
+};
+
+/** A commander usage error as an OpsError: one line, a hint naming the help page of the command it happened in. */
+export function usageFromCommander(err: CommanderError, cmd: Command): OpsError {
+  const where = ['opsctl', commandPath(cmd)].filter(Boolean).join(' ');
+  const seeHelp = `see \`${where} --help\``;
+  const code = COMMANDER_CODES[err.code] ?? 'usage';
+  if (err.code === 'commander.help') {
+    const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    return usageError(`${where} needs a subcommand: ${names.join(', ')}.`, seeHelp, code);
+  }
+  const message = firstLine(err).replace(/^error:\s*/, '');
+  const similar = /\(Did you mean (.+?)\?\)/.exec(err.message)?.[1];
+  const did = similar ? (err.code === 'commander.unknownCommand' ? `\`${where} ${similar}\`` : `\`${similar}\``) : undefined;
+  return usageError(message, did ? `did you mean ${did}? ${seeHelp}` : seeHelp, code);
 }
 
 /** Parse argv, run the chosen command, print errors; returns the exit code. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const state: Parameters<typeof buildProgram>[0] = {};
+  const state: ProgramState = {};
   const program = buildProgram(state);
   const streams = io.streams;
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => streams.stdout.write(s),
-    writeErr: (s) => streams.stderr.write(s),
-    outputError: (s, write) => write(s.startsWith('error:') ? s + 'hint: see `opsctl --help`\n' : s),
-  });
-  forEachCommand(program, (c) => {
+  const json = jsonRequested(argv);
+  const debug = argv.includes('--debug');
+  // Commander's own error text is replaced by the one-line message + hint (or the JSON document) below;
+  // each command's printer records itself, so the hint can name the right help page.
+  let failing: Command = program;
+  const configure = (c: Command) => {
     c.exitOverride();
-    c.configureOutput(program.configureOutput());
+    c.configureOutput({
+      writeOut: (s) => streams.stdout.write(s),
+      writeErr: (s) => {
+        failing = c;
+        // The help shown for a group typed without a subcommand: with --json the document says it instead.
+        if (!json) streams.stderr.write(s);
+      },
+      outputError: () => {
+        failing = c;
+      },
+    });
     c.showSuggestionAfterError(true);
-  });
+  };
+  configure(program);
+  forEachCommand(program, configure);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
+    if (state.help) {
+      resolveHelpTarget(state.help.from, state.help.words).outputHelp();
+      return ExitCode.OK;
+    }
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return err.exitCode === 0 ? 0 : ExitCode.USAGE;
-      return ExitCode.USAGE;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)) return ExitCode.OK;
+      // A group typed without its subcommand: its help page (on stderr) already says what to type.
+      if (err.code === 'commander.help' && !json) return ExitCode.USAGE;
+      return report(usageFromCommander(err, failing), new Output(streams, { json }), debug);
     }
-    // Option parsers (int/num) throw OpsErrors.
-    return report(err, new Output(streams, {}), false);
+    // Option parsers (int/num) and the help command throw OpsErrors.
+    return report(err, new Output(streams, { json }), debug);
   }
   if (!state.run) return ExitCode.OK;
 
@@ -337,7 +507,7 @@ export function report(err: unknown, out: Output, debug: boolean): number {
   if (isOpsError(err)) {
     out.error(err.message, err.hint);
     if (debug && err.cause instanceof Error && err.cause.stack) out.debug(err.cause.stack);
-    if (out.json) out.data({ error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode } });
+    if (out.json) out.data({ error: { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } });
     return err.exitCode;
   }
   // An AWS error no command translated still gets the shared translation.
@@ -345,7 +515,7 @@ export function report(err: unknown, out: Output, debug: boolean): number {
   if (aws) return report(aws, out, debug);
   out.error(`unexpected error: ${firstLine(err)}`, debug ? undefined : 're-run with --debug for details');
   if (debug && err instanceof Error && err.stack) out.debug(err.stack);
-  if (out.json) out.data({ error: { code: 'unexpected', message: firstLine(err), exitCode: ExitCode.FAILED } });
+  if (out.json) out.data({ error: { code: 'unexpected', message: firstLine(err), hint: debug ? null : 're-run with --debug for details', exitCode: ExitCode.FAILED } });
   return ExitCode.FAILED;
 }
 
