@@ -50,7 +50,7 @@ export function translateAwsError(err: unknown, ctx: AwsErrorContext = {}): OpsE
   if (CREDENTIAL_NAMES.has(name) || /Could not load credentials|Unable to locate credentials/i.test(msg)) {
     return new OpsError('No AWS credentials found.', {
       hint: ctx.profile
-        ? `check that profile "${ctx.profile}" exists in ~/.aws/config, or run \`aws sso login${profileFlag}\``
+        ? `check the credentials of profile "${ctx.profile}" in ~/.aws/config and ~/.aws/credentials, or run \`aws sso login${profileFlag}\``
         : 'set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`',
       code: 'aws-no-credentials',
       cause: err,
@@ -107,7 +107,7 @@ export function translateAwsError(err: unknown, ctx: AwsErrorContext = {}): OpsE
   }
   if (/Region is missing/i.test(msg)) {
     return new OpsError('No AWS region configured.', {
-      hint: 'pass --region, set AWS_REGION, or set a region for the profile in ~/.aws/config',
+      hint: 'pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), set "aws.region" in the opsctl config, or set a region for the profile in ~/.aws/config (AWS_CONFIG_FILE)',
       exitCode: ExitCode.USAGE,
       code: 'aws-no-region',
       cause: err,

@@ -2,7 +2,7 @@ import { Output, type OutputStreams } from './output.js';
 import { loadConfig, resolveSetting, type LoadedConfig, type ConfigValue, type SettingType } from './config.js';
 import { createPrompter, type Prompter } from './prompt.js';
 import { processRunner, type ProcessRunner } from './process.js';
-import type { AwsOptions } from './aws.js';
+import { resolveAws, type AwsOptions } from './aws.js';
 
 /** The global flags every command accepts (declared once in cli.ts). */
 export interface GlobalOptions {
@@ -29,8 +29,12 @@ export interface Context {
   signal: AbortSignal;
   prompt: Prompter;
   runner: ProcessRunner;
-  /** AWS client options after flags > env > config resolution. */
-  aws: AwsOptions;
+  /**
+   * AWS profile and region after flag > environment > opsctl config > shared AWS config
+   * (src/lib/aws.ts resolveAws). A command working on an id passes
+   * `awsOptionsFor(ctx, { impliedRegion: regionFromId(id) })` to createAwsClient instead.
+   */
+  readonly aws: AwsOptions;
   /** flags > OPSCTL_<SECTION>_<KEY> > config file > fallback. */
   setting<T extends ConfigValue | undefined>(section: string, key: string, flag: T | undefined, fallback?: T, type?: SettingType): T | undefined;
 }
@@ -49,10 +53,8 @@ export function createContext(global: GlobalOptions, io: ContextIO): Context {
   const config = loadConfig(global.config, env);
   const src = { config: config.data, configPath: config.path, env };
   const setting: Context['setting'] = (section, key, flag, fallback, type) => resolveSetting(src, section, key, flag, fallback, type);
-  const aws: AwsOptions = {
-    profile: setting('aws', 'profile', global.profile),
-    region: setting('aws', 'region', global.region),
-  };
+  // Resolved on first use: commands that never talk to AWS never read ~/.aws/config.
+  let aws: AwsOptions | undefined;
   return {
     global,
     out,
@@ -61,7 +63,9 @@ export function createContext(global: GlobalOptions, io: ContextIO): Context {
     signal: io.signal,
     prompt: createPrompter({ stdin: io.stdin, stderr: io.streams.stderr }),
     runner: io.runner ?? processRunner,
-    aws,
+    get aws() {
+      return (aws ??= resolveAws({ profileFlag: global.profile, regionFlag: global.region, env, config: config.data, configPath: config.path }));
+    },
     setting,
   };
 }
