@@ -269,7 +269,7 @@ export function buildProgram(state: ProgramState = {}): Command {
     .description('print a shell completion script')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', examples('opsctl completion bash > /etc/bash_completion.d/opsctl', 'opsctl completion zsh > "${fpath[1]}/_opsctl"', 'opsctl completion fish > ~/.config/fish/completions/opsctl.fish'))
-    .action(action(() => import('./commands/completion.js')));
+    .action(action(() => import('./commands/completion/index.js')));
 
   addGroupHelp(program, state);
   return program;
