@@ -4,15 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildProgram, runCli, forEachCommand } from '../../src/cli.js';
-import { bashScript, commandTree, fishScript, zshScript } from '../../src/commands/completion.js';
+import { commandTree } from '../../src/commands/completion/index.js';
 import { memoryStreams, runBin } from '../support/cli.js';
-import { hasTool, inCI } from '../support/tools.js';
 
 const emptyEnv = () => ({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')), PATH: process.env.PATH });
 
 describe('argv → options', () => {
   it('registers the whole command tree', () => {
-    const paths = commandTree(buildProgram()).map((n) => n.path);
+    const paths = commandTree(buildProgram()).nodes.map((n) => n.path);
     for (const p of ['ecs-ssh', 'cognito migrate', 'cognito trigger scaffold', 'cognito token verify', 'cert issue', 'cert renew', 'cert push', 'cert list', 'pg explain', 'pg slow', 'pg demo', 'pi audio setup', 'pi audio status', 'pi audio pair', 'pi audio uninstall', 'completion']) {
       expect(paths).toContain(p);
     }
@@ -55,45 +54,6 @@ describe('run with dependencies handed in', () => {
     expect(m.stderr).toMatch(/'tcsh' is invalid/);
   });
 
-  it('--json errors are one JSON document on stdout', async () => {
-    const m = memoryStreams();
-    const code = await runCli(['--json', 'cert', 'list'], { streams: m.streams, stdin: process.stdin, env: emptyEnv() });
-    if (code !== 0) {
-      const doc = JSON.parse(m.stdout);
-      expect(doc.error.exitCode).toBe(code);
-    } else {
-      expect(() => JSON.parse(m.stdout)).not.toThrow();
-    }
-  });
-});
-
-describe('completion scripts', () => {
-  const nodes = commandTree(buildProgram());
-  const complete = (line: string[]): string[] => {
-    const script = bashScript(nodes) + `\nCOMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _opsctl; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const res = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
-    expect(res.stderr).toBe('');
-    return res.stdout.split('\n').filter(Boolean);
-  };
-  it('bash completes commands, subcommands, options and choices', () => {
-    expect(complete(['opsctl', ''])).toEqual(expect.arrayContaining(['ecs-ssh', 'cognito', 'cert', 'pg', 'pi', 'completion']));
-    expect(complete(['opsctl', 'cert', ''])).toEqual(['issue', 'renew', 'push', 'list']);
-    expect(complete(['opsctl', 'pi', 'audio', 's'])).toEqual(['setup', 'status']);
-    expect(complete(['opsctl', '--profile', 'x', 'pg', 'explain', '--ver'])).toEqual(['--verify', '--version', '--verbose']);
-    expect(complete(['opsctl', 'pg', 'explain', '--verify', ''])).toEqual(['hypo', 'real']);
-  });
-  it('zsh and fish scripts parse in their shells', () => {
-    if (hasTool('zsh') || inCI) {
-      const res = spawnSync('zsh', ['-n', '-c', zshScript(nodes)], { encoding: 'utf8' });
-      expect(res.status).toBe(0);
-    }
-    const fish = fishScript(nodes);
-    expect(fish).toContain("complete -c opsctl -n '__fish_seen_subcommand_from cert; and not __fish_seen_subcommand_from issue renew push list' -a issue");
-    if (hasTool('fish') || inCI) {
-      const res = spawnSync('fish', ['--no-execute', '-c', fish], { encoding: 'utf8' });
-      expect(res.status).toBe(0);
-    }
-  });
 });
 
 describe('the built binary', () => {

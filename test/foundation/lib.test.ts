@@ -96,16 +96,17 @@ describe('prompts', () => {
     expect(await p.pick('Which?', [{ label: 'only', value: 'x' }], { flag: '--x' })).toBe('x');
   });
 
-  it('asks on a TTY and takes the numbered answer', async () => {
+  it('asks on a TTY: typing filters the choices, Enter takes the highlighted one', async () => {
     const stdin = Object.assign(new PassThrough(), { isTTY: true });
     const stderr = new PassThrough();
     let shown = '';
     stderr.on('data', (d) => (shown += d));
     const p = createPrompter({ stdin, stderr });
     const answer = p.pick('Which task?', [{ label: 'first', value: 'a' }, { label: 'second', value: 'b' }], { flag: '--task' });
-    setTimeout(() => stdin.write('2\n'), 20);
+    setTimeout(() => stdin.write('sec'), 20);
+    setTimeout(() => stdin.write('\r'), 200);
     expect(await answer).toBe('b');
-    expect(shown).toContain('2) second');
+    expect(shown).toContain('second');
   });
 });
 
@@ -152,7 +153,9 @@ describe('AWS client factory', () => {
     expect(endpointEnvName('Cognito Identity Provider')).toBe('AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER');
     expect(endpointEnvName('Route 53')).toBe('AWS_ENDPOINT_URL_ROUTE_53');
     class Fake { constructor(readonly config: Record<string, unknown>) {} }
-    const c = createAwsClient(Fake, 'ECS', { region: 'eu-west-1', profile: 'p' }, { AWS_ENDPOINT_URL_ECS: 'http://127.0.0.1:1' });
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'aws-')), 'config');
+    writeFileSync(config, '[profile p]\nregion = eu-west-1\n');
+    const c = createAwsClient(Fake, 'ECS', { region: 'eu-west-1', profile: 'p' }, { AWS_ENDPOINT_URL_ECS: 'http://127.0.0.1:1', AWS_CONFIG_FILE: config });
     expect(c.config).toMatchObject({ region: 'eu-west-1', profile: 'p', endpoint: 'http://127.0.0.1:1', retryMode: 'adaptive' });
   });
 });
