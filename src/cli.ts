@@ -354,7 +354,7 @@ export function resolveHelpTarget(from: Command, words: string[]): Command {
     if (!next) {
       if (kids.length === 0) throw usageError(`${where} has no subcommands (got "${word}").`, `see \`${where} --help\``, 'unknown-command');
       const near = suggest(word, kids.map((c) => c.name()));
-      throw usageError(`unknown command '${word}'`, `${near ? `did you mean \`${where} ${near}\`? ` : ''}see \`${where} --help\``, 'unknown-command');
+      throw usageError(`unknown command '${word}'`, `${near ? `did you mean \`${where} ${near}\`? ` : `the commands are ${kids.map((c) => c.name()).join(', ')}; `}see \`${where} --help\``, 'unknown-command');
     }
     cmd = next;
   }
@@ -415,7 +415,12 @@ export function usageFromCommander(err: CommanderError, cmd: Command): OpsError 
   const message = firstLine(err).replace(/^error:\s*/, '');
   const similar = /\(Did you mean (.+?)\?\)/.exec(err.message)?.[1];
   const did = similar ? (err.code === 'commander.unknownCommand' ? `\`${where} ${similar}\`` : `\`${similar}\``) : undefined;
-  return usageError(message, did ? `did you mean ${did}? ${seeHelp}` : seeHelp, code);
+  if (did) return usageError(message, `did you mean ${did}? ${seeHelp}`, code);
+  if (err.code === 'commander.unknownCommand') {
+    const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    return usageError(message, `the commands are ${names.join(', ')}; ${seeHelp}`, code);
+  }
+  return usageError(message, seeHelp, code);
 }
 
 /** Parse argv, run the chosen command, print errors; returns the exit code. */

@@ -25,7 +25,7 @@ function errorDocument(stdout: string) {
 describe('--json: every failure is one JSON document on stdout', () => {
   it.each([
     [['--json', 'cert', 'isue'], 'unknown-command', "unknown command 'isue'", /did you mean `opsctl cert issue`\? see `opsctl cert --help`/],
-    [['nope', '--json'], 'unknown-command', "unknown command 'nope'", /see `opsctl --help`/],
+    [['nope', '--json'], 'unknown-command', "unknown command 'nope'", /^the commands are ecs-ssh, cognito, cert, pg, pi, completion; see `opsctl --help`$/],
     [['pg', 'explain', 'select 1', '--verfy', 'hypo', '--json'], 'unknown-option', "unknown option '--verfy'", /did you mean `--verify`\? see `opsctl pg explain --help`/],
     [['--json', '--bogus'], 'unknown-option', "unknown option '--bogus'", /see `opsctl --help`/],
     [['pg', 'explain', '--verify', 'maybe', '--json'], 'invalid-value', /argument 'maybe' is invalid\. Allowed choices are hypo, real/, /opsctl pg explain --help/],
@@ -106,7 +106,7 @@ describe('help', () => {
     const r = await run(['help', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe("error: unknown command 'nope'\nhint: see `opsctl --help`\n");
+    expect(r.stderr).toBe("error: unknown command 'nope'\nhint: the commands are ecs-ssh, cognito, cert, pg, pi, completion; see `opsctl --help`\n");
     const typo = await run(['help', 'cert', 'isue']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('did you mean `opsctl cert issue`?');
