@@ -499,8 +499,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return typeof code === 'number' ? code : ExitCode.OK;
   } catch (err) {
     if (controller.signal.aborted && !(isOpsError(err) && err.exitCode !== ExitCode.FAILED)) {
-      out.error('Interrupted; in-flight work was cleaned up.');
-      return ExitCode.INTERRUPTED;
+      return report(new OpsError('Interrupted; in-flight work was cleaned up.', { exitCode: ExitCode.INTERRUPTED, code: 'interrupted' }), out, false);
     }
     return report(err, out, Boolean(global.debug));
   } finally {
