@@ -423,6 +423,17 @@ export function usageFromCommander(err: CommanderError, cmd: Command): OpsError 
   return usageError(message, seeHelp, code);
 }
 
+/** The deepest command the words of argv name (option values that happen to be command names aside). */
+function commandNamedBy(program: Command, argv: readonly string[]): Command {
+  let cmd = program;
+  for (const word of argv) {
+    if (word === '--') break;
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next) cmd = next;
+  }
+  return cmd;
+}
+
 /** Parse argv, run the chosen command, print errors; returns the exit code. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const state: ProgramState = {};
@@ -464,7 +475,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       if (err.code === 'commander.help' && !json) return ExitCode.USAGE;
       return report(usageFromCommander(err, failing), new Output(streams, { json }), debug);
     }
-    // Option parsers (int/num) and the help command throw OpsErrors.
+    // Option parsers (int/num) and the help command throw OpsErrors; a bad value's hint points at the help page.
+    if (isOpsError(err) && err.exitCode === ExitCode.USAGE && !err.hint) {
+      const where = ['opsctl', commandPath(commandNamedBy(program, argv))].filter(Boolean).join(' ');
+      err = new OpsError(err.message, { exitCode: err.exitCode, code: err.code, hint: `see \`${where} --help\`` });
+    }
     return report(err, new Output(streams, { json }), debug);
   }
   if (!state.run) return ExitCode.OK;
