@@ -31,6 +31,7 @@ export function buildIsStale(): boolean {
 
 export default function setup(): void {
   if (!buildIsStale()) return;
+  process.stderr.write('dist/ is missing or older than src/: building it first\n');
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`npm run build failed before the tests:\n${r.stdout}${r.stderr}`);
 }
