@@ -18,7 +18,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // Until the command returns, the exit code is a failure: a command whose work
 // stopped without finishing must not look like success to a script.
 process.exitCode = 1;
-const code = await runCli(process.argv.slice(2), { streams: { stdout: process.stdout, stderr: process.stderr }, stdin: process.stdin, env: process.env });
+// process.stdin is a getter that sets up a tty, pipe or file stream (loading
+// net and tty); only commands read it, so --help and usage errors never do.
+const io = {
+  streams: { stdout: process.stdout, stderr: process.stderr },
+  env: process.env,
+  get stdin() {
+    return process.stdin;
+  },
+};
+const code = await runCli(process.argv.slice(2), io);
 process.exitCode = code;
 // A command that left a socket or timer open must not hang the shell.
 setTimeout(() => process.exit(code), 1500).unref();

@@ -1,8 +1,12 @@
 /**
  * All printing goes through here: data to stdout, everything else (logs,
  * progress, prompts, warnings) to stderr. Colour only when the stream is a TTY
- * and neither --no-color nor NO_COLOR says otherwise.
+ * and neither --no-color nor NO_COLOR says otherwise; picocolors is the one
+ * colour library (no escape codes written by hand anywhere in src/).
  */
+import { createColors } from 'picocolors';
+import { escapeLine, terminalWidth, truncate } from './terminal.js';
+
 export interface OutputStreams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -17,10 +21,15 @@ export interface OutputOptions {
   debug?: boolean;
   /** Suppress informational logs (errors and warnings still show). */
   quiet?: boolean;
+  /** The environment deciding colour and width (NO_COLOR, FORCE_COLOR, TERM, COLUMNS); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
-const codes = { red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39], dim: [2, 22], bold: [1, 22] } as const;
-export type Style = keyof typeof codes;
+export type Style = 'red' | 'green' | 'yellow' | 'cyan' | 'dim' | 'bold';
+type Colors = ReturnType<typeof createColors>;
+
+/** Erase the current line and return to its start (a cursor control, not a colour). */
+const ERASE_LINE = '\r\x1b[2K';
 
 export function colorEnabled(stream: { isTTY?: boolean }, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (flag === false) return false;
@@ -34,8 +43,9 @@ export class Output {
   readonly verbose: boolean;
   readonly debugOn: boolean;
   readonly quiet: boolean;
-  private readonly colorOut: boolean;
-  private readonly colorErr: boolean;
+  private readonly colorOut: Colors;
+  private readonly colorErr: Colors;
+  private readonly env: NodeJS.ProcessEnv;
   private progressActive = false;
 
   constructor(readonly streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr }, opts: OutputOptions = {}) {
@@ -43,17 +53,28 @@ export class Output {
     this.debugOn = Boolean(opts.debug);
     this.verbose = Boolean(opts.verbose) || this.debugOn;
     this.quiet = Boolean(opts.quiet);
-    this.colorOut = colorEnabled(streams.stdout, opts.color);
-    this.colorErr = colorEnabled(streams.stderr, opts.color);
+    this.env = opts.env ?? process.env;
+    this.colorOut = createColors(colorEnabled(streams.stdout, opts.color, this.env));
+    this.colorErr = createColors(colorEnabled(streams.stderr, opts.color, this.env));
   }
 
   /** Style text for stdout. */
   style(style: Style, text: string): string {
-    return this.colorOut ? wrap(style, text) : text;
+    return this.colorOut[style](text);
   }
   /** Style text for stderr. */
   styleErr(style: Style, text: string): string {
-    return this.colorErr ? wrap(style, text) : text;
+    return this.colorErr[style](text);
+  }
+
+  /** The width stdout's terminal gives us (COLUMNS when not a terminal), or undefined. */
+  get width(): number | undefined {
+    return terminalWidth(this.streams.stdout as { isTTY?: boolean; columns?: number }, this.env);
+  }
+
+  /** A table on stdout, fitted to stdout's terminal width (see table()). */
+  table(headers: string[], rows: TableRow[]): void {
+    this.line(table(headers, rows, { width: this.width ?? null }));
   }
 
   /** Human data: a line on stdout (ignored in --json mode: print the document with data()). */
@@ -92,7 +113,7 @@ export class Output {
   progress(text: string): void {
     if (this.quiet) return;
     if (this.streams.stderr.isTTY) {
-      this.streams.stderr.write('\r\x1b[2K' + text);
+      this.streams.stderr.write(ERASE_LINE + text);
       this.progressActive = true;
     } else {
       this.streams.stderr.write(text + '\n');
@@ -152,15 +173,54 @@ export class Output {
   }
 }
 
-function wrap(style: Style, text: string): string {
-  const [open, close] = codes[style];
-  return `\x1b[${open}m${text}\x1b[${close}m`;
+export type TableRow = Array<string | number | undefined | null>;
+
+const GAP = 2;
+/** A column is not shrunk below this many columns (or its natural width, if smaller). */
+const MIN_COLUMN = 6;
+
+/**
+ * Render rows as an aligned text table. Every cell is escaped to one line
+ * (control characters from APIs and files never reach the terminal raw), so
+ * cells are plain text: style whole lines, not cells.
+ *
+ * `width` fits the table to a terminal: the widest columns are shrunk first and
+ * their cells cut with an ellipsis, so a row never wraps mid-line. By default
+ * it is the width of process.stdout when that is a terminal, else COLUMNS;
+ * `null` means no limit (Output.table passes its own stream's width).
+ */
+export function table(headers: string[], rows: TableRow[], opts: { width?: number | null } = {}): string {
+  const cells = [headers, ...rows].map((r) => r.map((c) => (c === undefined || c === null ? '' : escapeLine(String(c)))));
+  const columns = Math.max(...cells.map((r) => r.length));
+  const natural = Array.from({ length: columns }, (_, i) => Math.max(0, ...cells.map((r) => displayWidth(r[i] ?? ''))));
+  const limit = opts.width === undefined ? terminalWidth(process.stdout) : opts.width ?? undefined;
+  const widths = limit === undefined ? natural : fitColumns(natural, limit);
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => {
+        const cut = displayWidth(c) > widths[i]! ? truncate(c, widths[i]!) : c;
+        return i === r.length - 1 ? cut : cut + ' '.repeat(Math.max(0, widths[i]! - displayWidth(cut)));
+      })
+      .join(' '.repeat(GAP))
+      .trimEnd();
+  return cells.map(fmt).join('\n');
 }
 
-/** Render rows as an aligned text table. */
-export function table(headers: string[], rows: Array<Array<string | number | undefined | null>>): string {
-  const cells = rows.map((r) => r.map((c) => (c === undefined || c === null ? '' : String(c))));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [fmt(headers), ...cells.map(fmt)].join('\n');
+/** Shrink the currently widest column one step at a time until the row fits (or nothing can shrink). */
+export function fitColumns(natural: number[], limit: number): number[] {
+  const widths = [...natural];
+  const total = () => widths.reduce((a, b) => a + b, 0) + GAP * Math.max(0, widths.length - 1);
+  while (total() > limit) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) {
+      if (widths[i]! > Math.min(natural[i]!, MIN_COLUMN) && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    }
+    if (widest < 0) break;
+    widths[widest] = widths[widest]! - 1;
+  }
+  return widths;
+}
+
+function displayWidth(text: string): number {
+  return [...text].length;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { OpsError } from './errors.js';
@@ -62,39 +61,51 @@ function isExecutable(p: string): boolean {
   }
 }
 
-/** The real runner: node's spawn with shell:false. */
+type Execa = typeof import('execa').execa;
+let execaLoading: Promise<Execa> | undefined;
+/**
+ * execa is imported on first use, so start-up (and every command that never
+ * spawns) does not pay for loading it. A command that will spawn after some
+ * network calls (ecs-ssh: four AWS calls, then ssh) can start the load early
+ * so it overlaps the waiting.
+ */
+export function preloadProcessRunner(): Promise<Execa> {
+  execaLoading ??= import('execa').then((m) => m.execa);
+  return execaLoading;
+}
+
+/** The real runner: execa with shell:false, argv only. */
 export const processRunner: ProcessRunner = {
   which: (file) => which(file),
-  run(spec) {
-    return new Promise((resolve, reject) => {
-      const inherit = spec.stdio === 'inherit';
-      let child;
-      try {
-        child = spawn(spec.file, spec.args, {
-          cwd: spec.cwd,
-          env: spec.env ?? process.env,
-          stdio: inherit ? 'inherit' : ['pipe', 'pipe', 'pipe'],
-          shell: false,
-          signal: spec.signal,
-          timeout: spec.timeoutMs,
-        });
-      } catch (err) {
-        reject(spawnError(spec, err));
-        return;
-      }
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', (err) => reject(spawnError(spec, err)));
-      child.on('close', (code, signal) => {
-        resolve({ exitCode: code ?? (signal ? 128 + signalNumber(signal) : 1), signal: signal ?? undefined, stdout, stderr });
-      });
-      if (!inherit) {
-        if (spec.input !== undefined) child.stdin?.end(spec.input);
-        else child.stdin?.end();
-      }
+  async run(spec) {
+    const execa = await preloadProcessRunner();
+    const inherit = spec.stdio === 'inherit';
+    const result = await execa(spec.file, spec.args, {
+      cwd: spec.cwd,
+      // The environment handed in is the whole environment, as with spawn (not merged into process.env).
+      env: spec.env ?? process.env,
+      extendEnv: false,
+      shell: false,
+      stdio: inherit ? 'inherit' : 'pipe',
+      // Piped stdin always gets EOF (after the input, if any), so a program reading it never waits on us.
+      ...(inherit ? {} : { input: spec.input ?? '' }),
+      cancelSignal: spec.signal,
+      timeout: spec.timeoutMs,
+      reject: false,
+      stripFinalNewline: false,
+      maxBuffer: Number.MAX_SAFE_INTEGER,
+      encoding: 'utf8',
     });
+    if (result.isCanceled) throw spawnError(spec, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    // No exit code and no signal: the program never ran (not found, not executable).
+    if (result.exitCode === undefined && result.signal === undefined) throw spawnError(spec, result.cause ?? result);
+    const signal = result.signal;
+    return {
+      exitCode: result.exitCode ?? (signal ? 128 + signalNumber(signal) : 1),
+      signal,
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    };
   },
 };
 

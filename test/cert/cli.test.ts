@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { binPath, runBin } from '../support/cli.js';
 import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { missingTools } from '../support/tools.js';
+import { nodeForOtherUsers } from '../support/other-user.js';
 import { startSshd, recordingCommand, type TestSshd } from '../support/sshd.js';
 import { seedCert } from '../support/cert-deps.js';
 import { CertStore } from '../../src/commands/cert/store.js';
@@ -156,7 +157,8 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('opsctl cert p
   });
 });
 
-// Needs root to become another user; the source entry (via tsx) so it does not depend on a fresh build.
+// Needs root to become another user. `nobody` can enter neither /root (the cached Node 22/24) nor a
+// checkout under a root-only directory: it runs a Node and an opsctl built from src/ in a world-readable temp dir.
 describe.skipIf(process.getuid?.() !== 0)('opsctl cert as a user who cannot read the store', () => {
   it('cert list on root\'s store: exit 1, one line naming the store and a hint, no stack', async () => {
     const { chmod, mkdir } = await import('node:fs/promises');
@@ -164,15 +166,15 @@ describe.skipIf(process.getuid?.() !== 0)('opsctl cert as a user who cannot read
     await chmod(parent, 0o755);
     const store = path.join(parent, 'certs');
     await mkdir(store, { mode: 0o700 });
-    const entry = path.join(parent, 'entry.mts');
-    await writeFile(entry, `import ${JSON.stringify(path.resolve('src/main.ts'))};\n`);
-    await chmod(entry, 0o644);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', entry, 'cert', 'list', '--cert-dir', store], {
+    const other = nodeForOtherUsers({ opsctl: true });
+    const r = spawnSync(other.node, [other.opsctl!, 'cert', 'list', '--cert-dir', store], {
       encoding: 'utf8',
+      cwd: other.dir,
       uid: 65534,
       gid: 65534,
       env: { PATH: process.env.PATH, HOME: parent, NO_COLOR: '1' },
     });
+    other.cleanup();
     expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
     expect(r.stderr.trim().split('\n')).toEqual([
       `error: Cannot read the certificate store at ${store}: permission denied.`,

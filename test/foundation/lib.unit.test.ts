@@ -96,17 +96,18 @@ describe('prompts', () => {
     expect(await p.pick('Which?', [{ label: 'only', value: 'x' }], { flag: '--x' })).toBe('x');
   });
 
-  it('asks on a TTY: typing filters the choices, Enter takes the highlighted one', async () => {
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+  it('on a TTY, filters the choices as you type and takes Enter', async () => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
     const stderr = new PassThrough();
     let shown = '';
     stderr.on('data', (d) => (shown += d));
     const p = createPrompter({ stdin, stderr });
-    const answer = p.pick('Which task?', [{ label: 'first', value: 'a' }, { label: 'second', value: 'b' }], { flag: '--task' });
+    const answer = p.pick('Which task?', [{ label: 'first web', value: 'a' }, { label: 'second web', value: 'b' }, { label: 'third worker', value: 'c' }], { flag: '--task' });
     setTimeout(() => stdin.write('sec'), 20);
     setTimeout(() => stdin.write('\r'), 200);
     expect(await answer).toBe('b');
-    expect(shown).toContain('second');
+    expect(shown).toContain('Which task?');
+    expect(shown).toContain('second web');
   });
 });
 
