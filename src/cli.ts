@@ -270,7 +270,7 @@ export function buildProgram(state: ProgramState = {}): Command {
     .command('completion')
     .description('print a shell completion script')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
-    .addHelpText('after', examples('opsctl completion bash > /etc/bash_completion.d/opsctl', 'opsctl completion zsh > "${fpath[1]}/_opsctl"', 'opsctl completion fish > ~/.config/fish/completions/opsctl.fish'))
+    .addHelpText('after', examples("opsctl completion bash > ~/.local/share/opsctl/completion.bash   # then in ~/.bashrc: source ~/.local/share/opsctl/completion.bash", 'opsctl completion zsh > ~/.zfunc/_opsctl   # then in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)', 'opsctl completion fish > ~/.config/fish/completions/opsctl.fish'))
     .action(action(() => import('./commands/completion/index.js')));
 
   addGroupHelp(program, (from, words) => {
