@@ -61,7 +61,7 @@ export function resolveAws(input: AwsInputs): AwsOptions {
   if (input.regionFlag) [region, regionFrom] = [input.regionFlag, 'flag'];
   else if (env.AWS_REGION || env.AWS_DEFAULT_REGION) [region, regionFrom] = [env.AWS_REGION || env.AWS_DEFAULT_REGION, 'env'];
   else if ((region = fromConfig('region'))) regionFrom = 'config';
-  else if ((region = loadProfiles(env).profiles.get(profile ?? env.AWS_DEFAULT_PROFILE ?? 'default')?.region || undefined)) regionFrom = 'shared-config';
+  else if ((region = loadProfiles(env).profiles.get(profile ?? 'default')?.region || undefined)) regionFrom = 'shared-config';
 
   const opts: AwsOptions = {};
   if (profile) Object.assign(opts, { profile, profileFrom });
