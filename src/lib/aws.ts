@@ -61,7 +61,7 @@ export function resolveAws(input: AwsInputs): AwsOptions {
   if (input.regionFlag) [region, regionFrom] = [input.regionFlag, 'flag'];
   else if (env.AWS_REGION || env.AWS_DEFAULT_REGION) [region, regionFrom] = [env.AWS_REGION || env.AWS_DEFAULT_REGION, 'env'];
   else if ((region = fromConfig('region'))) regionFrom = 'config';
-  else if ((region = loadProfiles(env).profiles.get(profile ?? env.AWS_DEFAULT_PROFILE ?? 'default')?.region || undefined)) regionFrom = 'shared-config';
+  else if ((region = loadProfiles(env).profiles.get(profile ?? 'default')?.region || undefined)) regionFrom = 'shared-config';
 
   const opts: AwsOptions = {};
   if (profile) Object.assign(opts, { profile, profileFrom });
@@ -118,6 +118,11 @@ export function createAwsClient<C>(Ctor: ClientCtor<C>, serviceId: string, opts:
   };
   if (opts.region) config.region = opts.region;
   if (opts.profile) config.profile = opts.profile;
+  // aws-cli (botocore): access keys in the environment beat AWS_PROFILE, but not --profile. The JS SDK
+  // skips them whenever a profile is set, so hand them over explicitly in that one case.
+  if (opts.profile && opts.profileFrom !== '--profile' && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+  }
   const endpoint = endpointFor(serviceId, env, opts.endpoint);
   if (endpoint) config.endpoint = endpoint;
   return new Ctor(config);

@@ -221,6 +221,14 @@ describe('the real SDK uses what was resolved', () => {
     expect(scopes[0]).toMatch(/^AKIACIEXAMPLE\/\d{8}\/eu-west-2\/ecs\/aws4_request$/);
   });
 
+  it('access keys in the environment beat AWS_PROFILE but not --profile (as botocore decides)', async () => {
+    const env = useEnv({ ...awsHome(CONFIG, CREDENTIALS).env, AWS_PROFILE: 'dev', AWS_ACCESS_KEY_ID: 'AKIAENVEXAMPLE', AWS_SECRET_ACCESS_KEY: 'envsecret', AWS_ENDPOINT_URL_ECS: server.url });
+    await createAwsClient(ECSClient, 'ECS', resolve(env), env).send(new ListClustersCommand({}));
+    await createAwsClient(ECSClient, 'ECS', resolve(env, { profile: 'dev' }), env).send(new ListClustersCommand({}));
+    expect(scopes[0]).toMatch(/^AKIAENVEXAMPLE\/\d{8}\/ap-southeast-2\//);
+    expect(scopes[1]).toMatch(/^AKIADEVEXAMPLE\/\d{8}\/ap-southeast-2\//);
+  });
+
   it('--profile beats AWS_PROFILE, and the id-implied region beats the profile region', async () => {
     const env = useEnv({ ...awsHome(CONFIG, CREDENTIALS).env, AWS_PROFILE: 'dev', AWS_ENDPOINT_URL_ECS: server.url });
     const ctx = { aws: resolve(env, { profile: 'ci' }) };

@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram, forEachCommand, jsonRequested, runCli, suggest } from '../../src/cli.js';
+import { buildProgram, forEachCommand, runCli } from '../../src/cli.js';
+import { suggest } from '../../src/help-pages.js';
+import { jsonRequested } from '../../src/usage-errors.js';
 import { memoryStreams, runBin } from '../support/cli.js';
 
 const emptyEnv = () => ({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')), PATH: process.env.PATH });

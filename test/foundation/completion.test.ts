@@ -43,6 +43,8 @@ const cases: Case[] = [
   { line: 'opsctl completion ', expected: ['bash', 'zsh', 'fish'] },
   { line: 'opsctl pg help ', expected: ['explain', 'slow', 'demo'] },
   { line: 'opsctl help ', expected: ['ecs-ssh', 'cognito', 'cert', 'pg', 'pi', 'completion'] },
+  { line: 'opsctl help pi audio ', expected: ['setup', 'status', 'pair', 'uninstall'] },
+  { line: 'opsctl cognito help trigger ', expected: ['scaffold'] },
 ];
 // --profile from the AWS config files as they are when TAB is pressed.
 const profileCases: Case[] = [

@@ -102,12 +102,18 @@ describe('prompts', () => {
     let shown = '';
     stderr.on('data', (d) => (shown += d));
     const p = createPrompter({ stdin, stderr });
-    const answer = p.pick('Which task?', [{ label: 'first web', value: 'a' }, { label: 'second web', value: 'b' }, { label: 'third worker', value: 'c' }], { flag: '--task' });
-    setTimeout(() => stdin.write('sec'), 20);
-    setTimeout(() => stdin.write('\r'), 200);
+    const answer = p.pick('Which task?', [{ label: 'first', value: 'a' }, { label: 'second', value: 'b' }], { flag: '--task' });
+    // Wait for what the picker draws, not for fixed times: first both choices, then only the filtered one.
+    const until = async (ready: () => boolean) => {
+      for (let i = 0; i < 1000 && !ready(); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    await until(() => shown.includes('second'));
+    const before = shown.length;
+    stdin.write('sec');
+    const lastFrame = () => shown.slice(before).split('Which task?').at(-1) ?? '';
+    await until(() => lastFrame().includes('sec') && lastFrame().includes('second') && !lastFrame().includes('first'));
+    stdin.write('\r');
     expect(await answer).toBe('b');
-    expect(shown).toContain('Which task?');
-    expect(shown).toContain('second web');
   });
 });
 

@@ -43,10 +43,15 @@ export function commandTree(root: Command): CompletionTree {
       argChoices: (cmd.registeredArguments[0]?.argChoices ?? []).filter((c) => SAFE.test(c)),
     });
     for (const c of kids) {
-      // `help` completes its siblings: `opsctl pg help <TAB>` offers explain, slow, demo.
-      if (c.name() === 'help') nodes.push({ path: [...path, 'help'].join(' '), subcommands: kids.filter((k) => k !== c).map((k) => ({ name: k.name(), description: oneLine(k.description()) })), options: [HELP], argChoices: [] });
+      if (c.name() === 'help') helpNodes(cmd, [...path, 'help']);
       else walk(c, [...path, c.name()]);
     }
+  };
+  // `help` completes the commands below its group: `opsctl help pi <TAB>` offers audio, `opsctl pg help <TAB>` explain, slow, demo.
+  const helpNodes = (group: Command, path: string[]) => {
+    const kids = group.commands.filter((c) => SAFE.test(c.name()) && c.name() !== 'help');
+    nodes.push({ path: path.join(' '), subcommands: kids.map((k) => ({ name: k.name(), description: oneLine(k.description()) })), options: [HELP], argChoices: [] });
+    for (const k of kids) if (k.commands.length) helpNodes(k, [...path, k.name()]);
   };
   walk(root, []);
   return { nodes, globals: optionsOf(root) };
