@@ -1,10 +1,13 @@
 import type * as EcsSdk from '@aws-sdk/client-ecs';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
+import type * as SsmSdk from '@aws-sdk/client-ssm';
 import { awsCall, createAwsClient, type AwsOptions } from '../../lib/aws.js';
+import { OpsError, firstLine } from '../../lib/errors.js';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   ExecuteCommandCommand,
@@ -27,9 +30,15 @@ export interface EcsApi {
   describeContainerInstances(cluster: string, arns: string[]): Promise<{ containerInstances: EcsSdk.ContainerInstance[]; failures: EcsSdk.Failure[] }>;
   /** Instances that exist; ids EC2 no longer knows are left out (the caller reports them). */
   describeInstances(ids: string[]): Promise<Ec2Sdk.Instance[]>;
+  /** Only asked when a task has several containers and none is named like its service. */
+  describeTaskDefinition(arn: string): Promise<EcsSdk.TaskDefinition | undefined>;
   executeCommand(input: { cluster: string; task: string; container: string; command: string }): Promise<EcsSdk.ExecuteCommandResponse>;
-  /** Region and ECS endpoint, for session-manager-plugin. */
-  connection(): Promise<{ region: string; endpoint: string; profile: string }>;
+  /** SSM-managed instances among `ids` (the SSM client loads only when asked). */
+  describeInstanceInformation(ids: string[]): Promise<SsmSdk.InstanceInformation[]>;
+  startSession(input: { Target: string; DocumentName?: string; Parameters?: Record<string, string[]>; Reason?: string }): Promise<SsmSdk.StartSessionResponse>;
+  terminateSession(sessionId: string): Promise<void>;
+  /** Region, endpoint and profile for session-manager-plugin (the ECS endpoint for ECS Exec, SSM's for StartSession). */
+  connection(service?: 'ecs' | 'ssm'): Promise<{ region: string; endpoint: string; profile: string }>;
 }
 
 const DESCRIBE_BATCH = 100;
@@ -39,8 +48,13 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
   const sendOptions = signal ? { abortSignal: signal } : undefined;
   const ecs = createAwsClient(ECSClient, 'ECS', aws, env);
   let ec2: Ec2Sdk.EC2Client | undefined;
+  let ssm: Promise<{ client: SsmSdk.SSMClient; sdk: typeof SsmSdk }> | undefined;
+  const ssmClient = () =>
+    (ssm ??= import('@aws-sdk/client-ssm').then((sdk) => ({ sdk, client: createAwsClient(sdk.SSMClient, 'SSM', aws, env) })));
   const ctx = { profile: aws.profile, region: aws.region, env };
-  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => awsCall(action, fn, ctx);
+  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => awsCall(action, fn, ctx).catch((err: unknown) => {
+    throw serverError(err, action) ?? err;
+  });
 
   return {
     listClusters() {
@@ -111,16 +125,59 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
         }
       }
     },
+    async describeTaskDefinition(arn) {
+      return (await call('ecs:DescribeTaskDefinition', () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), sendOptions))).taskDefinition;
+    },
     async executeCommand(input) {
       return call('ecs:ExecuteCommand', () => ecs.send(new ExecuteCommandCommand({ ...input, interactive: true }), sendOptions));
     },
-    async connection() {
-      const region = await ecs.config.region();
-      const ep = await ecs.config.endpoint?.();
-      const endpoint = ep ? `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ''}${ep.path ?? ''}`.replace(/\/$/, '') : `https://ecs.${region}.amazonaws.com`;
+    async describeInstanceInformation(ids) {
+      if (ids.length === 0) return [];
+      const { sdk, client } = await ssmClient();
+      const out: SsmSdk.InstanceInformation[] = [];
+      let NextToken: string | undefined;
+      do {
+        const r = await call('ssm:DescribeInstanceInformation', () =>
+          client.send(new sdk.DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }], NextToken }), sendOptions),
+        );
+        out.push(...(r.InstanceInformationList ?? []));
+        NextToken = r.NextToken;
+      } while (NextToken);
+      return out;
+    },
+    async startSession(input) {
+      const { sdk, client } = await ssmClient();
+      return call('ssm:StartSession', () => client.send(new sdk.StartSessionCommand(input), sendOptions));
+    },
+    async terminateSession(sessionId) {
+      const { sdk, client } = await ssmClient();
+      await call('ssm:TerminateSession', () => client.send(new sdk.TerminateSessionCommand({ SessionId: sessionId })));
+    },
+    async connection(service = 'ecs') {
+      const config = service === 'ssm' ? (await ssmClient()).client.config : ecs.config;
+      const region = await config.region();
+      const ep = await config.endpoint?.();
+      const endpoint = ep ? `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ''}${ep.path ?? ''}`.replace(/\/$/, '') : `https://${service}.${region}.amazonaws.com`;
       return { region, endpoint, profile: aws.profile ?? env.AWS_PROFILE ?? '' };
     },
   };
+}
+
+/**
+ * The SDK retries 5xx answers; when they still fail the user gets one line
+ * naming the call, not the SDK's raw error (often an HTML body or "UnknownError").
+ */
+export function serverError(err: unknown, action: string): OpsError | undefined {
+  if (err instanceof OpsError) return undefined;
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  if (!status || status < 500) return undefined;
+  const why = firstLine(err).slice(0, 200);
+  return new OpsError(`AWS answered ${action} with HTTP ${status}${e.name && e.name !== 'Error' ? ` (${e.name})` : ''} even after retries${why && why !== e.name ? `: ${why}` : ''}.`, {
+    hint: 'a problem on the AWS side: try again in a minute (https://health.aws.amazon.com shows outages); check --region if it persists',
+    code: 'aws-server-error',
+    cause: err,
+  });
 }
 
 /** Every page of an ECS List* call, following nextToken. */
