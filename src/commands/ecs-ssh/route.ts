@@ -48,11 +48,12 @@ export async function chooseRoute(
     reasons.push(`not ECS Exec: ${problem.message}`);
   }
   if (!task.containerInstanceArn) {
-    const problem = new OpsError(`Task ${task.id} runs on ${task.launchType}: there is no container instance to ${via === 'ssm' ? 'open an SSM session to' : 'ssh to'}, and ${exec ? firstLine(exec.message).replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase()) : 'session-manager-plugin is not on PATH'}.`, {
-      hint: exec?.hint ?? PLUGIN_HINT,
-      code: exec?.code === 'exec-not-enabled' ? 'fargate-no-exec' : exec?.code ?? 'missing-session-manager-plugin',
-    });
-    throw problem;
+    const where = `Task ${task.id} runs on ${task.launchType}`;
+    if (exec?.code === 'exec-not-enabled') {
+      throw new OpsError(`${where} and has no container instance to ssh to, and ECS Exec is not enabled for it.`, { hint: exec.hint, code: 'fargate-no-exec' });
+    }
+    if (exec) throw new OpsError(`${where} (no container instance to ssh to); ${exec.message}`, { hint: exec.hint, code: exec.code });
+    throw new OpsError(`${where} (no container instance to ssh to); ECS Exec is enabled but session-manager-plugin is not on PATH.`, { hint: PLUGIN_HINT, code: 'missing-session-manager-plugin' });
   }
   const inst = task.instance;
   if (!inst || inst.gone) {
