@@ -17,7 +17,7 @@ function config(text: string): string {
   writeFileSync(file, text);
   return file;
 }
-const noDns = async () => [] as string[];
+const noDns = async (_host: string) => [] as string[];
 const opts = { public: false, fallbackUser: 'ec2-user', dnsLookup: noDns };
 const choose = (file: string, addr: InstanceAddresses, o: Partial<typeof opts & { sharedNameTag: boolean; user: string }> = {}) =>
   chooseSshHost(addr, new SshResolver(processRunner, scanSshConfig(file, home)), { ...opts, ...o });
