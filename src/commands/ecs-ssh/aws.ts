@@ -3,7 +3,6 @@ import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 import { awsCall, createAwsClient, type AwsOptions } from '../../lib/aws.js';
 import { OpsError, firstLine } from '../../lib/errors.js';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
@@ -37,6 +36,13 @@ export interface EcsApi {
   describeInstanceInformation(ids: string[]): Promise<SsmSdk.InstanceInformation[]>;
   startSession(input: { Target: string; DocumentName?: string; Parameters?: Record<string, string[]>; Reason?: string }): Promise<SsmSdk.StartSessionResponse>;
   terminateSession(sessionId: string): Promise<void>;
+  /**
+   * Runs `work` once the first AWS request is on its way, so local work
+   * (ssh -G, loading the EC2 client) overlaps the wait for AWS instead of delaying the request.
+   */
+  whileWaiting(work: () => void): void;
+  /** Start loading the EC2 client (only the full lookup needs it; a repeat connect never does). */
+  prefetchEc2(): void;
   /** Region, endpoint and profile for session-manager-plugin (the ECS endpoint for ECS Exec, SSM's for StartSession). */
   connection(service?: 'ecs' | 'ssm'): Promise<{ region: string; endpoint: string; profile: string }>;
 }
@@ -48,13 +54,30 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
   const sendOptions = signal ? { abortSignal: signal } : undefined;
   const ecs = createAwsClient(ECSClient, 'ECS', aws, env);
   let ec2: Ec2Sdk.EC2Client | undefined;
+  // 800 KB of the ecs-ssh bundle is the EC2 client: loaded on demand.
+  let ec2Sdk: Promise<typeof Ec2Sdk> | undefined;
+  const loadEc2 = () => (ec2Sdk ??= import('@aws-sdk/client-ec2'));
+  let started = false;
+  const waiting: Array<() => void> = [];
+  const requestStarted = () => {
+    if (started) return;
+    started = true;
+    // A few ms: the request's socket is connecting and its bytes are queued before the main thread is busied.
+    setTimeout(() => {
+      for (const work of waiting.splice(0)) work();
+    }, 5).unref?.();
+  };
   let ssm: Promise<{ client: SsmSdk.SSMClient; sdk: typeof SsmSdk }> | undefined;
   const ssmClient = () =>
     (ssm ??= import('@aws-sdk/client-ssm').then((sdk) => ({ sdk, client: createAwsClient(sdk.SSMClient, 'SSM', aws, env) })));
   const ctx = { profile: aws.profile, region: aws.region, env };
-  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => awsCall(action, fn, ctx).catch((err: unknown) => {
-    throw serverError(err, action) ?? err;
-  });
+  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => {
+    const pending = awsCall(action, fn, ctx).catch((err: unknown) => {
+      throw serverError(err, action) ?? err;
+    });
+    requestStarted();
+    return pending;
+  };
 
   return {
     listClusters() {
@@ -101,7 +124,9 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
     },
     async describeInstances(ids) {
       if (ids.length === 0) return [];
-      const client = (ec2 ??= createAwsClient(EC2Client, 'EC2', aws, env));
+      const sdk = await loadEc2();
+      const client = (ec2 ??= createAwsClient(sdk.EC2Client, 'EC2', aws, env));
+      const { DescribeInstancesCommand } = sdk;
       let wanted = [...new Set(ids)];
       // EC2 fails the whole call when one id is unknown ("instance gone"):
       // drop the ids it names and ask again for the rest.
@@ -152,6 +177,13 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
     async terminateSession(sessionId) {
       const { sdk, client } = await ssmClient();
       await call('ssm:TerminateSession', () => client.send(new sdk.TerminateSessionCommand({ SessionId: sessionId })));
+    },
+    whileWaiting(work) {
+      if (started && waiting.length === 0) setTimeout(work, 0);
+      else waiting.push(work);
+    },
+    prefetchEc2() {
+      void loadEc2().catch(() => undefined);
     },
     async connection(service = 'ecs') {
       const config = service === 'ssm' ? (await ssmClient()).client.config : ecs.config;

@@ -53,18 +53,21 @@ export async function run(o: EcsSshOptions, deps: EcsSshDeps): Promise<EcsSshRes
   const tty = o.all ? false : (o.tty ?? (deps.stdinIsTTY && deps.stdoutIsTTY));
   const key = deps.cache && o.cache && !o.all && !o.task ? deps.cache.key(o.cluster, service) : undefined;
   // The ssh config is read (and its Host names put to `ssh -G`) while AWS answers.
-  if (o.via !== 'exec' && o.via !== 'ssm') queueMicrotask(() => {
-    try {
-      deps.resolver().prewarm();
-    } catch {
-      /* a bad --ssh-config is reported when a host is chosen */
-    }
-  });
+  if (o.via !== 'exec' && o.via !== 'ssm') {
+    deps.api.whileWaiting(() => {
+      try {
+        deps.resolver().prewarm();
+      } catch {
+        /* a bad --ssh-config is reported when a host is chosen */
+      }
+    });
+  }
 
   let targets: Target[] = [];
   const hit = key ? await fromCache(o, deps, key, tty) : undefined;
   if (hit) targets = [hit];
   else {
+    deps.api.whileWaiting(() => deps.api.prefetchEc2());
     const cluster = await resolveCluster(deps, o.cluster, service);
     const tasks = await findTasks(deps, cluster, service, o.task);
     const shared = sharedNameTags(tasks);
