@@ -264,9 +264,14 @@ describe('hygiene', () => {
     w.addEc2Task('prod', 'web', { instance: { nameTag: 'ok', privateIp: '10.0.0.5' } });
     const e = await failure(runEcs(standin, { print: true }));
     expect(e.message).not.toMatch(/[\u0000-\u001f]/);
-    const { prompt } = await import('./helpers.js').then((h) => h.ttyPrompter());
-    const r = await runEcs(standin, { print: true }, { prompt, logs: [] });
-    expect(r.action).toBe('print');
+    // alone: the IP fallback's error and reasons carry the tag escaped
+    w.tasks.pop();
+    const r = await runEcs(standin, { print: true, public: true }).catch((err: OpsError) => err);
+    expect(r).toBeInstanceOf(OpsError);
+    expect((r as OpsError).message).toContain('Name tag "evil\\x1b]0;pwned\\x07\\x1b[2J"');
+    expect(`${(r as OpsError).message}${(r as OpsError).hint}`).not.toMatch(/[\u0000-\u001f]/);
+    const p = await runEcs(standin, { print: true });
+    expect(p.action === 'print' && p.targets[0]!.reasons.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 
   it('sidecars: the container named like the service, else the only essential one, printed', async () => {

@@ -11,6 +11,7 @@ import { formatCommand, type ProcessRunner } from '../../lib/process.js';
 import type { EcsApi } from './aws.js';
 import type { Via } from './options.js';
 import { chooseSshHost, type ChooseOptions, type SshHostChoice, type SshResolver } from './ssh-hosts.js';
+import { escapeLine } from '../../lib/terminal.js';
 import { listCommand, type ContainerView, type TaskView } from './tasks.js';
 
 export type Route = 'ssh' | 'ssm' | 'exec';
@@ -109,9 +110,9 @@ function finishSsh(ssh: SshHostChoice | undefined, sshInstalled: boolean, reason
   }
   const inst = ctx.task.instance!;
   if (!ssh) {
-    const why = inst.nameTag ? `no ssh config entry resolves its Name tag "${inst.nameTag}" to it` : 'it has no Name tag';
+    const why = inst.nameTag ? `no ssh config entry resolves its Name tag "${escapeLine(inst.nameTag)}" to it` : 'it has no Name tag';
     throw new OpsError(`Instance ${inst.id}: ${why}, no Host in your ssh config has one of its addresses as HostName, and it has no ${ctx.choose.public ? 'public' : 'private'} IP to fall back to.`, {
-      hint: ctx.choose.public ? 'drop --public to use the private IP, or add a Host entry for it to your ssh config' : `add a "Host ${inst.nameTag ?? inst.id}" block with its HostName to your ssh config`,
+      hint: ctx.choose.public ? 'drop --public to use the private IP, or add a Host entry for it to your ssh config' : `add a "Host ${escapeLine(inst.nameTag ?? inst.id)}" block with its HostName to your ssh config`,
       code: 'no-ssh-host',
     });
   }
@@ -133,7 +134,7 @@ function execProblem(task: TaskView, container: ContainerView, ctx: { cluster: s
     });
   }
   if (container.execAgent && container.execAgent !== 'RUNNING') {
-    return new OpsError(`ECS Exec's agent in container ${container.name} of task ${task.id} is ${container.execAgent}.`, {
+    return new OpsError(`ECS Exec's agent in container ${escapeLine(container.name)} of task ${task.id} is ${container.execAgent}.`, {
       hint: 'the agent starts with the task: wait until it is RUNNING, or check the task role allows ssmmessages:* (amazon-ecs-exec-checker diagnoses this)',
       code: 'exec-agent-not-running',
     });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { usageError } from '../../lib/errors.js';
 import type { ProcessRunner } from '../../lib/process.js';
 import { resolveSsh, type SshResolved } from '../../lib/ssh.js';
+import { escapeLine } from '../../lib/terminal.js';
 
 export interface SshConfigScan {
   /** The explicit config (--ssh-config) as ssh -F gets it, ~ expanded; undefined for ssh's defaults. */
@@ -192,6 +193,7 @@ export interface ChooseOptions {
  * HostName is one of its addresses, else its IP (private, or --public).
  */
 export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolver, opts: ChooseOptions): Promise<SshHostChoice | undefined> {
+  const tag = addr.nameTag === undefined ? undefined : escapeLine(addr.nameTag);
   const mine = new Set([addr.privateIp, addr.privateDns, addr.publicIp, addr.publicDns].filter((a): a is string => Boolean(a)).map((a) => a.toLowerCase()));
   const ips = new Set([addr.privateIp, addr.publicIp].filter((a): a is string => Boolean(a)));
   const lookup = opts.dnsLookup ?? lookupAll;
@@ -215,11 +217,11 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
     tagResolved = await resolver.resolve(addr.nameTag);
     if (tagResolved) {
       const how = await reaches(tagResolved);
-      if (how) return { host: addr.nameTag, source: 'name-tag', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${addr.nameTag}" → ${how}` };
+      if (how) return { host: addr.nameTag, source: 'name-tag', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${tag}" → ${how}` };
       const jumps = tagResolved.proxyJump ?? (tagResolved.proxyCommand ? 'a ProxyCommand' : undefined);
       const farName = !isIP(tagResolved.hostname) && !mine.has(tagResolved.hostname.toLowerCase());
       if (jumps && farName && !opts.sharedNameTag) {
-        return { host: addr.nameTag, source: 'name-tag-jump', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${addr.nameTag}" is reached through ${jumps} (HostName ${tagResolved.hostname})` };
+        return { host: addr.nameTag, source: 'name-tag-jump', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${tag}" is reached through ${jumps} (HostName ${tagResolved.hostname})` };
       }
     }
   }
@@ -235,14 +237,14 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
   const r = await resolver.resolve(ip);
   if (!r) return undefined;
   const inheritJump = !r.proxyJump && !r.proxyCommand && tagResolved?.proxyJump ? tagResolved.proxyJump : undefined;
-  const shared = opts.sharedNameTag && addr.nameTag ? ` (Name tag "${addr.nameTag}" is shared with other instances)` : addr.nameTag ? ` (no ssh config entry resolves Name tag "${addr.nameTag}" to it)` : ' (no Name tag)';
+  const shared = opts.sharedNameTag && addr.nameTag ? ` (Name tag "${tag}" is shared with other instances)` : addr.nameTag ? ` (no ssh config entry resolves Name tag "${tag}" to it)` : ' (no Name tag)';
   return {
     host: ip,
     source: opts.public ? 'public-ip' : 'private-ip',
     user: userFor(r, inheritJump ? tagResolved : undefined),
     resolved: r,
     proxyJump: inheritJump,
-    why: `${opts.public ? 'public' : 'private'} IP of ${addr.id ?? 'the instance'}${shared}${inheritJump ? `, through ${inheritJump} like "${addr.nameTag}"` : ''}`,
+    why: `${opts.public ? 'public' : 'private'} IP of ${addr.id ?? 'the instance'}${shared}${inheritJump ? `, through ${inheritJump} like "${tag}"` : ''}`,
   };
 }
 
