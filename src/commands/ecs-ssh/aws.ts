@@ -2,6 +2,7 @@ import type * as EcsSdk from '@aws-sdk/client-ecs';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 import { awsCall, createAwsClient, type AwsOptions } from '../../lib/aws.js';
+import diagnostics from 'node:diagnostics_channel';
 import { OpsError, firstLine } from '../../lib/errors.js';
 import {
   DescribeContainerInstancesCommand,
@@ -55,21 +56,27 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
   const ecs = createAwsClient(ECSClient, 'ECS', aws, env);
   let ec2: Ec2Sdk.EC2Client | undefined;
   // 800 KB of the ecs-ssh bundle is the EC2 client: loaded on demand.
-  let ec2Sdk: Promise<typeof Ec2Sdk> | undefined;
-  const loadEc2 = () => (ec2Sdk ??= import('@aws-sdk/client-ec2'));
+  let ec2Sdk: Promise<typeof import('./ec2-sdk.js')> | undefined;
+  const loadEc2 = () => (ec2Sdk ??= import('./ec2-sdk.js'));
   let started = false;
+  let fired = false;
   const waiting: Array<() => void> = [];
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    for (const work of waiting.splice(0)) work();
+  };
   const requestStarted = () => {
     if (started) return;
     started = true;
-    // A few ms: the request's socket is connecting and its bytes are queued before the main thread is busied.
-    setTimeout(() => {
-      for (const work of waiting.splice(0)) work();
-    }, 5).unref?.();
+    // Local work waits until the request's socket is connected (its bytes go out next), so it
+    // fills the wait for AWS instead of delaying the request; a timer in case that is never seen.
+    onFirstConnect(fire);
+    setTimeout(fire, 150).unref?.();
   };
-  let ssm: Promise<{ client: SsmSdk.SSMClient; sdk: typeof SsmSdk }> | undefined;
+  let ssm: Promise<{ client: SsmSdk.SSMClient; sdk: typeof import('./ssm-sdk.js') }> | undefined;
   const ssmClient = () =>
-    (ssm ??= import('@aws-sdk/client-ssm').then((sdk) => ({ sdk, client: createAwsClient(sdk.SSMClient, 'SSM', aws, env) })));
+    (ssm ??= import('./ssm-sdk.js').then((sdk) => ({ sdk, client: createAwsClient(sdk.SSMClient, 'SSM', aws, env) })));
   const ctx = { profile: aws.profile, region: aws.region, env };
   const call = <T>(action: string, fn: () => Promise<T>): Promise<T> => {
     const pending = awsCall(action, fn, ctx).catch((err: unknown) => {
@@ -179,7 +186,7 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
       await call('ssm:TerminateSession', () => client.send(new sdk.TerminateSessionCommand({ SessionId: sessionId })));
     },
     whileWaiting(work) {
-      if (started && waiting.length === 0) setTimeout(work, 0);
+      if (fired) setTimeout(work, 0);
       else waiting.push(work);
     },
     prefetchEc2() {
@@ -193,6 +200,25 @@ export function createEcsApi(aws: AwsOptions, env: NodeJS.ProcessEnv, signal?: A
       return { region, endpoint, profile: aws.profile ?? env.AWS_PROFILE ?? '' };
     },
   };
+}
+
+/** Calls `cb` once, when the next HTTP(S) request of this process has a connected socket. */
+function onFirstConnect(cb: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    diagnostics.unsubscribe('http.client.request.start', onRequest);
+    setImmediate(cb);
+  };
+  const onRequest = (message: unknown) => {
+    const request = (message as { request?: import('node:http').ClientRequest }).request;
+    if (!request) return once();
+    const onSocket = (socket: import('node:net').Socket) => (socket.connecting ? socket.once('connect', once).once('secureConnect', once) : once());
+    if (request.socket) onSocket(request.socket);
+    else request.once('socket', onSocket);
+  };
+  diagnostics.subscribe('http.client.request.start', onRequest);
 }
 
 /**
