@@ -128,7 +128,7 @@ const local = await new Promise<number>((resolve) => {
   });
 });
 const fwdEnv = { ...env, PATH: process.env.PATH };
-const child = spawn(process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'fwd', '--ssh-config', fwdConfig, '--forward', `${local}:80`], { env: fwdEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+const child = spawn(nodeBinary(24) ?? process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'fwd', '--ssh-config', fwdConfig, '--forward', `${local}:80`], { env: fwdEnv, stdio: ['ignore', 'ignore', 'pipe'] });
 const payload = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => i % 251));
 let received: Buffer = Buffer.alloc(0);
 const t0 = Date.now();

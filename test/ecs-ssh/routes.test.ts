@@ -152,6 +152,10 @@ describe('SSM Session Manager to the container instance', () => {
     w.addService('prod', 'web');
     w.addFargateTask('prod', 'web');
     expect((await failure(runEcs(standin, { via: 'ssm' }))).code).toBe('fargate-no-exec');
+    w.tasks[0]!.enableExecuteCommand = true;
+    const e = await failure(runEcs(standin, { via: 'ssh' }));
+    expect(e.message).toMatch(/^Task [0-9a-f]+ runs on FARGATE: there is no container instance to ssh to\.$/);
+    expect(e.hint).toBe('ECS Exec is enabled for it: use --via exec (or --via auto)');
   });
 });
 

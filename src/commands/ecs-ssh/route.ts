@@ -54,6 +54,9 @@ export async function chooseRoute(
       throw new OpsError(`${where} and has no container instance to ssh to, and ECS Exec is not enabled for it.`, { hint: exec.hint, code: 'fargate-no-exec' });
     }
     if (exec) throw new OpsError(`${where} (no container instance to ssh to); ${exec.message}`, { hint: exec.hint, code: exec.code });
+    if (via !== 'auto' && plugin) {
+      throw new OpsError(`${where}: there is no container instance to ${via === 'ssm' ? 'open an SSM session to' : 'ssh to'}.`, { hint: 'ECS Exec is enabled for it: use --via exec (or --via auto)', code: 'no-container-instance' });
+    }
     throw new OpsError(`${where} (no container instance to ssh to); ECS Exec is enabled but session-manager-plugin is not on PATH.`, { hint: PLUGIN_HINT, code: 'missing-session-manager-plugin' });
   }
   const inst = task.instance;
