@@ -52,11 +52,14 @@ export async function run(o: EcsSshOptions, deps: EcsSshDeps): Promise<EcsSshRes
   const service = o.service!;
   const tty = o.all ? false : (o.tty ?? (deps.stdinIsTTY && deps.stdoutIsTTY));
   const key = deps.cache && o.cache && !o.all && !o.task ? deps.cache.key(o.cluster, service) : undefined;
-  // The ssh config is read (and its Host names put to `ssh -G`) while AWS answers.
+  // The ssh config is read, and the names likely needed put to `ssh -G`, while AWS answers:
+  // a repeat connect asks only about the remembered instance, a first one about a few of the config's Host names.
+  const remembered = key ? deps.cache!.store.get(key)?.instance : undefined;
   if (o.via !== 'exec' && o.via !== 'ssm') {
     deps.api.whileWaiting(() => {
       try {
-        deps.resolver().prewarm();
+        const names = remembered ? [remembered.nameTag, o.public ? remembered.publicIp : remembered.privateIp].filter((n): n is string => Boolean(n)) : undefined;
+        deps.resolver().prewarm(names);
       } catch {
         /* a bad --ssh-config is reported when a host is chosen */
       }

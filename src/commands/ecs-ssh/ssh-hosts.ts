@@ -142,9 +142,9 @@ export class SshResolver {
     private readonly opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; concurrency?: number } = {},
   ) {}
 
-  /** Start asking about the config's literal Host names (up to `max`) before they are needed. */
-  prewarm(max = 32): void {
-    for (const name of this.scan.hostNames.slice(0, max)) void this.resolve(name).catch(() => undefined);
+  /** Start asking about `names` (default: the first few literal Host names of the config) before they are needed. */
+  prewarm(names: string[] = this.scan.hostNames.slice(0, 8)): void {
+    for (const name of names) void this.resolve(name).catch(() => undefined);
   }
 
   /** undefined when the name cannot be an ssh destination (spaces, a leading "-": Name tags can hold anything). */
@@ -225,9 +225,13 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
       }
     }
   }
-  for (const name of resolver.scan.hostNames) {
-    if (name === addr.nameTag) continue;
-    const r = await resolver.resolve(name);
+  // Asked four at a time, taken in file order (the first matching Host wins, as a person reads the file).
+  const others = resolver.scan.hostNames.filter((n) => n !== addr.nameTag);
+  const answers = others.map((n) => resolver.resolve(n).then((r) => ({ r }), (error: unknown) => ({ error })));
+  for (const [i, name] of others.entries()) {
+    const answer = await answers[i]!;
+    if ('error' in answer) throw answer.error;
+    const r = answer.r;
     if (!r || !mine.has(r.hostname.toLowerCase())) continue;
     return { host: name, source: 'hostname-alias', user: userFor(r), resolved: r, why: `ssh config: Host ${name} has HostName ${r.hostname}, this instance's address` };
   }
