@@ -8,7 +8,6 @@
  * ask about; nothing in them is interpreted here.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { usageError } from '../../lib/errors.js';
@@ -254,6 +253,8 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
 
 async function lookupAll(host: string): Promise<string[]> {
   const timeout = new Promise<string[]>((resolve) => setTimeout(() => resolve([]), 500).unref());
+  // Loaded only for a HostName that needs a DNS answer (most configs never do).
+  const { promises: dns } = await import('node:dns');
   const answer = dns.lookup(host, { all: true }).then(
     (list) => list.map((a) => a.address),
     () => [] as string[],
