@@ -87,20 +87,37 @@ export function buildProgram(state: ProgramState = {}): Command {
   // ── ecs-ssh ────────────────────────────────────────────────────────────────
   program
     .command('ecs-ssh')
-    .description('ssh to the EC2 host running an ECS service task and open a shell (or run a command) inside its container')
+    .description('open a shell (or run a command, or forward a port) in the container of an ECS service task: ECS Exec, SSM Session Manager or ssh to its EC2 host')
     .argument('[service]', 'ECS service name')
     .argument('[command...]', 'command to run in the container (after --); default: an interactive shell')
     .option('--cluster <name>', 'ECS cluster (default: config ecs.cluster, or the only cluster)')
-    .option('--task <id>', 'task id or ARN when the service runs several')
-    .option('--container <name>', 'container name when the task has several')
+    .option('--task <id>', 'task id, ARN or a unique id prefix when the service runs several')
+    .option('--container <name>', 'container name when the task has several (default: the one named like the service, or the only essential one)')
+    .addOption(new Option('--via <route>', 'how to get in: ECS Exec, SSM Session Manager to the host, or ssh (default auto: the first that works, reasons under -v)').choices(['auto', 'ssh', 'ssm', 'exec']))
+    .option('--forward <spec>', 'forward a port instead of a shell: [LOCAL:]PORT (a container port) or LOCAL:HOST:PORT (a host the task reaches, e.g. RDS); runs until Ctrl-C')
     .option('--all', 'run COMMAND on every task in turn and report each exit code')
     .option('--list', 'list the tasks (host, container, status, AZ) instead of connecting')
-    .option('--print', 'print the resolved target and the exact ssh command instead of running it')
-    .option('--ssh-config <path>', 'ssh config file to resolve hosts from (passed to ssh as -F)')
-    .option('--user <name>', 'ssh user (default: the alias\'s own, or ec2-user for a bare IP)')
-    .option('--public', 'without a matching ssh config alias, connect to the public IP instead of the private one')
+    .option('--print', 'print the resolved target, the route and why, and the exact command instead of running it')
+    .option('--ssh-config <path>', 'ssh config file (asked with ssh -G and passed to ssh as -F)')
+    .option('--user <name>', 'ssh user (default: what your ssh config says, else ec2-user)')
+    .option('--public', 'without a matching ssh config entry, connect to the public IP instead of the private one')
     .option('--ssh-option <option>', 'extra ssh -o option, repeatable (e.g. ConnectTimeout=5)', collect)
-    .addHelpText('after', examples('opsctl ecs-ssh web', 'opsctl ecs-ssh web --cluster prod -- rails console', "opsctl ecs-ssh web --all -- sh -c 'df -h /'", 'opsctl ecs-ssh web --print --json', 'opsctl ecs-ssh --list'))
+    .option('-t, --tty', 'force a terminal (ssh -t, docker exec -it)')
+    .option('-T, --no-tty', 'never a terminal (default: a terminal only when stdin and stdout are terminals)')
+    .option('--no-cache', 'look the task up again instead of revalidating the last one')
+    .addHelpText(
+      'after',
+      examples(
+        'opsctl ecs-ssh web',
+        'opsctl ecs-ssh web --cluster prod -- rails console',
+        'opsctl ecs-ssh web --via ssm',
+        'opsctl ecs-ssh web --forward 8080',
+        'opsctl ecs-ssh web --forward 15432:mydb.abc.eu-west-1.rds.amazonaws.com:5432',
+        "opsctl ecs-ssh web --all -- sh -c 'df -h /'",
+        'opsctl -v ecs-ssh web --print',
+        'opsctl ecs-ssh --list',
+      ),
+    )
     .action(action(() => import('./commands/ecs-ssh/index.js')));
 
   // ── cognito ────────────────────────────────────────────────────────────────

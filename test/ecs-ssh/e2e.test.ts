@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { binPath, runBin } from '../support/cli.js';
@@ -21,6 +22,8 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
   let aws: FakeAws;
   let home: string;
   let env: Record<string, string>;
+  let pluginDir: string;
+  let pluginLog: string;
 
   beforeAll(async () => {
     [sshd, standin] = await Promise.all([startSshd(), startEcsStandin()]);
@@ -29,6 +32,11 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     await recordingCommand(sshd.binDir, 'docker', { execAfter: 3 });
     home = mkdtempSync(path.join(os.tmpdir(), 'ecs-ssh-home-'));
     env = { ...standin.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), AWS_CONFIG_FILE: path.join(home, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'aws-credentials') };
+    // A recording session-manager-plugin: notes its argv, exits as told.
+    pluginDir = path.join(home, 'plugin-bin');
+    mkdirSync(pluginDir);
+    pluginLog = path.join(home, 'plugin.jsonl');
+    writeFileSync(path.join(pluginDir, 'session-manager-plugin'), `#!${process.execPath}\nrequire('node:fs').appendFileSync(${JSON.stringify(pluginLog)}, JSON.stringify(process.argv.slice(2)) + '\\n');\nprocess.exit(Number(process.env.FAKE_PLUGIN_EXIT || 0));\n`, { mode: 0o755 });
   });
   afterAll(async () => {
     await Promise.all([sshd?.stop(), standin?.stop()]);
@@ -40,15 +48,18 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     aws.containerInstances.clear();
     aws.instances.clear();
     aws.calls = [];
+    aws.sessions = [];
     aws.clearFaults();
     await sshd.clearCalls();
+    // each test starts without a remembered task
+    env.XDG_CACHE_HOME = mkdtempSync(path.join(home, 'cache-'));
   });
 
   const bin = (args: string[], extra: Record<string, string> = {}) => runBin(args, { env: { ...env, ...extra }, timeoutMs: 30_000 });
 
   it('Name tag alias: the container receives exactly the argv typed, and the exit code comes back', async () => {
     aws.addService('prod', 'web');
-    const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '10.255.0.1' } });
+    const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '127.0.0.1' } });
     const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
     const command = ['sh', '-c', 'echo "$HOME"; printf "<%s>" "$@"; echo; exit 42', 'sh', ...HOSTILE];
     const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', ...command]);
@@ -67,7 +78,7 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(r.code).toBe(3);
     expect((await sshd.calls())[0]!.argv).toEqual(['exec', '-i', t.containers[0]!.runtimeId, 'sh', '-c', 'exit 3']);
     const p = await bin(['--json', 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--print']);
-    expect(JSON.parse(p.stdout).ssh).toEqual({ host: 'web-box', hostSource: 'hostname-alias', user: null, configFile: cfg });
+    expect(JSON.parse(p.stdout).ssh).toMatchObject({ host: 'web-box', hostSource: 'hostname-alias', user: null, configFile: cfg, hostname: '127.0.0.1', port: sshd.port });
   });
 
   it('IP fallback: no alias, ssh to the private IP as --user with --ssh-option passed through', async () => {
@@ -76,15 +87,15 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     const empty = path.join(home, 'empty_ssh_config');
     writeFileSync(empty, '');
     const o = ['Port=' + sshd.port, 'IdentityFile=' + sshd.identityFile, 'StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'BatchMode=yes', 'LogLevel=ERROR'];
-    const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', empty, '--user', sshd.user, ...o.flatMap((x) => ['--ssh-option', x]), '--', 'echo', 'hi there']);
+    const r = await bin(['-v', 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', empty, '--user', sshd.user, ...o.flatMap((x) => ['--ssh-option', x]), '--', 'echo', 'hi there']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('hi there\n');
-    expect(r.stderr).toContain('(Name tag "not-in-config"); connecting to 127.0.0.1 as ' + sshd.user);
+    expect(r.stderr).toMatch(/route: ssh: private IP of i-[0-9a-f]+ \(no ssh config entry resolves Name tag "not-in-config" to it\)/);
   });
 
   it('with stdin on a terminal: ssh -t and docker exec -it (TTY flag), interactive shell probe by default', async () => {
     aws.addService('prod', 'web');
-    const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1' } });
+    const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '127.0.0.1' } });
     const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
     const args = [process.execPath, binPath, 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'sh', '-c', 'exit 5'];
     const code = await new Promise<number | null>((resolve) => {
@@ -98,8 +109,8 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
 
   it('--all runs on every task in turn and prints each exit code', async () => {
     aws.addService('prod', 'web');
-    const a = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'node-a' } });
-    const b = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'node-b' } });
+    const a = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'node-a', privateIp: '127.0.0.1' } });
+    const b = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'node-b', privateIp: '127.0.0.1' } });
     // LC_* is what the test sshd accepts: each host alias tells its command which exit code to use.
     const cfg = await sshd.writeClientConfig([{ host: 'node-a', extra: ['SetEnv LC_EXIT=0'] }, { host: 'node-b', extra: ['SetEnv LC_EXIT=4'] }]);
     const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--all', '--', 'sh', '-c', 'echo "task says $LC_EXIT"; exit "$LC_EXIT"']);
@@ -115,13 +126,15 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
 
   it('--print shows the target and the exact ssh command; --list shows the tasks', async () => {
     aws.addService('prod', 'web');
+    // print mode only: the fixture addresses are never connected to
     const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '10.0.3.4', publicIp: '54.9.9.9' } });
-    const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
+    const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1', hostName: '10.0.3.4' }]);
     const p = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--print', '--', 'ls', 'a b']);
     expect(p.code).toBe(0);
     expect(p.stdout).toContain(`task:       ${t.id} (RUNNING, eu-west-1a, rev 7, started 2026-11-23T09:00:00.000Z)`);
-    expect(p.stdout).toContain('private ip: 10.0.3.4\npublic ip:  54.9.9.9\nname tag:   ecs-prod-1\nssh host:   ecs-prod-1 (name tag alias)');
-    expect(p.stdout.trim().split('\n').at(-1)).toBe(`ssh -F ${cfg} -T -- ecs-prod-1 'docker exec -i ${t.containers[0]!.runtimeId} ls '\\''a b'\\'''`);
+    expect(p.stdout).toContain(`private ip: 10.0.3.4\npublic ip:  54.9.9.9\nname tag:   ecs-prod-1\nvia:        ssh\nssh host:   ecs-prod-1 (name tag; resolves to 10.0.3.4:${sshd.port})\n`);
+    expect(p.stdout).toContain('why:        ssh: ssh config: Name tag "ecs-prod-1" → its HostName 10.0.3.4 is this instance\'s address\n');
+    expect(p.stdout.trim().split('\n').at(-1)).toBe(`ssh -F ${cfg} -T -o ConnectTimeout=10 -- ecs-prod-1 'docker exec -i ${t.containers[0]!.runtimeId} ls '\\''a b'\\'''`);
     expect(await sshd.calls()).toEqual([]);
     const dry = await bin(['--dry-run', 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'ls', 'a b']);
     expect(dry.stdout).toBe(p.stdout);
@@ -150,7 +163,7 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
 
   it('Ctrl-C during a session ends ssh and exits 130', async () => {
     aws.addService('prod', 'web');
-    aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1' } });
+    aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '127.0.0.1' } });
     const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
     const child = spawn(process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'sleep', '30'], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -196,4 +209,96 @@ describe.skipIf(skip)('opsctl ecs-ssh end to end (built binary, real sshd)', () 
     expect(r.stderr).toMatch(/^error: Your AWS SSO session has expired or was never started \(profile dev\)\.\nhint: run `aws sso login --profile dev`/);
     expect(aws.count()).toBe(0);
   });
+
+  it('--forward through the real sshd moves bytes both ways to a local server, until Ctrl-C', async () => {
+    // The "container" port 80 is published on the host as the test server's port.
+    const server = net.createServer((sock) => sock.on('data', (d) => sock.write(Buffer.from(d.toString('utf8').toUpperCase() + '|' + d.length))));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const hostPort = (server.address() as net.AddressInfo).port;
+    const local = await freeLocalPort();
+    try {
+      aws.addService('prod', 'web');
+      aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '127.0.0.1' }, containers: [{ name: 'web', ports: [{ containerPort: 80, hostPort }] }] });
+      const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
+      const child = spawn(process.execPath, [binPath, 'ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--forward', `${local}:80`], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      let reply = '';
+      for (let i = 0; i < 100 && !reply; i++) {
+        reply = await roundTrip(local, 'hello forward').catch(() => '');
+        if (!reply) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(reply).toBe('HELLO FORWARD|13');
+      expect(stderr).toContain(`forwarding 127.0.0.1:${local} → 127.0.0.1:${hostPort} (container web port 80 (published on the host as ${hostPort})) over ssh ecs-prod-1; Ctrl-C to stop`);
+      child.kill('SIGINT');
+      expect(await closed).toBe(130);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('ECS Exec on an EC2 task and SSM to the host go through session-manager-plugin with the AWS CLI argv', async () => {
+    aws.addService('prod', 'web');
+    const t = aws.addEc2Task('prod', 'web', { instance: { privateIp: '10.0.0.4', ssm: 'Online' }, enableExecuteCommand: true });
+    const pathEnv = { PATH: `${pluginDir}:${process.env.PATH}` };
+    writeFileSync(pluginLog, '');
+    const r = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--', 'ls'], pathEnv);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/note: over ECS Exec the command's own exit code does not come back/);
+    const [execArgs] = readFileSync(pluginLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    expect(execArgs!.slice(1, 4)).toEqual(['eu-west-1', 'StartSession', '']);
+    expect(JSON.parse(execArgs![4]!)).toEqual({ Target: `ecs:prod_${t.id}_${t.containers[0]!.runtimeId}` });
+    expect(execArgs![5]).toBe(standin.url);
+
+    // --via ssm: StartSession to the instance; a failing plugin's exit code comes back, and the session is closed
+    writeFileSync(pluginLog, '');
+    const s = await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--via', 'ssm'], { ...pathEnv, FAKE_PLUGIN_EXIT: '3' });
+    expect(s.code).toBe(3);
+    const [ssmArgs] = readFileSync(pluginLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    expect(JSON.parse(ssmArgs![4]!)).toMatchObject({ Target: [...aws.instances.keys()][0], DocumentName: 'AWS-StartInteractiveCommand' });
+    expect(aws.sessions).toHaveLength(1);
+    expect(aws.sessions[0]!.terminated).toBe(true);
+  });
+
+  it('a repeat connect costs one AWS call and reaches the same container', async () => {
+    aws.addService('prod', 'web');
+    const t = aws.addEc2Task('prod', 'web', { instance: { nameTag: 'ecs-prod-1', privateIp: '127.0.0.1' } });
+    const cfg = await sshd.writeClientConfig([{ host: 'ecs-prod-1' }]);
+    expect((await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'true'])).code).toBe(0);
+    expect(aws.count()).toBe(4);
+    aws.calls = [];
+    expect((await bin(['ecs-ssh', 'web', '--cluster', 'prod', '--ssh-config', cfg, '--', 'sh', '-c', 'exit 6'])).code).toBe(6);
+    expect(aws.counts()).toEqual({ DescribeTasks: 1 });
+    expect((await sshd.calls()).map((c) => c.argv[2])).toEqual([t.containers[0]!.runtimeId, t.containers[0]!.runtimeId]);
+  });
 });
+
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
+    sock.on('connect', () => sock.write(text));
+    sock.on('data', (d) => {
+      got += d.toString('utf8');
+      if (got.includes('|')) {
+        sock.end();
+        resolve(got);
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(got));
+  });
+}

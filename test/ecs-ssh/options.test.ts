@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
-import { resolveOptions } from '../../src/commands/ecs-ssh/options.js';
+import { checkRegion, resolveOptions } from '../../src/commands/ecs-ssh/options.js';
 import { resolveSetting, type ConfigFile } from '../../src/lib/config.js';
 import { OpsError } from '../../src/lib/errors.js';
-import { chooseSshHost, readSshConfigHosts } from '../../src/commands/ecs-ssh/ssh-hosts.js';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 // argv → options: commander's parse, then flags > env > config > defaults.
 async function parse(argv: string[], src: { env?: NodeJS.ProcessEnv; config?: ConfigFile } = {}) {
@@ -47,6 +43,10 @@ describe('ecs-ssh argv → options', () => {
       fallbackUser: 'admin',
       public: true,
       sshOptions: ['ConnectTimeout=5', 'ProxyJump bastion'],
+      via: 'auto',
+      forward: undefined,
+      tty: undefined,
+      cache: true,
     });
   });
 
@@ -75,41 +75,45 @@ describe('ecs-ssh argv → options', () => {
     expect((await usage(() => parse(['web', '--ssh-option', '-oProxyCommand=evil']))).message).toMatch(/--ssh-option must look like Key=Value/);
     expect((await usage(() => parse(['web', '--user', '-oProxyCommand=x']))).message).toMatch(/--user must be a plain user name/);
     expect((await usage(() => parse(['web\nrm']))).message).toMatch(/SERVICE must be a name/);
+    expect((await usage(() => parse(['web', '--forward', '8080', '--', 'ls']))).message).toMatch(/^--forward runs no COMMAND/);
+    expect((await usage(() => parse(['web', '--forward', '70000']))).message).toMatch(/must be a port number from 1 to 65535/);
+    expect((await usage(() => parse(['web', '--forward', '1:-oProxyCommand=x:2']))).message).toMatch(/is not a host name or IP address/);
+    expect((await usage(() => parse(['web', '--forward', '1:2:3:4']))).message).toMatch(/is not \[LOCAL:\]PORT or LOCAL:HOST:PORT/);
     // the fallback user from config or env reaches ssh as -l too
     expect((await usage(() => parse(['web'], { env: { OPSCTL_ECS_USER: '-oProxyCommand=x' } }))).message).toBe('ecs.user must be a plain user name, got "-oProxyCommand=x".');
   });
 });
 
-describe('ssh config → host', () => {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'ecs-ssh-home-'));
-  mkdirSync(path.join(home, '.ssh', 'conf.d'), { recursive: true });
-  writeFileSync(
-    path.join(home, '.ssh', 'config'),
-    ['Include conf.d/*.conf', '', 'Host ecs-prod-1 ecs-prod-1.internal', '  HostName 10.0.0.5', '  User ec2-user', '', 'Host *.bastioned', '  ProxyJump bastion', '', 'Host by-dns', '  HostName ip-10-0-0-9.eu-west-1.compute.internal', '', 'Host *', '  ServerAliveInterval 30', ''].join('\n'),
-  );
-  writeFileSync(path.join(home, '.ssh', 'conf.d', 'team.conf'), 'Host team-box\n  HostName 10.0.0.77\n');
-  const hosts = readSshConfigHosts(undefined, home);
-  const opts = { public: false, fallbackUser: 'ec2-user' };
-
-  it('reads Host aliases (not patterns) and HostNames, following Include', () => {
-    expect(hosts.entries).toEqual([
-      { aliases: ['team-box'], hostName: '10.0.0.77' },
-      { aliases: ['ecs-prod-1', 'ecs-prod-1.internal'], hostName: '10.0.0.5' },
-      { aliases: ['by-dns'], hostName: 'ip-10-0-0-9.eu-west-1.compute.internal' },
-    ]);
+describe('routes, forwards, terminals', () => {
+  it('--via, --forward in its three shapes, -t / -T, --no-cache', async () => {
+    expect(await parse(['web', '--via', 'ssm'])).toMatchObject({ via: 'ssm' });
+    expect(await parse(['web'], { env: { OPSCTL_ECS_VIA: 'exec' } })).toMatchObject({ via: 'exec' });
+    await expect(parse(['web', '--via', 'telnet'])).rejects.toThrow();
+    expect((await parse(['web', '--forward', '8080'])).forward).toEqual({ localPort: 8080, port: 8080 });
+    expect((await parse(['web', '--forward', '18080:80'])).forward).toEqual({ localPort: 18080, port: 80 });
+    expect((await parse(['web', '--forward', '15432:db.abc.eu-west-1.rds.amazonaws.com:5432'])).forward).toEqual({ localPort: 15432, host: 'db.abc.eu-west-1.rds.amazonaws.com', port: 5432 });
+    expect((await parse(['web', '--forward', '15432:[fd00::5]:5432'])).forward).toEqual({ localPort: 15432, host: 'fd00::5', port: 5432 });
+    expect(await parse(['web', '-t'])).toMatchObject({ tty: true });
+    expect(await parse(['web', '-T'])).toMatchObject({ tty: false });
+    expect(await parse(['web', '--no-cache'])).toMatchObject({ cache: false });
   });
 
-  it('prefers the Name tag alias, then a HostName match on IP or DNS, then the IP', () => {
-    expect(chooseSshHost({ nameTag: 'ECS-PROD-1', privateIp: '10.9.9.9' }, hosts, opts)).toEqual({ host: 'ecs-prod-1', source: 'name-tag-alias', user: undefined });
-    expect(chooseSshHost({ nameTag: 'nope', privateIp: '10.0.0.77' }, hosts, opts)).toEqual({ host: 'team-box', source: 'hostname-alias', user: undefined });
-    expect(chooseSshHost({ privateIp: '10.0.0.9', privateDns: 'ip-10-0-0-9.eu-west-1.compute.internal' }, hosts, opts)).toEqual({ host: 'by-dns', source: 'hostname-alias', user: undefined });
-    expect(chooseSshHost({ privateIp: '10.0.0.10', publicIp: '3.3.3.3' }, hosts, opts)).toEqual({ host: '10.0.0.10', source: 'private-ip', user: 'ec2-user' });
-    expect(chooseSshHost({ privateIp: '10.0.0.10', publicIp: '3.3.3.3' }, hosts, { ...opts, public: true, user: 'root' })).toEqual({ host: '3.3.3.3', source: 'public-ip', user: 'root' });
-    expect(chooseSshHost({ privateIp: '10.0.0.10' }, hosts, { ...opts, public: true })).toBeUndefined();
-  });
-
-  it('a missing default config is empty; a missing --ssh-config is an error', () => {
-    expect(readSshConfigHosts(undefined, path.join(home, 'nobody'))).toEqual({ file: '', entries: [] });
-    expect(() => readSshConfigHosts(path.join(home, 'missing'), home)).toThrow(/ssh config file .*missing does not exist/);
+  it('a malformed --region is one line with a hint (exit 2)', () => {
+    expect(() => checkRegion('eu-west-1')).not.toThrow();
+    expect(() => checkRegion('us-gov-west-1')).not.toThrow();
+    for (const bad of ['eu-west1', 'Europe', 'eu west 1', 'eu-west-1\x1b]0;x']) {
+      const e = (() => {
+        try {
+          checkRegion(bad);
+        } catch (err) {
+          return err as OpsError;
+        }
+        throw new Error(`accepted ${bad}`);
+      })();
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(/is not an AWS region name\.$/);
+      expect(e.message).not.toMatch(/[\u0000-\u001f]/);
+      expect(e.hint).toMatch(/eu-west-1/);
+    }
   });
 });

@@ -1,14 +1,15 @@
-import http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { AwsError, AwsJsonServer, FAKE_AWS_ENV } from './aws-json-server.js';
 
 /**
  * A local stand-in for Amazon ECS (JSON 1.1, X-Amz-Target
- * AmazonEC2ContainerServiceV20141113.<Op>) and EC2 (Query protocol, XML
- * replies), on one port, for the real SDK clients via endpoint override.
- * Bodies follow the shapes of AWS's documented examples; list calls paginate
- * with nextToken (100 per page); describe calls enforce AWS's batch limits.
- * Every call is counted; latency and errors can be injected per operation.
+ * AmazonEC2ContainerServiceV20141113.<Op>), EC2 (Query protocol, XML replies)
+ * and SSM (JSON 1.1, AmazonSSM.<Op>: DescribeInstanceInformation,
+ * StartSession, TerminateSession), on one port of the shared AwsJsonServer,
+ * for the real SDK clients via endpoint override. Bodies follow the shapes of
+ * AWS's documented examples; list calls paginate with nextToken (100 per
+ * page); describe calls enforce AWS's batch limits. Every call is counted;
+ * latency and errors can be injected per operation.
  */
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -24,6 +25,8 @@ export interface FakeInstance {
   az: string;
   /** Extra tags besides Name. */
   tags?: Record<string, string>;
+  /** Registered with SSM: the agent's ping status. */
+  ssm?: 'Online' | 'ConnectionLost' | 'Inactive';
 }
 
 export interface FakeContainer {
@@ -31,6 +34,14 @@ export interface FakeContainer {
   runtimeId?: string;
   lastStatus?: string;
   image?: string;
+  /** From the task definition (default true). */
+  essential?: boolean;
+  /** networkBindings (bridge/host network mode). */
+  ports?: Array<{ containerPort: number; hostPort: number; bindIP?: string }>;
+  /** managedAgents ExecuteCommandAgent lastStatus (set for exec-enabled tasks). */
+  execAgent?: string;
+  exitCode?: number;
+  reason?: string;
 }
 
 export interface FakeTask {
@@ -47,6 +58,9 @@ export interface FakeTask {
   containerInstanceArn?: string;
   enableExecuteCommand: boolean;
   stoppedReason?: string;
+  stoppedAt?: Date;
+  /** awsvpc: the task ENI's private address. */
+  eniIp?: string;
   containers: FakeContainer[];
 }
 
@@ -60,7 +74,7 @@ export interface FakeService {
 }
 
 export interface RecordedAwsCall {
-  service: 'ecs' | 'ec2';
+  service: 'ecs' | 'ec2' | 'ssm';
   op: string;
   input: Record<string, unknown>;
 }
@@ -86,6 +100,8 @@ export class FakeAws {
   latencyMs = 0;
   /** For each call, from the request's arrival to the last byte of the answer written (latency included). */
   answerMs: number[] = [];
+  /** SSM sessions started (StartSession), with what was asked and whether TerminateSession ended them. */
+  sessions: Array<{ sessionId: string; input: Record<string, unknown>; terminated: boolean }> = [];
   private faults = new Map<string, InjectedError[]>();
   private seq = 0;
 
@@ -117,7 +133,7 @@ export class FakeAws {
   }
 
   /** A running task on an EC2 container instance (a new instance unless one is given). */
-  addEc2Task(cluster: string, service: string | undefined, opts: { instance?: FakeInstance | Partial<FakeInstance>; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; stoppedReason?: string; family?: string } = {}): FakeTask {
+  addEc2Task(cluster: string, service: string | undefined, opts: { instance?: FakeInstance | Partial<FakeInstance>; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; stoppedReason?: string; stoppedAt?: Date; family?: string; enableExecuteCommand?: boolean; eniIp?: string } = {}): FakeTask {
     this.addCluster(cluster);
     const inst = opts.instance && 'id' in opts.instance && opts.instance.id && this.instances.has(opts.instance.id) ? (opts.instance as FakeInstance) : this.addInstance(opts.instance ?? {});
     let ci = [...this.containerInstances.values()].find((c) => c.ec2InstanceId === inst.id && c.cluster === cluster);
@@ -128,12 +144,12 @@ export class FakeAws {
     return this.pushTask(cluster, service, { ...opts, launchType: 'EC2', containerInstanceArn: ci.arn, az: inst.az });
   }
 
-  addFargateTask(cluster: string, service: string | undefined, opts: { enableExecuteCommand?: boolean; containers?: FakeContainer[] } = {}): FakeTask {
+  addFargateTask(cluster: string, service: string | undefined, opts: { enableExecuteCommand?: boolean; containers?: FakeContainer[]; eniIp?: string } = {}): FakeTask {
     this.addCluster(cluster);
-    return this.pushTask(cluster, service, { ...opts, launchType: 'FARGATE', az: `${REGION}b` });
+    return this.pushTask(cluster, service, { eniIp: '10.0.200.9', ...opts, launchType: 'FARGATE', az: `${REGION}b` });
   }
 
-  private pushTask(cluster: string, service: string | undefined, o: { launchType: 'EC2' | 'FARGATE'; containerInstanceArn?: string; az: string; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; enableExecuteCommand?: boolean; stoppedReason?: string; family?: string }): FakeTask {
+  private pushTask(cluster: string, service: string | undefined, o: { launchType: 'EC2' | 'FARGATE'; containerInstanceArn?: string; az: string; containers?: FakeContainer[]; lastStatus?: string; desiredStatus?: string; revision?: number; startedAt?: Date; enableExecuteCommand?: boolean; stoppedReason?: string; stoppedAt?: Date; family?: string; eniIp?: string }): FakeTask {
     const id = hex(16);
     const family = o.family ?? service ?? 'adhoc';
     const lastStatus = o.lastStatus ?? 'RUNNING';
@@ -151,7 +167,15 @@ export class FakeAws {
       containerInstanceArn: o.containerInstanceArn,
       enableExecuteCommand: Boolean(o.enableExecuteCommand),
       stoppedReason: o.stoppedReason,
-      containers: (o.containers ?? [{ name: service ?? family }]).map((c) => ({ lastStatus: lastStatus === 'RUNNING' ? 'RUNNING' : lastStatus, runtimeId: lastStatus === 'PENDING' ? undefined : hex(32), image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${c.name}:latest`, ...c })),
+      stoppedAt: o.stoppedAt ?? (lastStatus === 'STOPPED' ? new Date(Date.UTC(2026, 10, 23, 10, 0, this.tasks.length)) : undefined),
+      eniIp: o.eniIp,
+      containers: (o.containers ?? [{ name: service ?? family }]).map((c) => ({
+        lastStatus: lastStatus === 'RUNNING' ? 'RUNNING' : lastStatus,
+        runtimeId: lastStatus === 'PENDING' ? undefined : hex(32),
+        image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${c.name}:latest`,
+        ...(o.enableExecuteCommand ? { execAgent: 'RUNNING' } : {}),
+        ...c,
+      })),
     };
     this.tasks.push(t);
     return t;
@@ -305,8 +329,75 @@ export class FakeAws {
           taskArn: t.arn,
         };
       }
+      case 'DescribeTaskDefinition': {
+        const ref = String(input.taskDefinition ?? '');
+        const t = this.tasks.find((x) => x.taskDefinitionArn === ref || x.taskDefinitionArn.endsWith(`/${ref}`));
+        if (!t) throw new EcsError('ClientException', 'Unable to describe task definition.');
+        return {
+          taskDefinition: {
+            taskDefinitionArn: t.taskDefinitionArn,
+            family: t.taskDefinitionArn.slice(t.taskDefinitionArn.lastIndexOf('/') + 1).split(':')[0],
+            revision: Number(t.taskDefinitionArn.split(':').pop()),
+            networkMode: t.eniIp ? 'awsvpc' : 'bridge',
+            containerDefinitions: t.containers.map((c) => ({ name: c.name, image: c.image, essential: c.essential !== false, portMappings: (c.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })) })),
+            status: 'ACTIVE',
+          },
+        };
+      }
       default:
         throw new EcsError('UnknownOperationException', `stand-in does not implement ${op}`);
+    }
+  }
+
+  // ── SSM ────────────────────────────────────────────────────────────────────
+  ssm(op: string, input: Record<string, any>): unknown {
+    switch (op) {
+      case 'DescribeInstanceInformation': {
+        const filters: Array<{ Key: string; Values: string[] }> = input.Filters ?? [];
+        const ids = filters.find((f) => f.Key === 'InstanceIds')?.Values;
+        const list = [...this.instances.values()].filter((i) => i.ssm && (!ids || ids.includes(i.id)));
+        return {
+          InstanceInformationList: list.map((i) => ({
+            InstanceId: i.id,
+            PingStatus: i.ssm,
+            LastPingDateTime: Date.UTC(2026, 11, 1) / 1000,
+            AgentVersion: '3.3.1142.0',
+            IsLatestVersion: false,
+            PlatformType: 'Linux',
+            PlatformName: 'Amazon Linux',
+            PlatformVersion: '2023',
+            ResourceType: 'EC2Instance',
+            IPAddress: i.privateIp,
+            ComputerName: i.privateDns,
+          })),
+        };
+      }
+      case 'StartSession': {
+        const target = String(input.Target ?? '');
+        if (target.startsWith('i-')) {
+          const i = this.instances.get(target);
+          if (!i) throw new EcsError('InvalidTarget', `Target ${target} is not connected.`);
+          if (i.ssm !== 'Online') throw new EcsError('TargetNotConnected', `${target} is not connected.`);
+        } else if (target.startsWith('ecs:')) {
+          const [cluster, taskId] = target.slice(4).split('_');
+          const t = this.tasks.find((x) => x.cluster === cluster && x.id === taskId);
+          if (!t || !t.enableExecuteCommand) throw new EcsError('TargetNotConnected', `${target} is not connected.`);
+        } else throw new EcsError('InvalidTarget', `Target ${target} is not valid.`);
+        const doc = input.DocumentName;
+        if (doc !== undefined && !['AWS-StartInteractiveCommand', 'AWS-StartPortForwardingSession', 'AWS-StartPortForwardingSessionToRemoteHost', 'AWS-StartSSHSession'].includes(doc)) {
+          throw new EcsError('InvalidDocument', `Document ${doc} does not exist in your account`);
+        }
+        const sessionId = `opsctl-test-${hex(8)}`;
+        this.sessions.push({ sessionId, input, terminated: false });
+        return { SessionId: sessionId, TokenValue: `token-${hex(16)}`, StreamUrl: `wss://ssmmessages.${REGION}.amazonaws.com/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=AAEAAQ` };
+      }
+      case 'TerminateSession': {
+        const s = this.sessions.find((x) => x.sessionId === input.SessionId);
+        if (s) s.terminated = true;
+        return { SessionId: input.SessionId };
+      }
+      default:
+        throw new EcsError('InvalidAction', `stand-in does not implement ${op}`);
     }
   }
 
@@ -368,6 +459,10 @@ function taskJson(t: FakeTask) {
     enableExecuteCommand: t.enableExecuteCommand,
     ...(t.startedAt ? { startedAt: t.startedAt.getTime() / 1000, createdAt: t.startedAt.getTime() / 1000 - 20 } : {}),
     ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+    ...(t.stoppedAt ? { stoppedAt: t.stoppedAt.getTime() / 1000, stopCode: 'EssentialContainerExited' } : {}),
+    ...(t.eniIp
+      ? { attachments: [{ id: randomUUID(), type: 'ElasticNetworkInterface', status: 'ATTACHED', details: [{ name: 'subnetId', value: 'subnet-0abc' }, { name: 'networkInterfaceId', value: `eni-0${hex(8)}` }, { name: 'privateIPv4Address', value: t.eniIp }] }] }
+      : {}),
     cpu: '256',
     memory: '512',
     containers: t.containers.map((c) => ({
@@ -377,7 +472,11 @@ function taskJson(t: FakeTask) {
       image: c.image,
       ...(c.runtimeId ? { runtimeId: c.runtimeId } : {}),
       lastStatus: c.lastStatus,
-      networkBindings: [],
+      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+      networkBindings: (c.ports ?? []).map((p) => ({ bindIP: p.bindIP ?? '0.0.0.0', containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })),
+      ...(t.eniIp ? { networkInterfaces: [{ attachmentId: randomUUID(), privateIpv4Address: t.eniIp }] } : {}),
+      ...(c.execAgent ? { managedAgents: [{ name: 'ExecuteCommandAgent', lastStatus: c.execAgent, lastStartedAt: 1764000000 }] } : {}),
       healthStatus: 'UNKNOWN',
     })),
   };
@@ -386,95 +485,47 @@ function taskJson(t: FakeTask) {
 const stateCode = (s: FakeInstance['state']) => ({ pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 })[s];
 const x = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
-class EcsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+class EcsError extends AwsError {}
 class Ec2Error extends EcsError {}
 
 export interface EcsStandin {
   url: string;
   aws: FakeAws;
+  server: AwsJsonServer;
   /** Environment for the SDK (and the opsctl binary) to use this stand-in with fake credentials. */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
 
+/** The FakeAws on the shared server: ECS and SSM over JSON 1.1, EC2 over Query. */
 export async function startEcsStandin(aws = new FakeAws()): Promise<EcsStandin> {
-  const server = http.createServer((req, res) => {
-    const arrived = performance.now();
-    res.on('finish', () => aws.answerMs.push(performance.now() - arrived));
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const isEcs = target.startsWith('AmazonEC2ContainerServiceV20141113.');
-      let service: 'ecs' | 'ec2';
-      let op: string;
-      let input: Record<string, unknown>;
-      let params: URLSearchParams | undefined;
-      if (isEcs) {
-        service = 'ecs';
-        op = target.slice(target.indexOf('.') + 1);
-        input = body ? JSON.parse(body) : {};
-      } else {
-        service = 'ec2';
-        params = new URLSearchParams(body);
-        op = params.get('Action') ?? '';
-        input = Object.fromEntries(params);
-      }
-      aws.calls.push({ service, op, input });
-      const respond = () => {
-        try {
-          const fault = aws.takeFault(op);
-          if (fault) throw new EcsError(fault.code, fault.message, fault.status ?? 400);
-          if (service === 'ecs') {
-            const out = JSON.stringify(aws.ecs(op, input));
-            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-            res.end(out);
-          } else {
-            const out = aws.ec2(op, params!);
-            res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' });
-            res.end(out);
-          }
-        } catch (err) {
-          const e = err instanceof EcsError ? err : new EcsError('InternalFailure', String(err), 500);
-          if (service === 'ecs') {
-            res.writeHead(e.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-            res.end(JSON.stringify({ __type: e.code, message: e.message }));
-          } else {
-            res.writeHead(e.status, { 'content-type': 'text/xml;charset=UTF-8' });
-            res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${x(e.code)}</Code><Message>${x(e.message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`);
-          }
-        }
-      };
-      if (aws.latencyMs > 0) setTimeout(respond, aws.latencyMs);
-      else respond();
-    });
+  const serve = async <T>(service: RecordedAwsCall['service'], op: string, input: Record<string, unknown>, answer: () => T): Promise<T> => {
+    aws.calls.push({ service, op, input });
+    if (aws.latencyMs > 0) await new Promise((r) => setTimeout(r, aws.latencyMs));
+    const fault = aws.takeFault(op);
+    if (fault) throw new EcsError(fault.code, fault.message, fault.status ?? 400);
+    return answer();
+  };
+  const server = new AwsJsonServer({
+    json: {
+      AmazonEC2ContainerServiceV20141113: (op, input) => serve('ecs', op, input, () => aws.ecs(op, input)),
+      AmazonSSM: (op, input) => serve('ssm', op, input, () => aws.ssm(op, input)),
+    },
+    query: (op, params) => serve('ec2', op, Object.fromEntries(params), () => aws.ec2(op, params)),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await server.start();
+  aws.answerMs = server.answerMs;
   return {
     url,
     aws,
+    server,
     env: {
+      ...FAKE_AWS_ENV,
       AWS_ENDPOINT_URL_ECS: url,
       AWS_ENDPOINT_URL_EC2: url,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_ENDPOINT_URL_SSM: url,
       AWS_REGION: REGION,
-      AWS_EC2_METADATA_DISABLED: 'true',
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => server.stop(),
   };
 }

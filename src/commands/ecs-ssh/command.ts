@@ -1,5 +1,4 @@
-import { shellQuote, type CommandSpec } from '../../lib/process.js';
-import type { SshHostChoice } from './ssh-hosts.js';
+import { remoteCommandLine } from '../../lib/ssh.js';
 
 /**
  * Without a command the user gets bash when the image has it, else sh. The
@@ -14,39 +13,13 @@ export function dockerExecArgv(runtimeId: string, command: string[], tty: boolea
 }
 
 /**
- * ssh hands its command to the remote user's login shell as one string, so
- * every argument is single-quoted: the container receives exactly the argv
- * typed here, whatever quotes, `$()`, `;` or newlines it contains.
+ * The same over SSM: Session Manager logs in as ssm-user, who may not be in
+ * the docker group (ECS-optimized AMIs give it sudo), so docker runs through
+ * `sudo -n` when the socket is not writable. Fixed script; the argv is quoted.
  */
-export function remoteCommandLine(argv: string[]): string {
-  // zsh (a possible login shell) expands a word starting with "=" to a path.
-  return argv
-    .map((a) => {
-      const q = shellQuote(a);
-      return q === a && a.startsWith('=') ? `'${a}'` : q;
-    })
-    .join(' ');
+export function hostDockerLine(runtimeId: string, command: string[], tty: boolean): string {
+  const argv = dockerExecArgv(runtimeId, command, tty).slice(1);
+  return remoteCommandLine(['sh', '-c', 'if [ -w /var/run/docker.sock ]; then exec docker "$@"; fi; exec sudo -n docker "$@"', 'sh', ...argv]);
 }
 
-export interface SshCommandInput {
-  host: SshHostChoice;
-  remote: string[];
-  tty: boolean;
-  /** stdin from /dev/null (every task in turn with --all). */
-  noStdin?: boolean;
-  sshConfig?: string;
-  sshOptions: string[];
-}
-
-/** The real OpenSSH client, as data: `ssh [-F cfg] -t|-T [-o …] [-l user] -- host 'docker' 'exec' …`. */
-export function sshCommand(input: SshCommandInput): CommandSpec {
-  const args: string[] = [];
-  if (input.sshConfig) args.push('-F', input.sshConfig);
-  args.push(input.tty ? '-t' : '-T');
-  if (input.noStdin) args.push('-n');
-  for (const o of input.sshOptions) args.push('-o', o);
-  if (input.host.user) args.push('-l', input.host.user);
-  // `--` ends ssh's options: a host name can never be read as a flag.
-  args.push('--', input.host.host, remoteCommandLine(input.remote));
-  return { file: 'ssh', args, stdio: 'inherit' };
-}
+export { remoteCommandLine };

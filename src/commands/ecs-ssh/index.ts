@@ -1,53 +1,60 @@
 /**
  * opsctl ecs-ssh SERVICE [-- COMMAND…]: from a service name to a shell (or a
- * command) inside its running container, the way the write-up did by hand:
- * ListTasks → DescribeTasks → DescribeContainerInstances → DescribeInstances →
- * ssh alias → `docker exec` of the container's runtime id.
+ * command, or a port forward) inside its running container: ListTasks →
+ * DescribeTasks → DescribeContainerInstances → DescribeInstances, then ECS
+ * Exec, SSM Session Manager or ssh (OpenSSH's own reading of the user's
+ * config decides the host), then `docker exec` of the container's runtime id.
  */
 import os from 'node:os';
+import { defineCommand } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
 import { createEcsApi } from './aws.js';
-import { resolveOptions } from './options.js';
-import { printResult } from './print.js';
-import { run } from './run.js';
-import { readSshConfigHosts, type SshConfigHosts } from './ssh-hosts.js';
+import { cacheFile, cacheKey, ResolutionCache } from './cache.js';
+import { checkRegion, resolveOptions, type EcsSshOptions } from './options.js';
+import { printResult, resultJson } from './print.js';
+import { run, type EcsSshDeps, type EcsSshResult } from './run.js';
+import { scanSshConfig, SshResolver } from './ssh-hosts.js';
 
 export { run } from './run.js';
 export type { EcsSshDeps, EcsSshResult } from './run.js';
 export { resolveOptions } from './options.js';
 
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number | void> {
-  // --dry-run (global) means the same as --print here: show the command, run nothing.
-  const options = resolveOptions(args, { ...opts, print: opts.print || ctx.global.dryRun }, ctx.setting);
+/** The real side effects, from the context. */
+export function depsFromContext(o: EcsSshOptions, ctx: Context): EcsSshDeps {
   const home = ctx.env.HOME || os.homedir();
-  // Read once, when first needed or while the first AWS request is in
-  // flight; an error (say a missing --ssh-config file) is kept and thrown
-  // only if a host actually has to be chosen.
-  let hosts: { value: SshConfigHosts } | { error: unknown } | undefined;
-  const readHosts = () => {
-    try {
-      return { value: readSshConfigHosts(options.sshConfig, home) };
-    } catch (error) {
-      return { error };
-    }
-  };
-  const sshHosts = (): SshConfigHosts => {
-    hosts ??= readHosts();
-    if ('error' in hosts) throw hosts.error;
-    return hosts.value;
-  };
-  const api = createEcsApi(ctx.aws, ctx.env, ctx.signal);
-  const result = await run(options, {
-    api,
+  let resolver: SshResolver | undefined;
+  const stdout = ctx.out.streams.stdout as { isTTY?: boolean };
+  return {
+    api: createEcsApi(ctx.aws, ctx.env, ctx.signal),
     runner: ctx.runner,
     prompt: ctx.prompt,
-    sshHosts,
+    resolver: () => (resolver ??= new SshResolver(ctx.runner, scanSshConfig(o.sshConfig, home), { signal: ctx.signal })),
     stdinIsTTY: ctx.prompt.interactive,
+    stdoutIsTTY: Boolean(stdout.isTTY),
     captureOutput: Boolean(ctx.global.json),
     log: (text) => ctx.out.info(ctx.out.styleErr('dim', text)),
+    verbose: (text) => ctx.out.log(text),
     signal: ctx.signal,
-  });
-  printResult(result, ctx.out);
-  if (result.action === 'exec' || result.action === 'all') return result.exitCode;
-  return 0;
+    cache: { store: new ResolutionCache(cacheFile(ctx.env)), key: (cluster, service) => cacheKey({ profile: ctx.aws.profile ?? ctx.env.AWS_PROFILE, region: ctx.aws.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION, cluster, service }) },
+  };
 }
+
+export const command = defineCommand<EcsSshOptions, EcsSshResult>({
+  options(args, flags, ctx) {
+    checkRegion(ctx.aws.region);
+    // --dry-run (global) means the same as --print here: show the command, run nothing.
+    return resolveOptions(args, { ...flags, print: flags.print === true || ctx.global.dryRun === true }, ctx.setting);
+  },
+  async run(options, ctx) {
+    const result = await run(options, depsFromContext(options, ctx));
+    // --json prints the documented shape, not the internal one.
+    Object.defineProperty(result, 'toJSON', { value: () => resultJson(result), enumerable: false });
+    return result;
+  },
+  print(result, out) {
+    printResult(result, out);
+  },
+  exitCode(result) {
+    return result.action === 'exec' || result.action === 'all' || result.action === 'forward' ? result.exitCode : 0;
+  },
+});

@@ -1,12 +1,14 @@
 import { ExitCode, OpsError, usageError } from '../../lib/errors.js';
 import type { Prompter } from '../../lib/prompt.js';
 import type { EcsApi } from './aws.js';
-import { attachInstances, closeMatches, hostLabel, lastSegment, listCommand, taskLabel, taskView, type ContainerView, type TaskView } from './tasks.js';
+import { escapeLine } from '../../lib/terminal.js';
+import { attachInstances, closeMatches, hostLabel, lastSegment, listCommand, someOf, taskLabel, taskView, type ContainerView, type TaskView } from './tasks.js';
 
 /** The AWS side of the lookup: which cluster, which tasks, which container. */
 export interface LookupDeps {
   api: EcsApi;
   prompt: Prompter;
+  log(text: string): void;
 }
 
 const errName = (err: unknown) => (err as { name?: string }).name ?? '';
@@ -31,7 +33,7 @@ export async function resolveCluster(deps: LookupDeps, wanted: string | undefine
     if (candidates.length === 1) return candidates[0]!;
   }
   const question = service ? `Service ${service} runs in ${candidates.length} clusters. Which one?` : `This account has ${candidates.length} clusters. Which one?`;
-  return deps.prompt.pick(question, candidates.map((c) => ({ label: c, value: c })), { flag: '--cluster NAME', candidates: candidates.join(', ') });
+  return deps.prompt.pick(question, candidates.map((c) => ({ label: c, value: c })), { flag: '--cluster NAME', candidates: someOf(candidates) });
 }
 
 /** ListTasks for the service (desired RUNNING), turning "not found" into errors with suggestions. */
@@ -68,24 +70,42 @@ export function unknownService(service: string, where: string, names: string[]):
   return usageError(`Unknown ECS service "${service}" in ${where}.`, hint, 'unknown-service');
 }
 
-/** ListTasks came back empty: say why, from the service's own latest event. */
+/** ListTasks came back empty: say why, from the latest stopped task and the service's latest event. */
 export async function noRunningTasks(deps: LookupDeps, cluster: string, service: string): Promise<OpsError> {
-  const { services } = await deps.api.describeServices(cluster, [service]);
+  const [{ services }, stopped] = await Promise.all([deps.api.describeServices(cluster, [service]), latestStopped(deps, cluster, service).catch(() => undefined)]);
   const s = services[0];
   if (!s) return unknownService(service, `cluster ${cluster}`, (await deps.api.listServices(cluster)).map(lastSegment));
   if (s.status && s.status !== 'ACTIVE') return usageError(`ECS service "${service}" in cluster ${cluster} is ${s.status} (deleted or being deleted).`, undefined, 'unknown-service');
   const event = s.events?.[0];
   const when = event?.createdAt ? ` (${new Date(event.createdAt).toISOString()})` : '';
-  return new OpsError(`Service ${service} in cluster ${cluster} has no running tasks (desired ${s.desiredCount ?? 0}, pending ${s.pendingCount ?? 0}).`, {
-    hint: event?.message ? `latest service event${when}: ${event.message}` : 'scale it up, e.g. `aws ecs update-service --desired-count 1`',
-    code: 'no-running-tasks',
-  });
+  const hint = stopped
+    ? `latest stopped task ${stopped.id}${stopped.stoppedAt ? ` (${stopped.stoppedAt})` : ''}: ${stoppedWhy(stopped)}`
+    : event?.message
+      ? `latest service event${when}: ${escapeLine(event.message)}`
+      : 'scale it up, e.g. `aws ecs update-service --desired-count 1`';
+  return new OpsError(`Service ${service} in cluster ${cluster} has no running tasks (desired ${s.desiredCount ?? 0}, pending ${s.pendingCount ?? 0}).`, { hint, code: 'no-running-tasks' });
+}
+
+/** The most recently stopped task of a service (ECS keeps them about an hour): why a crash loop crashes. */
+async function latestStopped(deps: LookupDeps, cluster: string, service: string): Promise<TaskView | undefined> {
+  const arns = await deps.api.listTasks(cluster, { serviceName: service, desiredStatus: 'STOPPED' });
+  if (arns.length === 0) return undefined;
+  const { tasks } = await deps.api.describeTasks(cluster, arns.slice(0, 100));
+  return tasks.map(taskView).sort((a, b) => (b.stoppedAt ?? '').localeCompare(a.stoppedAt ?? ''))[0];
+}
+
+/** "Essential container in task exited; web: exit 1 (OutOfMemoryError…)". */
+export function stoppedWhy(t: TaskView): string {
+  const containers = t.containers
+    .filter((c) => c.exitCode !== undefined && c.exitCode !== 0 || c.reason)
+    .map((c) => `${c.name}: ${c.exitCode !== undefined ? `exit ${c.exitCode}` : 'no exit code'}${c.reason ? ` (${c.reason})` : ''}`);
+  return escapeLine([t.stoppedReason ?? 'stopped', ...containers].join('; '));
 }
 
 /** A task that is not RUNNING cannot be entered: say what it is doing instead. */
 export function notRunning(t: TaskView): OpsError {
   if (['STOPPED', 'DEPROVISIONING', 'STOPPING', 'DEACTIVATING'].includes(t.lastStatus) || t.desiredStatus === 'STOPPED') {
-    return new OpsError(`Task ${t.id} is ${t.lastStatus}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}.`, {
+    return new OpsError(`Task ${t.id} is ${t.lastStatus}${t.stoppedReason || t.containers.some((c) => c.reason || c.exitCode) ? `: ${stoppedWhy(t)}` : ''}.`, {
       hint: `pick a running task (\`${listCommand(t.service, t.cluster)}\`)`,
       code: 'task-stopped',
     });
@@ -93,12 +113,23 @@ export function notRunning(t: TaskView): OpsError {
   return new OpsError(`Task ${t.id} is still ${t.lastStatus}; its containers are not running yet.`, { hint: 'wait a few seconds and try again', code: 'task-pending' });
 }
 
-/** The running tasks of a service (or the one --task names), with hosts attached. */
+const FULL_TASK_ID = /^([0-9a-f]{32}|arn:.*)$/;
+
+/** The running tasks of a service (or the one --task names: an id, an ARN, or a unique id prefix), with hosts attached. */
 export async function findTasks(deps: LookupDeps, cluster: string, service: string | undefined, task: string | undefined): Promise<TaskView[]> {
-  if (task) {
-    const { tasks, missing } = await describeTaskViews(deps, cluster, [task]);
+  let wanted = task;
+  if (wanted && !FULL_TASK_ID.test(wanted)) {
+    // A prefix: among the service's running tasks (one ListTasks, as without --task).
+    const ids = (await serviceTaskArns(deps, cluster, service)).map(lastSegment);
+    const hits = ids.filter((id) => id.startsWith(wanted!));
+    if (hits.length === 0) throw usageError(`No running task${service ? ` of service ${service}` : ''} in cluster ${cluster} has an id starting with "${escapeLine(wanted)}".`, ids.length ? `running: ${someOf(ids)}` : `list the tasks with \`${listCommand(service, cluster)}\``, 'unknown-task');
+    if (hits.length > 1) throw usageError(`--task ${escapeLine(wanted)} matches ${hits.length} tasks: ${someOf(hits)}.`, 'give more of the id', 'ambiguous-task');
+    wanted = hits[0]!;
+  }
+  if (wanted) {
+    const { tasks, missing } = await describeTaskViews(deps, cluster, [wanted]);
     const t = tasks[0];
-    if (!t || missing.length) throw usageError(`Task ${task} was not found in cluster ${cluster}.`, `list the running tasks with \`${listCommand(service, cluster)}\``, 'unknown-task');
+    if (!t || missing.length) throw usageError(`Task ${escapeLine(wanted)} was not found in cluster ${cluster}.`, `list the running tasks with \`${listCommand(service, cluster)}\``, 'unknown-task');
     if (service && t.service && t.service !== service) throw usageError(`Task ${t.id} belongs to service ${t.service}, not ${service}.`, undefined, 'task-service-mismatch');
     if (t.lastStatus !== 'RUNNING') throw notRunning(t);
     await attachInstances(deps.api, cluster, [t]);
@@ -122,25 +153,43 @@ export async function pickTask(deps: LookupDeps, tasks: TaskView[], service: str
   const sorted = [...tasks].sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? '') || a.id.localeCompare(b.id));
   return deps.prompt.pick(`Service ${service} has ${tasks.length} running tasks. Which one?`, sorted.map((t) => ({ label: taskLabel(t), value: t })), {
     flag: '--task ID (or --all -- COMMAND)',
-    candidates: sorted.map((t) => `${t.id} (${t.availabilityZone ?? '-'}, ${hostLabel(t)})`).join(', '),
+    candidates: someOf(sorted.map((t) => `${t.id} (${t.availabilityZone ?? '-'}, ${t.instance?.id ?? hostLabel(t)}${t.instance?.privateIp ? ` ${t.instance.privateIp}` : ''})`)),
   });
 }
 
-/** The container to enter: --container, the only running one, or a picker. */
-export async function pickContainer(deps: LookupDeps, task: TaskView, wanted: string | undefined): Promise<ContainerView> {
+/**
+ * The container to enter: --container, the only running one, the one named
+ * like the service, the only essential one (one DescribeTaskDefinition), or a picker.
+ */
+export async function pickContainer(deps: LookupDeps, task: TaskView, wanted: string | undefined, service?: string): Promise<ContainerView> {
   const names = task.containers.map((c) => c.name);
   if (wanted) {
     const c = task.containers.find((x) => x.name === wanted);
-    if (!c) throw usageError(`Task ${task.id} has no container named "${wanted}".`, `its containers: ${names.join(', ')}`, 'unknown-container');
+    if (!c) throw usageError(`Task ${task.id} has no container named "${escapeLine(wanted)}".`, `its containers: ${someOf(names)}`, 'unknown-container');
     return c;
   }
   const running = task.containers.filter((c) => c.lastStatus === 'RUNNING');
   const candidates = running.length > 0 ? running : task.containers;
   if (candidates.length === 0) throw new OpsError(`Task ${task.id} has no containers.`, { code: 'no-container' });
   if (candidates.length === 1) return candidates[0]!;
+  const others = (c: ContainerView) => candidates.filter((x) => x !== c).map((x) => escapeLine(x.name)).join(', ');
+  const named = service ? candidates.find((c) => c.name.toLowerCase() === service.toLowerCase()) : undefined;
+  if (named) {
+    deps.log(`container ${escapeLine(named.name)} (named like the service; also in the task: ${others(named)}; --container to choose)`);
+    return named;
+  }
+  if (task.taskDefinitionArn) {
+    const def = await deps.api.describeTaskDefinition(task.taskDefinitionArn).catch(() => undefined);
+    const essential = new Set((def?.containerDefinitions ?? []).filter((d) => d.essential !== false).map((d) => d.name));
+    const only = candidates.filter((c) => essential.has(c.name));
+    if (only.length === 1) {
+      deps.log(`container ${escapeLine(only[0]!.name)} (the only essential one; also in the task: ${others(only[0]!)}; --container to choose)`);
+      return only[0]!;
+    }
+  }
   return deps.prompt.pick(`Task ${task.id} has ${candidates.length} containers. Which one?`, candidates.map((c) => ({ label: `${c.name}${c.image ? `  (${c.image})` : ''}`, value: c })), {
     flag: '--container NAME',
-    candidates: candidates.map((c) => c.name).join(', '),
+    candidates: someOf(candidates.map((c) => c.name)),
   });
 }
 

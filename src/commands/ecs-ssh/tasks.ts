@@ -1,6 +1,7 @@
 import type * as EcsSdk from '@aws-sdk/client-ecs';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import { shellQuote } from '../../lib/process.js';
+import { escapeLine } from '../../lib/terminal.js';
 import type { EcsApi } from './aws.js';
 
 /** A task as ecs-ssh shows and uses it: plain data, ready for --json. */
@@ -11,6 +12,7 @@ export interface TaskView {
   /** "web" for a task started by service web (from the task's group). */
   service?: string;
   taskDefinition?: string;
+  taskDefinitionArn?: string;
   revision?: string;
   lastStatus: string;
   desiredStatus?: string;
@@ -19,6 +21,9 @@ export interface TaskView {
   launchType: string;
   enableExecuteCommand: boolean;
   stoppedReason?: string;
+  stoppedAt?: string;
+  /** The task's ENI address (awsvpc network mode). */
+  eniIp?: string;
   containers: ContainerView[];
   containerInstanceArn?: string;
   instance?: InstanceView;
@@ -29,6 +34,12 @@ export interface ContainerView {
   runtimeId?: string;
   lastStatus?: string;
   image?: string;
+  /** ECS Exec's agent in this container (RUNNING when exec can work). */
+  execAgent?: string;
+  /** Published ports (bridge/host network modes). */
+  ports?: Array<{ containerPort: number; hostPort: number; bindIP?: string }>;
+  exitCode?: number;
+  reason?: string;
 }
 
 export interface InstanceView {
@@ -54,6 +65,7 @@ export function taskView(t: EcsSdk.Task): TaskView {
     cluster: lastSegment(t.clusterArn ?? ''),
     service: group.startsWith('service:') ? group.slice('service:'.length) : undefined,
     taskDefinition: t.taskDefinitionArn ? lastSegment(t.taskDefinitionArn) : undefined,
+    taskDefinitionArn: t.taskDefinitionArn,
     revision: t.taskDefinitionArn?.split(':').pop(),
     lastStatus: t.lastStatus ?? 'UNKNOWN',
     desiredStatus: t.desiredStatus,
@@ -62,7 +74,20 @@ export function taskView(t: EcsSdk.Task): TaskView {
     launchType: t.launchType ?? (t.containerInstanceArn ? 'EC2' : 'FARGATE'),
     enableExecuteCommand: Boolean(t.enableExecuteCommand),
     stoppedReason: t.stoppedReason,
-    containers: (t.containers ?? []).map((c) => ({ name: c.name ?? '', runtimeId: c.runtimeId, lastStatus: c.lastStatus, image: c.image })),
+    stoppedAt: t.stoppedAt ? new Date(t.stoppedAt).toISOString() : undefined,
+    eniIp:
+      t.attachments?.find((a) => a.type === 'ElasticNetworkInterface')?.details?.find((d) => d.name === 'privateIPv4Address')?.value ??
+      t.containers?.flatMap((c) => c.networkInterfaces ?? []).find((n) => n.privateIpv4Address)?.privateIpv4Address,
+    containers: (t.containers ?? []).map((c) => ({
+      name: c.name ?? '',
+      runtimeId: c.runtimeId,
+      lastStatus: c.lastStatus,
+      image: c.image,
+      execAgent: c.managedAgents?.find((a) => a.name === 'ExecuteCommandAgent')?.lastStatus,
+      ports: (c.networkBindings ?? []).filter((b) => b.containerPort && b.hostPort).map((b) => ({ containerPort: b.containerPort!, hostPort: b.hostPort!, bindIP: b.bindIP })),
+      exitCode: c.exitCode,
+      reason: c.reason,
+    })),
     containerInstanceArn: t.containerInstanceArn,
   };
 }
@@ -119,8 +144,17 @@ export function hostLabel(t: TaskView): string {
   return i.nameTag || i.privateIp || i.id;
 }
 
+/** Picker label: instances sharing a Name tag are told apart by id, IP and AZ. */
 export function taskLabel(t: TaskView): string {
-  return [t.id, t.availabilityZone ?? '-', hostLabel(t), t.startedAt ? `started ${t.startedAt}` : t.lastStatus, t.revision ? `rev ${t.revision}` : ''].filter(Boolean).join('  ');
+  const i = t.instance;
+  const host = !t.containerInstanceArn ? hostLabel(t) : i && !i.gone ? [i.nameTag, i.id, i.privateIp].filter(Boolean).join(' ') : hostLabel(t);
+  return escapeLine([t.id, t.availabilityZone ?? '-', host, t.startedAt ? `started ${t.startedAt}` : t.lastStatus, t.revision ? `rev ${t.revision}` : ''].filter(Boolean).join('  '));
+}
+
+/** At most `max` names for an error line, and how many there are. */
+export function someOf(names: string[], max = 20): string {
+  const shown = names.slice(0, max).map(escapeLine).join(', ');
+  return names.length > max ? `${shown}, … (${names.length} in all)` : shown;
 }
 
 /** Close matches for "did you mean": edit distance within a third of the name, or a substring. */
