@@ -17,6 +17,9 @@ const unitFiles = [
   'test/pg/connection.test.ts',
   'test/pi/parse.test.ts',
   'test/cognito/units.test.ts',
+  'test/foundation/config.test.ts',
+  'test/foundation/errors.test.ts',
+  'test/foundation/lib.test.ts',
 ];
 const e2eFiles = ['test/**/*.e2e.test.ts', 'test/**/e2e.test.ts', 'test/**/cli.test.ts', 'test/foundation/package.test.ts'];
 

