@@ -18,6 +18,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // Until the command returns, the exit code is a failure: a command whose work
 // stopped without finishing must not look like success to a script.
 process.exitCode = 1;
+let finished = false;
+process.on('exit', (exitCode) => {
+  if (!finished && exitCode === 1) process.stderr.write('error: opsctl stopped before the command finished (a bug: please report it, with --debug output)\n');
+});
 // process.stdin is a getter that sets up a tty, pipe or file stream (loading
 // net and tty); only commands read it, so --help and usage errors never do.
 const io = {
@@ -28,6 +32,7 @@ const io = {
   },
 };
 const code = await runCli(process.argv.slice(2), io);
+finished = true;
 process.exitCode = code;
 // A command that left a socket or timer open must not hang the shell.
 setTimeout(() => process.exit(code), 1500).unref();
