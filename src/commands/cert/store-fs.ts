@@ -76,7 +76,7 @@ export class CertStore {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-      throw unreadable(this.liveRoot, err);
+      throw unreadable(this.root, err);
     }
     const out: StoredCert[] = [];
     for (const e of entries.sort()) {
@@ -236,7 +236,8 @@ export class CertStore {
     await ensureDir(this.liveRoot, 0o700);
     await ensureDir(archive, 0o755);
     const version = (await this.versionNumbers(name)).reduce((a, b) => Math.max(a, b), 0) + 1;
-    for (const kind of KINDS) {
+    const present = await Promise.all(KINDS.map((k) => fsp.access(path.join(old, `${k}.pem`)).then(() => true, () => false)));
+    for (const kind of present.every(Boolean) ? KINDS : []) {
       const src = path.join(old, `${kind}.pem`);
       const dst = path.join(archive, `${kind}${version}.pem`);
       await fsp.link(src, dst).catch(async (err: NodeJS.ErrnoException) => {
@@ -248,7 +249,8 @@ export class CertStore {
       });
     }
     await ensureDir(live, 0o755);
-    await this.pointLive(name, version);
+    // A directory without its four files (a half-written store) keeps only its metadata: `cert renew --force` re-issues it.
+    if (present.every(Boolean)) await this.pointLive(name, version);
     let meta: CertMetadata;
     try {
       meta = JSON.parse(metaText) as CertMetadata;
