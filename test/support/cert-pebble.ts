@@ -26,11 +26,15 @@ export interface TestPebble {
   setServfail(host: string): Promise<void>;
   setCaa(host: string, issuer: string): Promise<void>;
   dir: string;
+  /** challtestsrv's management API (POST /set-txt, /clear-txt). */
+  challengeManagementUrl: string;
+  /** Kill Pebble itself (a CA dying mid-issuance); stop() still cleans up. */
+  killCa(): void;
   logs(): string;
   stop(): Promise<void>;
 }
 
-export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<TestPebble> {
+export async function startPebble(opts: { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string> } = {}): Promise<TestPebble> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pebble-'));
   const ca = path.join(dir, 'ca.pem');
   const caKey = path.join(dir, 'ca.key');
@@ -56,7 +60,8 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
         httpPort,
         tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: Boolean(opts.eab),
+        ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
       },
     }),
   );
@@ -70,7 +75,7 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
   chal.stderr?.on('data', (d) => (logs += d));
   const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`, '-strict=false'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceReject ?? 0), PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
   });
   pebble.stdout?.on('data', (d) => (logs += d));
   pebble.stderr?.on('data', (d) => (logs += d));
@@ -107,6 +112,8 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
     clearTxt: (host) => chalPost('/clear-txt', { host: fqdn(host) }),
     setServfail: (host) => chalPost('/set-servfail', { host: fqdn(host) }),
     setCaa: (host, issuer) => chalPost('/add-caa', { host: fqdn(host), policies: [{ tag: 'issue', value: issuer }] }),
+    challengeManagementUrl: `http://127.0.0.1:${chalMgmtPort}`,
+    killCa: () => void pebble.kill('SIGKILL'),
     logs: () => logs,
     stop,
   };

@@ -195,7 +195,7 @@ export function renewalDue(meta: Pick<CertMetadata, 'notBefore' | 'notAfter' | '
   const renewAt = na - lifetime / (short ? 2 : 3);
   const due = now.getTime() >= renewAt;
   const rule = short ? 'the last half of its lifetime (10 days or less)' : 'the last third of its lifetime';
-  const when = lifetime < 4 * 86_400_000 ? new Date(renewAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : new Date(renewAt).toISOString().slice(0, 10);
+  const when = short ? new Date(renewAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : new Date(renewAt).toISOString().slice(0, 10);
   return { due, daysLeft, renewAt: new Date(renewAt).toISOString(), reason: due ? `${left} left, within ${rule}` : `${left} left, due from ${when} (${rule})` };
 }
 
