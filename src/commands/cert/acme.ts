@@ -1,4 +1,5 @@
 import { createHash, generateKeyPair } from 'node:crypto';
+import { isIP } from 'node:net';
 import { OpsError, ExitCode } from '../../lib/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../lib/fs.js';
 import { translateAcmeError } from './acme-errors.js';
@@ -57,6 +58,15 @@ export interface IssueRequest extends AcmeTransportOptions {
   preferredChain?: string;
   /** External account binding for a new account. */
   eab?: { kid: string; hmacKey: string };
+  /** ACME profile to ask for; must be one the directory lists in meta.profiles. */
+  profile?: string;
+  /** ARI CertID of the certificate this order replaces (sent only when the CA offers renewalInfo). */
+  replaces?: string;
+}
+
+interface AcmeDirectory {
+  renewalInfo?: string;
+  meta?: { profiles?: Record<string, string> };
 }
 
 /**
@@ -143,6 +153,9 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
       backoffMax: 5_000,
     });
     (client as unknown as { http: { maxBadNonceRetries: number } }).http.maxBadNonceRetries = BAD_NONCE_RETRIES;
+    const directory = (await step((client as unknown as { http: { getDirectory(): Promise<AcmeDirectory> } }).http.getDirectory())) ?? {};
+    if (req.profile) checkProfile(req.profile, directory, req.directoryUrl);
+    const replaces = req.replaces && directory.renewalInfo ? req.replaces : undefined;
     log(`${account.created ? 'registering' : 'using'} ACME account ${req.email} at ${safeHost(req.directoryUrl)}`);
     if (!known) {
       await step(client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${req.email}`] }));
@@ -156,7 +169,9 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
     const commonName = req.domains[0]!.length <= 64 ? req.domains[0] : undefined;
     const csrPromise = keyPromise.then((key) => acme.crypto.createCsr({ commonName, altNames: req.domains }, key));
     csrPromise.catch(() => {});
-    const order = await step(client.createOrder({ identifiers: req.domains.map((value) => ({ type: 'dns', value })) }));
+    // acme-client sends the payload as given: profile and replaces ride along in newOrder.
+    const orderPayload = { identifiers: req.domains.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })), ...(req.profile ? { profile: req.profile } : {}), ...(replaces ? { replaces } : {}) };
+    const order = await step(client.createOrder(orderPayload as Parameters<AcmeClient['createOrder']>[0]));
     const authzs = await step(client.getAuthorizations(order));
     const items: Array<{ item: ChallengeItem; challenge: any }> = [];
     for (const authz of authzs) {
@@ -221,6 +236,16 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
     setDebugSink(undefined);
     await req.solver.close?.().catch(() => {});
   }
+}
+
+function checkProfile(profile: string, directory: AcmeDirectory, directoryUrl: string): void {
+  const offered = Object.keys(directory.meta?.profiles ?? {});
+  if (offered.includes(profile)) return;
+  throw new OpsError(offered.length ? `The CA at ${safeHost(directoryUrl)} has no profile "${profile}".` : `The CA at ${safeHost(directoryUrl)} offers no profiles (its directory has no meta.profiles).`, {
+    hint: offered.length ? `its profiles: ${offered.map((p) => `${p} (${directory.meta!.profiles![p]})`).join(', ')}` : 'drop --profile',
+    exitCode: ExitCode.USAGE,
+    code: 'acme-bad-profile',
+  });
 }
 
 async function readAccountUrl(file: string): Promise<string | undefined> {

@@ -35,7 +35,7 @@ export interface IssueResult {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Flags > OPSCTL_CERT_* > config "cert" section > defaults, and the checks that need no network. */
-export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Context, 'setting'>): ObtainSettings {
+export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Context, 'setting'>, acmeProfile?: string): ObtainSettings {
   // commander's values as parsed: strings, booleans, numbers and the collected -d list.
   const opts = flags as Record<string, any>;
   const domains = normalizeDomains(opts.domain);
@@ -88,6 +88,7 @@ export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Co
     ...(caBundle ? { caBundle: path.resolve(caBundle) } : {}),
     ...(Object.keys(hooks).length ? { hooks } : {}),
     ...(opts.reuseKey ? { reuseKey: true } : {}),
+    ...(acmeProfile ?? opts.profile ? { profile: String(acmeProfile ?? opts.profile) } : {}),
     ...(opts.preferredChain ? { preferredChain: String(opts.preferredChain) } : {}),
     ...(opts.eabKid !== undefined ? { eab: { kid: String(opts.eabKid), hmacKey: String(opts.eabHmacKey) } } : {}),
   };
@@ -99,7 +100,7 @@ export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Co
  */
 function unchanged(prev: CertMetadata, s: ObtainSettings, now: Date): boolean {
   const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
-  return same(prev.domains, s.domains) && prev.keyType === s.keyType && prev.directory === s.directory && !renewalDue(prev, now).due;
+  return same(prev.domains, s.domains) && prev.keyType === s.keyType && prev.directory === s.directory && prev.profile === s.profile && !renewalDue(prev, now).due;
 }
 
 export type IssueDeps = CertDeps & DeliverDeps;
@@ -125,6 +126,7 @@ export async function run(settings: ObtainSettings & { force?: boolean }, deps: 
       hooks,
       reuseKey: settings.reuseKey,
       preferredChain: settings.preferredChain,
+      profile: settings.profile,
     };
     if (JSON.stringify(meta) !== JSON.stringify(previous.meta)) await deps.store.writeMeta(previous.dir, meta);
     const stored = { dir: previous.dir, meta };
@@ -167,7 +169,8 @@ export interface IssueCommandOptions {
 }
 
 export const command = defineCommand<IssueCommandOptions, IssueResult | DryRunResult>({
-  options: (_args, flags, ctx) => ({ settings: resolveIssueOptions(flags as Record<string, unknown>, ctx), force: flag.bool(flags, 'force'), dryRun: Boolean(ctx.global.dryRun), certDir: flag.string(flags, 'certDir') }),
+  // `--profile` is a global option (the AWS profile) that commander takes wherever it stands; on `cert issue` it names the ACME profile, as lego's does.
+  options: (_args, flags, ctx) => ({ settings: resolveIssueOptions(flags as Record<string, unknown>, ctx, ctx.global.profile), force: flag.bool(flags, 'force'), dryRun: Boolean(ctx.global.dryRun), certDir: flag.string(flags, 'certDir') }),
   async run(o, ctx) {
     const s = o.settings;
     if (o.dryRun) {
@@ -181,7 +184,9 @@ export const command = defineCommand<IssueCommandOptions, IssueResult | DryRunRe
         [],
       );
     }
-    return withTermination(ctx.signal, (signal) => run({ ...s, force: o.force }, certDeps(o, ctx, signal)));
+    // The AWS profile for Route 53 then comes from AWS_PROFILE / the config file only.
+    const aws = { ...ctx.aws, profile: ctx.setting<string>('aws', 'profile', undefined) };
+    return withTermination(ctx.signal, (signal) => run({ ...s, force: o.force }, { ...certDeps(o, ctx, signal), aws }));
   },
   print(r, out) {
     if (isDryRun(r)) printDryRun(r, out);

@@ -31,7 +31,7 @@ export interface CertDeps {
 }
 
 /** What an issuance needs: the part of the metadata a renewal re-uses as it is. */
-export type ObtainSettings = Pick<CertMetadata, 'name' | 'domains' | 'directory' | 'email' | 'keyType' | 'challenge' | 'skipSelfCheck' | 'caBundle' | 'hooks' | 'reuseKey' | 'preferredChain'> & {
+export type ObtainSettings = Pick<CertMetadata, 'name' | 'domains' | 'directory' | 'email' | 'keyType' | 'challenge' | 'skipSelfCheck' | 'caBundle' | 'hooks' | 'reuseKey' | 'preferredChain' | 'profile'> & {
   /** EAB for a new account (ZeroSSL, Google Trust Services); only needed once, never stored. */
   eab?: { kid: string; hmacKey: string };
 };
@@ -50,6 +50,7 @@ export function storedSettings(m: CertMetadata): ObtainSettings {
     hooks: m.hooks,
     reuseKey: m.reuseKey,
     preferredChain: m.preferredChain,
+    profile: m.profile,
   };
 }
 
@@ -91,6 +92,13 @@ export async function obtainAndStore(s: ObtainSettings, previous: CertMetadata |
   const solver = await buildSolver(s, deps);
   await deps.store.ensureWritable(s.name);
   // --reuse-key: the CSR is signed with the key the server already has (pinned keys, TLSA records).
+  const previousPem = previous ? await deps.store.readFiles({ dir: deps.store.dirFor(s.name), meta: previous }).then((f) => f.cert).catch(() => undefined) : undefined;
+  let replaces: string | undefined;
+  try {
+    replaces = previousPem ? (await import('./ari.js')).ariCertId(previousPem) : undefined;
+  } catch {
+    replaces = undefined;
+  }
   const reuse = s.reuseKey && previous ? await deps.store.readFiles({ dir: deps.store.dirFor(s.name), meta: previous }).then((f) => f.privkey).catch(() => undefined) : undefined;
   let issued: Awaited<ReturnType<typeof issueCertificate>>;
   try {
@@ -102,6 +110,8 @@ export async function obtainAndStore(s: ObtainSettings, previous: CertMetadata |
       ...(reuse ? { privateKey: reuse } : {}),
       ...(s.preferredChain ? { preferredChain: s.preferredChain } : {}),
       ...(s.eab ? { eab: s.eab } : {}),
+      ...(s.profile ? { profile: s.profile } : {}),
+      ...(replaces ? { replaces } : {}),
       solver,
       store: deps.store,
       caBundle: s.caBundle,
@@ -131,6 +141,7 @@ export async function obtainAndStore(s: ObtainSettings, previous: CertMetadata |
     ...(s.hooks && Object.keys(s.hooks).length ? { hooks: s.hooks } : {}),
     ...(s.reuseKey ? { reuseKey: true } : {}),
     ...(s.preferredChain ? { preferredChain: s.preferredChain } : {}),
+    ...(s.profile ? { profile: s.profile } : {}),
     pushTargets: previous?.pushTargets ?? [],
     issuer: info.issuer,
     serial: info.serial,

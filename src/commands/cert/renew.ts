@@ -64,11 +64,12 @@ export async function run(o: RenewOptions, deps: RenewDeps): Promise<RenewResult
   const certs: StoredCert[] = o.names.length ? await Promise.all(o.names.map((n) => deps.store.get(n))) : await deps.store.list(unreadable);
   const release = o.dryRun ? async () => {} : await lock(deps.store.root, deps.now);
   const hooks = new HookRun(deps);
+  const directories = new Map<string, Promise<string | undefined>>();
   let hookErrors: OpsError[] = [];
   try {
     for (const c of certs) {
       if (deps.signal?.aborted) throw deps.signal.reason;
-      out.push(await renewOne(c, o, deps, hooks));
+      out.push(await renewOne(c, o, deps, hooks, directories));
     }
   } finally {
     if (!o.dryRun) hookErrors = await hooks.finish();
@@ -84,7 +85,38 @@ export async function run(o: RenewOptions, deps: RenewDeps): Promise<RenewResult
   };
 }
 
-async function renewOne(c: StoredCert, o: RenewOptions, deps: RenewDeps, hooks: HookRun): Promise<RenewedCert> {
+/**
+ * Ask the CA for the certificate's renewal window (RFC 9773) unless the last
+ * answer's Retry-After has not passed; the window and the time picked in it
+ * are stored. A CA without renewalInfo, or one that does not answer, leaves
+ * the lifetime rule in charge.
+ */
+async function refreshAri(c: StoredCert, deps: RenewDeps, directories: Map<string, Promise<string | undefined>>, persist: boolean): Promise<void> {
+  const now = deps.now();
+  const ari = c.meta.ari;
+  if (ari && ari.serial === c.meta.serial && Date.parse(ari.nextFetch) > now.getTime()) return;
+  try {
+    const { fetchRenewalInfo, getJson, withWindow } = await import('./ari.js');
+    let url = directories.get(c.meta.directory);
+    if (!url) {
+      url = getJson(c.meta.directory, c.meta.caBundle).then((r) => (typeof r.body?.renewalInfo === 'string' ? r.body.renewalInfo : undefined));
+      directories.set(c.meta.directory, url);
+    }
+    const renewalInfo = await url;
+    if (!renewalInfo) return;
+    const files = await deps.store.readFiles(c);
+    const info = await fetchRenewalInfo(renewalInfo, files.cert, c.meta.caBundle, now);
+    if (!info) return;
+    const next = { ...withWindow(ari && ari.serial === c.meta.serial ? ari : undefined, info), serial: c.meta.serial };
+    c.meta = { ...c.meta, ari: next };
+    if (persist) await deps.store.writeMeta(c.dir, c.meta);
+  } catch (err) {
+    deps.debug?.(`${c.meta.name}: no renewal information from the CA (${(err as Error).message}); using the lifetime rule`);
+  }
+}
+
+async function renewOne(c: StoredCert, o: RenewOptions, deps: RenewDeps, hooks: HookRun, directories: Map<string, Promise<string | undefined>>): Promise<RenewedCert> {
+  if (!o.force && o.days === undefined) await refreshAri(c, deps, directories, !o.dryRun);
   const now = deps.now();
   const due = renewalDue(c.meta, now, o.days);
   const base = { name: c.meta.name, daysLeft: due.daysLeft, notAfter: c.meta.notAfter, renewAt: due.renewAt, pushes: [] as DeliveryResult[] };

@@ -48,6 +48,19 @@ export interface Delivery {
   hint?: string;
 }
 
+/** The CA's renewal window for the current certificate (RFC 9773) and the time picked inside it. */
+export interface AriState {
+  start: string;
+  end: string;
+  explanationURL?: string;
+  /** Do not ask again before this (Retry-After). */
+  nextFetch: string;
+  /** The random point inside the window at which `cert renew` renews. */
+  renewAt: string;
+  /** Serial the window is for. */
+  serial?: string;
+}
+
 /** The delivery label of the deploy hook (push targets use describeTarget). */
 export const DEPLOY_HOOK = 'deploy-hook';
 
@@ -69,6 +82,10 @@ export interface CertMetadata {
   notBefore: string;
   notAfter: string;
   issuedAt: string;
+  /** ACME profile (draft-ietf-acme-profiles) asked for in every order. */
+  profile?: string;
+  /** ARI window of the current certificate, when the CA offers renewalInfo. */
+  ari?: AriState;
   /** Set by `cert revoke`: the next renewal replaces it whatever its dates. */
   revokedAt?: string;
   /** Which archive/<name>/*N.pem the live links point at. */
@@ -179,7 +196,21 @@ export function formatLeft(ms: number): string {
  * certificate of 10 days or less (Let's Encrypt's advice for short-lived
  * ones); or, with `days`, fewer than that many days left.
  */
-export function renewalDue(meta: Pick<CertMetadata, 'notBefore' | 'notAfter' | 'revokedAt'>, now: Date, days?: number): RenewalDue {
+export function renewalDue(meta: Pick<CertMetadata, 'notBefore' | 'notAfter' | 'revokedAt' | 'ari' | 'serial'>, now: Date, days?: number): RenewalDue {
+  const na0 = Date.parse(meta.notAfter);
+  if (days === undefined && !meta.revokedAt && meta.ari && meta.ari.serial === meta.serial) {
+    // The CA's window (ARI) decides: at the time picked inside it, or at once when it has passed.
+    const at = Date.parse(meta.ari.renewAt);
+    const due = now.getTime() >= at;
+    const window = `${meta.ari.start.slice(0, 16).replace('T', ' ')} – ${meta.ari.end.slice(0, 16).replace('T', ' ')} UTC`;
+    const left = formatLeft(na0 - now.getTime());
+    return {
+      due,
+      daysLeft: Math.floor((na0 - now.getTime()) / 86_400_000),
+      renewAt: meta.ari.renewAt,
+      reason: due ? `${left} left, inside the CA's renewal window (ARI ${window})` : `${left} left, due ${meta.ari.renewAt.slice(0, 16).replace('T', ' ')} UTC, picked in the CA's renewal window (ARI ${window})`,
+    };
+  }
   if (meta.revokedAt) return { due: true, daysLeft: Math.floor((Date.parse(meta.notAfter) - now.getTime()) / 86_400_000), renewAt: meta.revokedAt, reason: `revoked ${meta.revokedAt.slice(0, 10)}` };
   const nb = Date.parse(meta.notBefore);
   const na = Date.parse(meta.notAfter);
