@@ -28,13 +28,15 @@ export interface TestPebble {
   dir: string;
   /** challtestsrv's management API (POST /set-txt, /clear-txt). */
   challengeManagementUrl: string;
+  /** challtestsrv's DNS server (host:port), where set-txt records are served. */
+  dnsServer: string;
   /** Kill Pebble itself (a CA dying mid-issuance); stop() still cleans up. */
   killCa(): void;
   logs(): string;
   stop(): Promise<void>;
 }
 
-export async function startPebble(opts: { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string> } = {}): Promise<TestPebble> {
+export async function startPebble(opts: { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string } = {}): Promise<TestPebble> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pebble-'));
   const ca = path.join(dir, 'ca.pem');
   const caKey = path.join(dir, 'ca.key');
@@ -73,7 +75,7 @@ export async function startPebble(opts: { nosleep?: boolean; nonceReject?: numbe
   );
   chal.stdout?.on('data', (d) => (logs += d));
   chal.stderr?.on('data', (d) => (logs += d));
-  const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`, '-strict=false'], {
+  const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`, '-strict=false'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceReject ?? 0), PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
   });
@@ -113,6 +115,7 @@ export async function startPebble(opts: { nosleep?: boolean; nonceReject?: numbe
     setServfail: (host) => chalPost('/set-servfail', { host: fqdn(host) }),
     setCaa: (host, issuer) => chalPost('/add-caa', { host: fqdn(host), policies: [{ tag: 'issue', value: issuer }] }),
     challengeManagementUrl: `http://127.0.0.1:${chalMgmtPort}`,
+    dnsServer: `127.0.0.1:${dnsPort}`,
     killCa: () => void pebble.kill('SIGKILL'),
     logs: () => logs,
     stop,

@@ -57,7 +57,8 @@ export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Co
   if (opts.httpPort !== undefined && !opts.standalone) throw usageError('--http-port only applies to --standalone.');
   if (opts.hostedZoneId !== undefined && opts.dns !== 'route53') throw usageError('--hosted-zone-id only applies to --dns route53.');
   const dns = opts.dns === undefined ? undefined : String(opts.dns);
-  if (dns !== undefined && dns !== 'route53' && !/^exec:./.test(dns)) throw usageError(`Unknown --dns provider "${dns}".`, 'use route53 or exec:/path/to/script (lego\'s exec protocol: SCRIPT present|cleanup FQDN VALUE)');
+  if (dns !== undefined && !['route53', 'rfc2136', 'cloudflare'].includes(dns) && !/^exec:./.test(dns)) throw usageError(`Unknown --dns provider "${dns}".`, 'use route53, rfc2136, cloudflare or exec:/path/to/script (lego\'s exec protocol: SCRIPT present|cleanup FQDN VALUE)');
+  if (opts.rfc2136Credentials !== undefined && dns !== 'rfc2136') throw usageError('--rfc2136-credentials only applies to --dns rfc2136.');
   let challenge: ChallengeSettings;
   if (opts.webroot !== undefined) challenge = { type: 'webroot', webroot: path.resolve(String(opts.webroot)) };
   else if (opts.standalone) {
@@ -65,6 +66,8 @@ export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Co
     if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) throw usageError(`--http-port must be 1-65535, got ${httpPort}.`);
     challenge = { type: 'standalone', httpPort };
   } else if (opts.herokuApp !== undefined) challenge = { type: 'heroku', app: String(opts.herokuApp) };
+  else if (dns === 'rfc2136') challenge = { type: 'dns', provider: 'rfc2136', ...(opts.rfc2136Credentials ? { credentials: path.resolve(String(opts.rfc2136Credentials)) } : {}) };
+  else if (dns === 'cloudflare') challenge = { type: 'dns', provider: 'cloudflare' };
   else if (dns!.startsWith('exec:')) challenge = { type: 'dns', provider: 'exec', program: path.resolve(dns!.slice(5)) };
   else challenge = { type: 'dns', provider: 'route53', ...(opts.hostedZoneId ? { hostedZoneId: String(opts.hostedZoneId) } : {}) };
   const hooks: CertHooks = {};
@@ -204,7 +207,10 @@ function describeChallenge(c: ChallengeSettings): string {
     case 'heroku':
       return `HTTP-01 through the config vars of Heroku app ${c.app}`;
     case 'dns':
-      return c.provider === 'exec' ? `DNS-01 through ${c.program} (present/cleanup)` : `DNS-01 through Route 53${c.hostedZoneId ? ` zone ${c.hostedZoneId}` : ''}`;
+      if (c.provider === 'exec') return `DNS-01 through ${c.program} (present/cleanup)`;
+      if (c.provider === 'rfc2136') return `DNS-01 through RFC 2136 updates${c.credentials ? ` (${c.credentials})` : ''}`;
+      if (c.provider === 'cloudflare') return 'DNS-01 through the Cloudflare API';
+      return `DNS-01 through Route 53${c.hostedZoneId ? ` zone ${c.hostedZoneId}` : ''}`;
   }
 }
 

@@ -27,6 +27,8 @@ export interface CertDeps {
   standaloneHost?: string;
   herokuApi: () => Promise<HerokuApi>;
   route53Solver?: (hostedZoneId: string | undefined, wait: { timeoutMs: number; intervalMs: number }) => Promise<ChallengeSolver>;
+  /** The name servers to check a DNS-01 record on (tests: the local DNS); default: the zone's NS, resolved. */
+  authoritativeServers?: (nameServers: string[]) => Promise<string[]>;
   waits?: { herokuTimeoutMs?: number; herokuIntervalMs?: number; dnsTimeoutMs?: number; dnsIntervalMs?: number };
 }
 
@@ -72,11 +74,19 @@ export async function buildSolver(s: ObtainSettings, deps: CertDeps): Promise<Ch
       httpOnly();
       return herokuSolver(c.app, deps.herokuApi, deps.selfCheck ?? {}, { timeoutMs: deps.waits?.herokuTimeoutMs ?? 300_000, intervalMs: deps.waits?.herokuIntervalMs ?? 3000, signal: deps.signal }, deps.log);
     case 'dns': {
+      const wait = { timeoutMs: deps.waits?.dnsTimeoutMs ?? 300_000, intervalMs: deps.waits?.dnsIntervalMs ?? 5000 };
       if (c.provider === 'exec') {
         const { execDnsSolver } = await import('./dns-exec.js');
         return execDnsSolver(c.program, deps);
       }
-      const wait = { timeoutMs: deps.waits?.dnsTimeoutMs ?? 300_000, intervalMs: deps.waits?.dnsIntervalMs ?? 5000 };
+      if (c.provider === 'rfc2136') {
+        const { rfc2136Settings, rfc2136Solver } = await import('./dns-rfc2136.js');
+        return rfc2136Solver(await rfc2136Settings(c.credentials, deps.env), { runner: deps.runner, log: deps.log, signal: deps.signal, wait: { timeoutMs: wait.timeoutMs, intervalMs: Math.min(wait.intervalMs, 1000) } });
+      }
+      if (c.provider === 'cloudflare') {
+        const { cloudflareSolver } = await import('./dns-cloudflare.js');
+        return cloudflareSolver(c.zoneId, deps, wait);
+      }
       if (deps.route53Solver) return deps.route53Solver(c.hostedZoneId, wait);
       const { createRoute53, route53Solver } = await import('./route53.js');
       return route53Solver(createRoute53(deps.aws, deps.env), deps.aws, c.hostedZoneId, wait, deps.log);

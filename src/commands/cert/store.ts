@@ -22,7 +22,10 @@ export type ChallengeSettings =
   | { type: 'standalone'; httpPort: number }
   | { type: 'heroku'; app: string }
   | { type: 'dns'; provider: 'route53'; hostedZoneId?: string }
-  | { type: 'dns'; provider: 'exec'; program: string };
+  | { type: 'dns'; provider: 'exec'; program: string }
+  /** The credentials file holds the TSIG secret: only its path is stored. */
+  | { type: 'dns'; provider: 'rfc2136'; credentials?: string }
+  | { type: 'dns'; provider: 'cloudflare'; zoneId?: string };
 
 export type PushTarget =
   | { type: 'heroku'; app: string; sniEndpoint?: string }
