@@ -30,15 +30,6 @@ describe('opsctl cert (built binary): usage errors', () => {
     expect(r4).toMatchObject({ code: 2, stderr: expect.stringContaining('--dir') });
   });
 
-  it('the email comes from the config file when not given; --dry-run says what it would do', async () => {
-    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
-    const r = await runBin(['cert', 'issue', '-d', 'example.org', '--webroot', '/var/www/html', '--dry-run', '--key-type', 'rsa-2048'], { env: { ...env(home), OPSCTL_CERT_EMAIL: 'env@example.org' } });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('[dry run] would request a rsa-2048 certificate for example.org');
-    expect(r.stdout).toContain('as env@example.org');
-    expect(r.stdout).toContain(path.join(home, '.config', 'opsctl', 'certs', 'live', 'example.org'));
-  });
-
   it('`opsctl --help` and `cert list` do not load acme-client or the AWS SDK', () => {
     for (const args of [['--help'], ['cert', 'list']]) {
       const script = `
@@ -63,6 +54,19 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
   });
   afterAll(async () => {
     await pebble?.stop();
+  });
+
+  it('the email comes from the environment when not given; --dry-run really issues (here: from the custom directory, said so) and stores nothing', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const certDir = path.join(home, 'store');
+    const r = await runBin(['cert', 'issue', '-d', 'dry.test', '--directory', pebble.directoryUrl, '--ca-bundle', pebble.caBundle, '--standalone', '--http-port', String(pebble.httpPort), '--no-self-check', '--dry-run', '--key-type', 'rsa-2048', '--cert-dir', certDir], { env: { ...env(home), OPSCTL_CERT_EMAIL: 'env@example.org' } });
+    expect(r.stderr).toContain('registering ACME account env@example.org');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\[dry run\] issued a test certificate for dry\.test from https:\/\/127\.0\.0\.1:\d+\/dir \(serial [0-9A-F]+, Pebble Intermediate CA [0-9a-f]+\), answering standalone\n/);
+    expect(r.stdout).toContain('has no known staging directory: the test certificate comes from it');
+    expect(r.stdout).toContain(`nothing was stored in ${path.join(certDir, 'live', 'dry.test')}`);
+    const list = await runBin(['cert', 'list', '--json', '--cert-dir', certDir], { env: env(home) });
+    expect(JSON.parse(list.stdout).certificates).toEqual([]);
   });
 
   it('issue → list → renew (quiet when nothing is due) → renew --dry-run --force', async () => {

@@ -198,3 +198,12 @@ describe('renewal rule', () => {
     expect(renewalDue({ ...short, revokedAt: '2026-01-02T00:00:00.000Z' }, new Date('2026-01-02T01:00:00Z'))).toMatchObject({ due: true, reason: 'revoked 2026-01-02' });
   });
 });
+
+describe('--dry-run directory', () => {
+  it("Let's Encrypt production maps to staging; another directory is used as it is, and the note says so", async () => {
+    const { stagingFor } = await import('../../src/commands/cert/dry-run.js');
+    expect(stagingFor('https://acme-v02.api.letsencrypt.org/directory').directory).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
+    expect(stagingFor('https://acme-staging-v02.api.letsencrypt.org/directory').note).toContain('already');
+    expect(stagingFor('https://acme.zerossl.com/v2/DV90')).toEqual({ directory: 'https://acme.zerossl.com/v2/DV90', note: expect.stringContaining('has no known staging directory') });
+  });
+});

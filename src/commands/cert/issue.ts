@@ -2,15 +2,15 @@ import path from 'node:path';
 import { defineCommand, flag } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
 import type { Output } from '../../lib/output.js';
-import { dryRunResult, isDryRun, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { DIRECTORIES } from './acme.js';
+import { testIssue, type TestIssuance } from './dry-run.js';
 import { deliverPending, type DeliverDeps, type DeliveryResult } from './delivery.js';
 import { HookRun } from './hooks.js';
 import { obtainAndStore, type CertDeps, type ObtainSettings } from './obtain.js';
-import { CertStore, certName, describeTarget, normalizeDomains, pendingDeliveries, renewalDue, type CertHooks, type CertMetadata, type ChallengeSettings, type KeyType, type StoredCert, CERT_FILES } from './store.js';
+import { certName, describeTarget, normalizeDomains, pendingDeliveries, renewalDue, type CertHooks, type CertMetadata, type ChallengeSettings, type KeyType, type StoredCert, CERT_FILES } from './store.js';
 import { isOpsError, usageError } from '../../lib/errors.js';
-import { certDeps, certRoot, withTermination } from './common.js';
+import { certDeps, withTermination } from './common.js';
 
 export interface IssueResult {
   name: string;
@@ -171,31 +171,49 @@ export interface IssueCommandOptions {
   certDir?: string;
 }
 
-export const command = defineCommand<IssueCommandOptions, IssueResult | DryRunResult>({
+export interface IssueDryRun {
+  dryRun: true;
+  name: string;
+  domains: string[];
+  challenge: ChallengeSettings['type'];
+  test: TestIssuance;
+  /** Where the real run would store it. */
+  dir: string;
+}
+
+/** --dry-run: pre/post hooks run (as certbot's), a test certificate is issued, nothing is stored or delivered. */
+export async function dryRun(s: ObtainSettings, deps: IssueDeps): Promise<IssueDryRun> {
+  const hooks = new HookRun(deps);
+  let test: TestIssuance;
+  try {
+    await hooks.pre({ name: s.name, domains: s.domains, hooks: s.hooks } as CertMetadata, deps.store.dirFor(s.name));
+    test = await testIssue(s, deps);
+  } finally {
+    for (const e of await hooks.finish()) deps.warn(e.message);
+  }
+  return { dryRun: true, name: s.name, domains: s.domains, challenge: s.challenge.type, test, dir: deps.store.dirFor(s.name) };
+}
+
+export const command = defineCommand<IssueCommandOptions, IssueResult | IssueDryRun>({
   // `--profile` is a global option (the AWS profile) that commander takes wherever it stands; on `cert issue` it names the ACME profile, as lego's does.
   options: (_args, flags, ctx) => ({ settings: resolveIssueOptions(flags as Record<string, unknown>, ctx, ctx.global.profile), force: flag.bool(flags, 'force'), dryRun: Boolean(ctx.global.dryRun), certDir: flag.string(flags, 'certDir') }),
   async run(o, ctx) {
     const s = o.settings;
-    if (o.dryRun) {
-      const dir = new CertStore(certRoot(o, ctx)).dirFor(s.name);
-      return dryRunResult(
-        [
-          { action: `request a ${s.keyType} certificate for`, target: s.domains.join(', '), detail: `from ${s.directory} as ${s.email}, answering ${describeChallenge(s.challenge)}` },
-          { action: 'store it in', target: dir, detail: 'a new archive version; the live/ links then point at it' },
-          ...(s.hooks?.deploy ? [{ action: 'run the deploy hook', target: s.hooks.deploy }] : []),
-        ],
-        [],
-      );
-    }
     // The AWS profile for Route 53 then comes from AWS_PROFILE / the config file only.
     const aws = { ...ctx.aws, profile: ctx.setting<string>('aws', 'profile', undefined) };
-    return withTermination(ctx.signal, (signal) => run({ ...s, force: o.force }, { ...certDeps(o, ctx, signal), aws }));
+    return withTermination<IssueResult | IssueDryRun>(ctx.signal, (signal) => {
+      const deps = { ...certDeps(o, ctx, signal), aws };
+      return o.dryRun ? dryRun(s, deps) : run({ ...s, force: o.force }, deps);
+    });
   },
   print(r, out) {
-    if (isDryRun(r)) printDryRun(r, out);
-    else printIssued(out, r);
+    if ('test' in r) {
+      out.line(`[dry run] issued a test certificate for ${escapeLine(r.domains.join(', '))} from ${escapeLine(r.test.directory)} (serial ${r.test.serial}, ${escapeLine(r.test.issuer)}), answering ${r.challenge}`);
+      out.line(`[dry run] ${escapeLine(r.test.note)}`);
+      out.line(`[dry run] nothing was stored in ${escapeLine(r.dir)}; no push or deploy hook ran`);
+    } else printIssued(out, r);
   },
-  exitCode: (r) => (!isDryRun(r) && r.pending.length ? 1 : 0),
+  exitCode: (r) => ('test' in r || !r.pending.length ? 0 : 1),
 });
 
 function describeChallenge(c: ChallengeSettings): string {

@@ -5,6 +5,7 @@ import { OpsError, isOpsError, usageError } from '../../lib/errors.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { deliverPending, describeError, type DeliverDeps, type DeliveryResult } from './delivery.js';
 import { HookRun } from './hooks.js';
+import { testIssue, type TestIssuance } from './dry-run.js';
 import { obtainAndStore, storedSettings, type CertDeps } from './obtain.js';
 import { certName, deliveryLabels, pendingDeliveries, renewalDue, type StoredCert } from './store.js';
 import { certDeps, withTermination } from './common.js';
@@ -30,6 +31,8 @@ export interface RenewedCert {
   pushes: DeliveryResult[];
   /** Places still without the current certificate after this run. */
   pending: Array<{ target: string; error?: string }>;
+  /** --dry-run: the test certificate issued from the staging directory (not stored). */
+  test?: TestIssuance;
 }
 
 export interface RenewResult {
@@ -72,7 +75,7 @@ export async function run(o: RenewOptions, deps: RenewDeps): Promise<RenewResult
       out.push(await renewOne(c, o, deps, hooks, directories));
     }
   } finally {
-    if (!o.dryRun) hookErrors = await hooks.finish();
+    hookErrors = await hooks.finish();
     await release();
   }
   return {
@@ -124,9 +127,15 @@ async function renewOne(c: StoredCert, o: RenewOptions, deps: RenewDeps, hooks: 
   const renewing = due.due || o.force;
   const reason = o.force && !due.due ? `forced (${due.reason})` : due.reason;
   if (o.dryRun) {
-    return renewing
-      ? { ...base, status: 'would-renew', reason, pending: deliveryLabels(c.meta).map((target) => ({ target })) }
-      : { ...base, status: 'not-due', reason, pending: pendingOf(c) };
+    // As certbot's: every selected certificate is renewed for real against the staging directory, and nothing is stored.
+    try {
+      await hooks.pre(c.meta, c.dir);
+      const test = await testIssue(storedSettings(c.meta), deps);
+      return { ...base, status: 'would-renew', reason: renewing ? reason : `not due (${due.reason}); simulated`, test, pending: deliveryLabels(c.meta).map((target) => ({ target })) };
+    } catch (err) {
+      if (isOpsError(err) && err.code === 'interrupted') throw err;
+      return { ...base, status: 'failed', reason, error: describeError(err), pending: [] };
+    }
   }
   let current = c;
   let result: RenewedCert;
@@ -191,7 +200,10 @@ export const command = defineCommand<RenewOptions, RenewResult>({
     for (const c of result.certificates) {
       const name = escapeLine(c.name);
       if (c.status === 'not-due') out.log(`${name}: not due (${c.reason})`);
-      else if (c.status === 'would-renew') out.line(`[dry run] would renew ${name} (${c.reason})${c.pending.length ? ` and deliver to ${c.pending.map((p) => escapeLine(p.target)).join(', ')}` : ''}`);
+      else if (c.status === 'would-renew') {
+        out.line(`[dry run] would renew ${name} (${c.reason})${c.pending.length ? ` and deliver to ${c.pending.map((p) => escapeLine(p.target)).join(', ')}` : ''}`);
+        if (c.test) out.line(`[dry run]   test certificate issued by ${escapeLine(c.test.directory)} (serial ${c.test.serial}); ${escapeLine(c.test.note)}; nothing stored`);
+      }
       else if (c.status === 'failed') out.error(`renewing ${name} failed, the current certificate is untouched: ${escapeLine(c.error!.message)}`, c.error!.hint);
       else out.line(`renewed ${name}, valid until ${c.notAfter.slice(0, 10)}`);
       for (const p of c.pushes) {
@@ -201,6 +213,7 @@ export const command = defineCommand<RenewOptions, RenewResult>({
       if (!result.dryRun && c.pending.length) out.warn(`${name}: still pending for ${c.pending.map((p) => escapeLine(p.target)).join(', ')}; the next \`opsctl cert renew\` tries again (\`opsctl cert targets remove\` to give one up)`);
     }
     for (const e of result.hookErrors) out.error(escapeLine(e.message), e.hint);
+    if (result.dryRun) out.line('[dry run] nothing was stored, pushed or deployed');
     if (result.certificates.length === 0) out.log('no certificates stored');
   },
   exitCode: (r) => (r.failed || r.pending || r.hookErrors.length ? 1 : 0),
