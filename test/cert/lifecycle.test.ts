@@ -117,6 +117,17 @@ describe.skipIf(skip)('certbot-compatible store, hooks and rollback against Pebb
     expect(await lines(log)).toEqual(['pre', 'post']);
   });
 
+  it('IP address identifiers (RFC 8738): issued for a name and an IP (an IP SAN), IPv6 spellings folded', async () => {
+    const deps = await testCertDeps({ httpPort: pebble.httpPort });
+    const r = await issue(settings({ domain: ['ip.test', '127.0.0.1'] }), deps);
+    expect(r.domains).toEqual(['ip.test', '127.0.0.1']);
+    const { X509Certificate } = await import('node:crypto');
+    const leaf = new X509Certificate(await readFile(path.join(r.dir, 'cert.pem')));
+    expect(leaf.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(() => settings({ domain: ['[::1]', '0:0:0:0:0:0:0:1'] })).not.toThrow();
+    expect(settings({ domain: ['[::1]', '0:0:0:0:0:0:0:1'] }).domains).toEqual(['::1']);
+  });
+
   it('rollback points live/ at the previous version and delivers it; --to picks one; no earlier version is a usage error', async () => {
     const deps = await testCertDeps({ httpPort: pebble.httpPort });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hooks-'));

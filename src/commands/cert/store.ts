@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { configHome } from '../../lib/config.js';
 import { OpsError, usageError } from '../../lib/errors.js';
@@ -129,12 +130,19 @@ export function certName(firstDomain: string): string {
 
 const DOMAIN = /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Lower-case, de-duplicated, validated domains; a bad one is a usage error. */
+/** Lower-case, de-duplicated, validated domains (and IP addresses, RFC 8738); a bad one is a usage error. */
 export function normalizeDomains(domains: string[] | undefined): string[] {
   const out: string[] = [];
   for (const raw of domains ?? []) {
     for (const part of raw.split(',')) {
-      const d = part.trim().toLowerCase().replace(/\.$/, '');
+      let d = part.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      if (isIP(d)) {
+        // One spelling per address (::1, not 0:0:…:1), as the certificate will show it.
+        if (isIP(d) === 6) d = new URL(`http://[${d}]/`).hostname.slice(1, -1);
+        if (!out.includes(d)) out.push(d);
+        continue;
+      }
+      d = d.replace(/\.$/, '');
       if (!d) continue;
       if (!DOMAIN.test(d) || d.length > 253) throw usageError(`"${part.trim()}" is not a valid domain name.`, 'pass names like example.com or *.example.com', 'bad-domain');
       if (!out.includes(d)) out.push(d);
@@ -167,8 +175,8 @@ export function certInfo(pem: string): CertInfo {
   const domains = (x.subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4));
+    .filter((s) => s.startsWith('DNS:') || s.startsWith('IP Address:'))
+    .map((s) => (s.startsWith('DNS:') ? s.slice(4) : s.slice('IP Address:'.length).toLowerCase()));
   const cn = /CN=([^\n,]+)/.exec(x.issuer)?.[1] ?? x.issuer.replace(/\n/g, ', ');
   return { domains, issuer: cn, serial: x.serialNumber, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) };
 }
