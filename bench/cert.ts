@@ -4,7 +4,8 @@
  * process start included, runs interleaved so machine load hits both alike:
  *   1. issuance median (--standalone, one domain): target ≤ 0.5× certbot's;
  *   2. a push that fails once (Heroku 401) is delivered by the next `cert renew`;
- *   3. SIGTERM during a --webroot issuance leaves nothing behind;
+ *   3. SIGTERM during a --webroot issuance leaves nothing behind; a CA killed
+ *      mid-issuance fails in one line within ~30 s;
  *   4. 50 % badNonce (PEBBLE_WFE_NONCEREJECT=50): every issuance succeeds.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -115,6 +116,24 @@ try {
   });
   const left = await readdir(webroot);
   results.push({ name: 'SIGTERM', pass: term.code === 130 && left.length === 0 && sentAfter > 0, line: `SIGTERM while the webroot token is live (sent after ${sentAfter} ms): exit ${term.code}, left in the webroot: ${left.length ? left.join(', ') : 'nothing'}` });
+
+  // ── 3b. a CA that dies mid-issuance: one line within ~30 s ────────────────
+  const dying = await startPebble({ nosleep: false });
+  pebbles.push(dying);
+  const webroot2 = await mkdtemp(path.join(os.tmpdir(), 'bench-webroot-'));
+  let killedAt = 0;
+  const dead = await opsctl(['cert', 'issue', '-d', 'dying.test', '--email', 'bench@opsctl.test', '--directory', dying.directoryUrl, '--ca-bundle', dying.caBundle, '--webroot', webroot2, '--no-self-check', '--cert-dir', path.join(home, 'dying')], {}, () => {
+    const poll = setInterval(async () => {
+      if ((await readdir(path.join(webroot2, '.well-known', 'acme-challenge')).catch(() => [])).length) {
+        clearInterval(poll);
+        killedAt = Date.now();
+        dying.killCa();
+      }
+    }, 20);
+  });
+  const afterKill = killedAt ? (Date.now() - killedAt) / 1000 : NaN;
+  const errLines = dead.stderr.split('\n').filter((l) => l.startsWith('error:'));
+  results.push({ name: 'CA dies', pass: dead.code === 1 && afterKill <= 35 && errLines.length === 1, line: `CA killed mid-issuance: exit ${dead.code} ${afterKill.toFixed(1)} s after the kill, ${errLines.length} error line (${errLines[0]?.slice(0, 90) ?? 'none'}…)` });
 
   // ── 4. 50 % badNonce ──────────────────────────────────────────────────────
   const flaky = await startPebble({ nosleep: true, nonceReject: 50 });

@@ -9,6 +9,9 @@ import { startPebble, type TestPebble } from '../support/cert-pebble.js';
 import { testCertDeps } from '../support/cert-deps.js';
 import { binPath } from '../support/cli.js';
 import { missingTools } from '../support/tools.js';
+import { startHeroku } from '../support/cert-heroku.js';
+import { createHerokuApi } from '../../src/commands/cert/heroku.js';
+import { OpsError } from '../../src/lib/errors.js';
 
 const skip = missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 'openssl', 'curl');
 const setting = (_s: string, _k: string, flag: any, fallback?: any) => flag ?? fallback;
@@ -55,6 +58,23 @@ describe.skipIf(skip)('cert faults against Pebble', () => {
     expect(stderr).toMatch(/error: (Terminated \(SIGTERM\)|Interrupted)/);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(await readdir(path.join(home, 'store', 'live')).catch(() => [])).toEqual([]);
+  });
+
+  it('interrupted while the Heroku app restarts: the LETSENCRYPT_* config vars are removed', async () => {
+    const heroku = await startHeroku({ serveChallenge: false });
+    try {
+      const controller = new AbortController();
+      const deps = await testCertDeps({ httpPort: slow.httpPort, signal: controller.signal, herokuApi: async () => createHerokuApi({ token: heroku.token, baseUrl: heroku.apiUrl }), waits: { herokuTimeoutMs: 30_000, herokuIntervalMs: 50 } });
+      const s = resolveIssueOptions({ domain: ['heroku-term.test'], email: 'ops@opsctl.test', directory: slow.directoryUrl, caBundle: slow.caBundle, herokuApp: heroku.appName }, { setting } as any);
+      const pending = issue(s, deps).catch((e) => e);
+      await waitFor(async () => (heroku.configVars.LETSENCRYPT_KEY ? true : undefined), 15_000);
+      controller.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' }));
+      expect(await pending).toMatchObject({ code: 'interrupted' });
+      expect(Object.keys(heroku.configVars).filter((k) => k.startsWith('LETSENCRYPT_'))).toEqual([]);
+      expect(heroku.configHistory.at(-1)).toEqual({ LETSENCRYPT_KEY: null, LETSENCRYPT_CHALLENGE: null });
+    } finally {
+      await heroku.stop();
+    }
   });
 
   it('a CA that dies mid-issuance fails within the unreachable limit with one line, not minutes of backoff', async () => {
