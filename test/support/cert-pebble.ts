@@ -36,7 +36,22 @@ export interface TestPebble {
   stop(): Promise<void>;
 }
 
-export async function startPebble(opts: { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string } = {}): Promise<TestPebble> {
+type PebbleOptions = { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string };
+
+/** Ports are picked free and then bound by Pebble: another suite starting at the same moment can take one first, so a failed start is retried on new ports. */
+export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startPebbleOnce(opts);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+async function startPebbleOnce(opts: PebbleOptions): Promise<TestPebble> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pebble-'));
   const ca = path.join(dir, 'ca.pem');
   const caKey = path.join(dir, 'ca.key');
