@@ -166,7 +166,8 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--ca-bundle <file>', "extra CA certificates (PEM) to trust for the ACME server's API (private CAs)")
     .option('--no-self-check', 'do not fetch the HTTP-01 challenge URL before asking the CA')
     .option('--force', 'issue even if the same certificate is stored and not due for renewal')
-    .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html --deploy-hook "systemctl reload nginx"', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53", "opsctl cert issue -d '*.example.com' --email me@example.com --dns exec:/usr/local/bin/dns-hook"))
+    .addHelpText('after', '\nHere --profile NAME (otherwise the AWS profile) asks the CA for an ACME profile, checked against its directory\'s meta.profiles and remembered;\nthe AWS profile for --dns route53 then comes from AWS_PROFILE or the config file.\n')
+    .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html --deploy-hook "systemctl reload nginx"', 'opsctl cert issue -d example.com -d 203.0.113.7 --email me@example.com --standalone --profile shortlived', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53", "opsctl cert issue -d '*.example.com' --email me@example.com --dns exec:/usr/local/bin/dns-hook"))
     .action(action(() => import('./commands/cert/issue.js')));
   cert
     .command('renew')
