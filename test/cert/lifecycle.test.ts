@@ -218,3 +218,31 @@ describe('--dry-run directory', () => {
     expect(stagingFor('https://acme.zerossl.com/v2/DV90')).toEqual({ directory: 'https://acme.zerossl.com/v2/DV90', note: expect.stringContaining('has no known staging directory') });
   });
 });
+
+describe.skipIf(skip)('cert revoke against Pebble', () => {
+  let pebble: TestPebble;
+  beforeAll(async () => {
+    pebble = await startPebble();
+  });
+  afterAll(async () => {
+    await pebble?.stop();
+  });
+
+  it('revokes at the CA with the ordering account and reason; the next renew replaces it at once', async () => {
+    const { run: revoke, command: revokeCommand } = await import('../../src/commands/cert/revoke.js');
+    const deps = await testCertDeps({ httpPort: pebble.httpPort });
+    const s = resolveIssueOptions({ domain: ['revoke.test'], email: 'ops@opsctl.test', directory: pebble.directoryUrl, caBundle: pebble.caBundle, standalone: true, httpPort: pebble.httpPort }, { setting } as any);
+    const issued = await issue(s, deps);
+    const serial = (await deps.store.get('revoke.test')).meta.serial!;
+    expect(await pebble.certStatus(serial)).toBe('Valid');
+    const r = await revoke({ name: 'revoke.test', reason: 'keycompromise', dryRun: false }, deps);
+    expect(r).toMatchObject({ revoked: true, serial });
+    expect(await pebble.certStatus(serial)).toBe('Revoked');
+    expect((await list(deps)).certificates[0]).toMatchObject({ dueForRenewal: true, renewReason: expect.stringMatching(/^revoked \d{4}-\d\d-\d\d$/) });
+    const renewed = await renew(resolveRenewOptions({}), deps);
+    expect(renewed.certificates[0]).toMatchObject({ status: 'renewed', reason: expect.stringContaining('revoked') });
+    expect((await deps.store.get('revoke.test')).meta.revokedAt).toBeUndefined();
+    expect(issued.dir).toBe(deps.store.dirFor('revoke.test'));
+    expect(() => revokeCommand.options([], { reason: 'because' }, { global: {} } as any)).toThrow(/Unknown revocation reason "because"/);
+  });
+});

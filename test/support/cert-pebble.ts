@@ -20,6 +20,8 @@ export interface TestPebble {
   httpPort: number;
   /** Pebble's issuing root (PEM), from its management API. */
   root(): Promise<string>;
+  /** The CA's view of a certificate: "Valid" or "Revoked" (management API cert-status-by-serial). */
+  certStatus(serialHex: string): Promise<string>;
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
   /** Names whose DNS lookup fails (SERVFAIL) in Pebble's eyes. */
@@ -125,6 +127,7 @@ async function startPebbleOnce(opts: PebbleOptions): Promise<TestPebble> {
     httpPort,
     dir,
     root: () => httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, caPem),
+    certStatus: async (serial) => JSON.parse(await httpsGet(`https://127.0.0.1:${mgmtPort}/cert-status-by-serial/${serial.toLowerCase()}`, caPem)).Status,
     setTxt: (host, value) => chalPost('/set-txt', { host: fqdn(host), value }),
     clearTxt: (host) => chalPost('/clear-txt', { host: fqdn(host) }),
     setServfail: (host) => chalPost('/set-servfail', { host: fqdn(host) }),
