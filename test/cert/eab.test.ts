@@ -30,3 +30,28 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
     expect(() => settings({ eabKid: 'kid-opsctl' })).toThrow(/both --eab-kid and --eab-hmac-key/);
   });
 });
+
+describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 'openssl'))('--preferred-chain (Pebble with alternate roots)', () => {
+  let pebble: TestPebble;
+  beforeAll(async () => {
+    pebble = await startPebble({ alternateRoots: 1 });
+  });
+  afterAll(async () => {
+    await pebble?.stop();
+  });
+
+  it('picks the chain whose top certificate is issued by the named root, and remembers it', async () => {
+    const { X509Certificate } = await import('node:crypto');
+    const { readFile } = await import('node:fs/promises');
+    const { verifiesTo } = await import('../support/cert-deps.js');
+    const alt = await pebble.rootN(1);
+    const altName = /CN=([^\n,]+)/.exec(new X509Certificate(alt).subject)![1]!;
+    const deps = await testCertDeps({ httpPort: pebble.httpPort });
+    const s = resolveIssueOptions({ domain: ['chain.test'], email: 'ops@opsctl.test', directory: pebble.directoryUrl, caBundle: pebble.caBundle, standalone: true, httpPort: pebble.httpPort, preferredChain: altName }, { setting } as any);
+    const r = await issue(s, deps);
+    const fullchain = await readFile(r.files.fullchain!, 'utf8');
+    expect(verifiesTo(fullchain, alt)).toBe(true);
+    expect(verifiesTo(fullchain, await pebble.root())).toBe(false);
+    expect((await deps.store.get('chain.test')).meta.preferredChain).toBe(altName);
+  });
+});

@@ -20,6 +20,8 @@ export interface TestPebble {
   httpPort: number;
   /** Pebble's issuing root (PEM), from its management API. */
   root(): Promise<string>;
+  /** Root i of the alternate chains (PEBBLE_ALTERNATE_ROOTS). */
+  rootN(i: number): Promise<string>;
   /** The CA's view of a certificate: "Valid" or "Revoked" (management API cert-status-by-serial). */
   certStatus(serialHex: string): Promise<string>;
   setTxt(host: string, value: string): Promise<void>;
@@ -38,7 +40,7 @@ export interface TestPebble {
   stop(): Promise<void>;
 }
 
-type PebbleOptions = { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string };
+type PebbleOptions = { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string; alternateRoots?: number };
 
 /** Ports are picked free and then bound by Pebble: another suite starting at the same moment can take one first, so a failed start is retried on new ports. */
 export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble> {
@@ -94,7 +96,7 @@ async function startPebbleOnce(opts: PebbleOptions): Promise<TestPebble> {
   chal.stderr?.on('data', (d) => (logs += d));
   const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`, '-strict=false'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceReject ?? 0), PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceReject ?? 0), PEBBLE_ALTERNATE_ROOTS: String(opts.alternateRoots ?? 0), PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
   });
   pebble.stdout?.on('data', (d) => (logs += d));
   pebble.stderr?.on('data', (d) => (logs += d));
@@ -127,6 +129,7 @@ async function startPebbleOnce(opts: PebbleOptions): Promise<TestPebble> {
     httpPort,
     dir,
     root: () => httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, caPem),
+    rootN: (i) => httpsGet(`https://127.0.0.1:${mgmtPort}/roots/${i}`, caPem),
     certStatus: async (serial) => JSON.parse(await httpsGet(`https://127.0.0.1:${mgmtPort}/cert-status-by-serial/${serial.toLowerCase()}`, caPem)).Status,
     setTxt: (host, value) => chalPost('/set-txt', { host: fqdn(host), value }),
     clearTxt: (host) => chalPost('/clear-txt', { host: fqdn(host) }),
