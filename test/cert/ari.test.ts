@@ -97,6 +97,21 @@ describe.skipIf(skip)('ARI (RFC 9773) and profiles, through a stand-in in front 
     expect(fourth.certificates[0]).toMatchObject({ status: 'not-due', reason: expect.stringContaining('the last third of its lifetime') });
   });
 
+  it('the watchdog: one 503 that passes does not trip it; a CA answering 503 for good fails fast in one line', async () => {
+    const deps = await testCertDeps({ httpPort: pebble.httpPort, transport: { retryAttempts: 1, retryDelaySeconds: 0, unreachableMs: 300 } });
+    proxy.failPosts = 1;
+    const ok = await issue(settings({ domain: ['blip.test'] }), deps);
+    expect(ok.skipped).toBe(false);
+    proxy.failPosts = Infinity;
+    try {
+      const t0 = Date.now();
+      await expect(issue(settings({ domain: ['down.test'] }), { ...deps, transport: { retryAttempts: 1, retryDelaySeconds: 0, unreachableMs: 1500 } })).rejects.toMatchObject({ code: expect.stringMatching(/^acme-(unreachable|serverinternal)$/), message: expect.not.stringContaining('\n') });
+      expect(Date.now() - t0).toBeLessThan(8000);
+    } finally {
+      proxy.failPosts = 0;
+    }
+  });
+
   it('Retry-After in seconds or as a date; a picked time stays while the window is unchanged', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     expect(retryAfterMs('120', now)).toBe(120_000);

@@ -20,6 +20,8 @@ export interface AriProxy {
   window: (certId: string) => { start: string; end: string } | undefined;
   retryAfter?: string;
   profiles: Record<string, string>;
+  /** Answer this many of the next POSTs with 503 (a CA having a bad moment), or every one with Infinity. */
+  failPosts: number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startAriProxy(pebble: TestPebble, opts: { profiles?: Recor
     orders: [],
     renewalInfoAsked: [],
     window: () => undefined,
+    failPosts: 0,
     profiles: opts.profiles ?? { classic: 'The same profile you know and love', shortlived: 'A short-lived certificate profile' },
   };
   let base = '';
@@ -45,6 +48,10 @@ export async function startAriProxy(pebble: TestPebble, opts: { profiles?: Recor
         const w = state.window(id);
         if (!w) return void res.writeHead(404, { 'Content-Type': 'application/problem+json' }).end(JSON.stringify({ type: 'urn:ietf:params:acme:error:malformed', detail: 'unknown certificate' }));
         return void res.writeHead(200, { 'Content-Type': 'application/json', ...(state.retryAfter ? { 'Retry-After': state.retryAfter } : {}) }).end(JSON.stringify({ suggestedWindow: w }));
+      }
+      if (req.method === 'POST' && state.failPosts > 0) {
+        state.failPosts -= 1;
+        return void res.writeHead(503, { 'Content-Type': 'application/problem+json' }).end(JSON.stringify({ type: 'urn:ietf:params:acme:error:serverInternal', detail: 'unavailable' }));
       }
       if (req.method === 'POST' && body.length) {
         try {

@@ -30,6 +30,8 @@ export interface AcmeTransportOptions {
  */
 interface Watchdog {
   timer?: NodeJS.Timeout;
+  /** What the last failed request got (ECONNREFUSED, HTTP 503). */
+  last?: string;
   limitMs: number;
   onDead?: (err: OpsError) => void;
 }
@@ -68,33 +70,17 @@ function instrumentTransport(acme: AcmeModule): void {
     let resp: any;
     try {
       resp = await http(config);
-      if (watchdog.timer) {
-        clearTimeout(watchdog.timer);
-        watchdog.timer = undefined;
-      }
     } catch (err) {
       // acme-client makes axios reject every response (validateStatus () => false), so answers land here too.
       const e = err as { code?: string; message?: string; cause?: { code?: string }; response?: any };
       if (e.response) {
+        answered(e.response, config);
         inspectResponse(e.response, config);
         throw err;
       }
       const code = e.cause?.code ?? e.code;
       trace.networkError = { code, message: String(e.message ?? err), url: config?.url };
-      if (!watchdog.timer && watchdog.onDead) {
-        const started = Date.now();
-        watchdog.timer = setTimeout(() => {
-          watchdog.timer = undefined;
-          const net = trace.networkError;
-          watchdog.onDead?.(
-            new OpsError(`The ACME server ${safeHost(config?.url)} stopped answering (${net?.code ?? 'no response'} for ${Math.round((Date.now() - started) / 1000)} s); nothing was stored.`, {
-              hint: 'the current certificate is untouched; try again later, check the network or the CA status page (Let\'s Encrypt: https://letsencrypt.status.io)',
-              code: 'acme-unreachable',
-            }),
-          );
-        }, watchdog.limitMs);
-        watchdog.timer.unref();
-      }
+      wentQuiet(config, code ?? 'no response');
       if (code && PERMANENT_TLS.has(code)) {
         // No `config` on the error: acme-client's retry interceptor passes it straight through.
         throw new OpsError(`Cannot reach the ACME server ${safeHost(config?.url)}: ${code}: ${e.message}.`, {
@@ -104,9 +90,35 @@ function instrumentTransport(acme: AcmeModule): void {
       }
       throw err;
     }
+    answered(resp, config);
     inspectResponse(resp, config);
     return resp;
   };
+}
+
+/** A 5xx is a CA that is down too; any other answer means it is back. */
+function answered(resp: any, config: any): void {
+  if (resp?.status >= 500) return wentQuiet(config, `HTTP ${resp.status}`);
+  if (watchdog.timer) {
+    clearTimeout(watchdog.timer);
+    watchdog.timer = undefined;
+  }
+}
+
+function wentQuiet(config: any, what: string): void {
+  watchdog.last = what;
+  if (watchdog.timer || !watchdog.onDead) return;
+  const started = Date.now();
+  watchdog.timer = setTimeout(() => {
+    watchdog.timer = undefined;
+    watchdog.onDead?.(
+      new OpsError(`The ACME server ${safeHost(config?.url)} stopped answering (${watchdog.last} for ${Math.round((Date.now() - started) / 1000)} s); nothing was stored.`, {
+        hint: "the current certificate is untouched; try again later, check the network or the CA status page (Let's Encrypt: https://letsencrypt.status.io)",
+        code: 'acme-unreachable',
+      }),
+    );
+  }, watchdog.limitMs);
+  watchdog.timer.unref();
 }
 
 function inspectResponse(resp: any, config: any): void {
