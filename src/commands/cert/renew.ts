@@ -154,7 +154,13 @@ async function renewOne(c: StoredCert, o: RenewOptions, deps: RenewDeps, hooks: 
     }
   }
   // Whatever happened above, the stored certificate goes wherever it has not arrived.
-  result.pushes = await deliverPending(current, deps);
+  try {
+    result.pushes = await deliverPending(current, deps);
+  } catch (err) {
+    // The files themselves could not be read: nothing was delivered, and cron must see it.
+    if (isOpsError(err) && err.code === 'interrupted') throw err;
+    return { ...result, status: 'failed', error: describeError(err), pending: pendingOf(current) };
+  }
   result.pending = pendingOf(current);
   return result;
 }

@@ -5,8 +5,8 @@ import { configHome } from '../../lib/config.js';
 import { OpsError, usageError } from '../../lib/errors.js';
 
 /**
- * The certificate store, laid out as certbot's (so configs written for certbot
- * keep working, and a store can be read by either):
+ * The certificate store, laid out as certbot's live/ and archive/ (so nginx and
+ * haproxy configs written for certbot's paths keep working):
  *   <root>/archive/<name>/{cert,chain,fullchain,privkey}N.pem   every version kept
  *   <root>/live/<name>/{cert,chain,fullchain,privkey}.pem        symlinks to the current N
  *   <root>/live/<name>/opsctl.json                               settings + delivery state (0600)
