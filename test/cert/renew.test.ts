@@ -77,7 +77,10 @@ describe.skipIf(skip)('cert renew against Pebble', () => {
     expect(await snapshot(dir)).toEqual(before);
     expect(heroku.requests.length).toBe(requests);
     const dry = await renew({ ...resolveRenewOptions({ domain: ['far.test'], force: true }), dryRun: true }, deps);
-    expect(dry.certificates[0]).toMatchObject({ status: 'would-renew', pending: [{ target: 'heroku:my-app' }] });
+    // certbot's dry run: a real test renewal (here from Pebble itself: a custom directory has no known staging twin), nothing stored or pushed
+    expect(dry.certificates[0]).toMatchObject({ status: 'would-renew', pending: [{ target: 'heroku:my-app' }], test: { directory: pebble.directoryUrl, serial: expect.stringMatching(/^[0-9A-F]+$/), note: expect.stringContaining('no known staging') } });
+    expect(dry.certificates[0]!.test!.serial).not.toBe(JSON.parse(before['opsctl.json']!).serial);
+    expect(heroku.requests.length).toBe(requests);
     expect(await snapshot(dir)).toEqual(before);
     const byDays = await renew(resolveRenewOptions({ domain: ['far.test'], days: 100_000 }), deps);
     expect(byDays.certificates[0]).toMatchObject({ status: 'renewed' });
