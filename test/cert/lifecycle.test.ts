@@ -90,6 +90,9 @@ describe.skipIf(skip)('certbot-compatible store, hooks and rollback against Pebb
     // A renewal runs it again for the new certificate.
     await renew({ ...resolveRenewOptions({}), force: true }, deps);
     expect(await lines(bad.log)).toHaveLength(3);
+    // --deploy-hook '' forgets it; other settings stay
+    await issue(settings({ domain: ['hook.test', 'www.hook.test'], deployHook: '' }), deps);
+    expect((await deps.store.get('hook.test')).meta.hooks).toEqual({});
   });
 
   it('pre- and post-hooks run once per renew run around the certificates that are renewed, post even after a failure', async () => {

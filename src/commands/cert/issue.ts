@@ -73,7 +73,8 @@ export function resolveIssueOptions(flags: Record<string, unknown>, ctx: Pick<Co
   const hooks: CertHooks = {};
   for (const [key, name] of [['preHook', 'pre'], ['postHook', 'post'], ['deployHook', 'deploy']] as const) {
     const v = opts[key];
-    if (typeof v === 'string' && v.trim() !== '') hooks[name] = v;
+    // An empty string clears a remembered hook (`--deploy-hook ''`).
+    if (typeof v === 'string') hooks[name] = v.trim() === '' ? '' : v;
   }
   if ((opts.eabKid === undefined) !== (opts.eabHmacKey === undefined)) throw usageError('EAB needs both --eab-kid and --eab-hmac-key.', 'the CA shows both when you create EAB credentials (ZeroSSL, Google Trust Services)');
   if (opts.eabHmacKey !== undefined && !/^[A-Za-z0-9_-]+={0,2}$/.test(String(opts.eabHmacKey))) throw usageError('--eab-hmac-key must be the base64url key the CA gave you.');
@@ -116,7 +117,7 @@ export async function run(settings: ObtainSettings & { force?: boolean }, deps: 
     return undefined;
   });
   // Hooks given again replace the stored ones; not given, the stored ones stay (as certbot's renewal config).
-  const hooks = { ...previous?.meta.hooks, ...settings.hooks };
+  const hooks: CertHooks = Object.fromEntries(Object.entries({ ...previous?.meta.hooks, ...settings.hooks }).filter(([, v]) => v));
   const wanted = { ...settings, hooks };
   if (previous && !settings.force && unchanged(previous.meta, settings, deps.now())) {
     // Keep the certificate, but take new settings for the next renewal.

@@ -148,7 +148,7 @@ export async function obtainAndStore(s: ObtainSettings, previous: CertMetadata |
     challenge: s.challenge,
     ...(s.skipSelfCheck ? { skipSelfCheck: true } : {}),
     ...(s.caBundle ? { caBundle: s.caBundle } : {}),
-    ...(s.hooks && Object.keys(s.hooks).length ? { hooks: s.hooks } : {}),
+    ...(s.hooks && Object.values(s.hooks).some(Boolean) ? { hooks: Object.fromEntries(Object.entries(s.hooks).filter(([, v]) => v)) } : {}),
     ...(s.reuseKey ? { reuseKey: true } : {}),
     ...(s.preferredChain ? { preferredChain: s.preferredChain } : {}),
     ...(s.profile ? { profile: s.profile } : {}),
