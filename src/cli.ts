@@ -179,18 +179,27 @@ export function buildProgram(state: ProgramState = {}): Command {
     .option('--standalone', 'HTTP-01: serve the token from opsctl itself')
     .option('--http-port <n>', 'port for --standalone (default 80)', int('--http-port'))
     .option('--heroku-app <app>', 'HTTP-01 through the Heroku app\'s LETSENCRYPT_* config vars')
-    .addOption(new Option('--dns <provider>', 'DNS-01 challenge provider').choices(['route53']))
+    .option('--dns <provider>', 'DNS-01: route53, rfc2136, cloudflare, or exec:PATH (lego\'s exec protocol: PATH present|cleanup FQDN VALUE)')
+    .option('--rfc2136-credentials <file>', 'for --dns rfc2136: certbot-dns-rfc2136 INI (dns_rfc2136_server, _name, _secret, _algorithm); or RFC2136_* variables')
     .option('--hosted-zone-id <id>', 'Route 53 hosted zone (default: found from the domain)')
     .addOption(new Option('--key-type <type>', 'certificate key type').choices(['ecdsa-p256', 'rsa-2048', 'rsa-4096']))
+    .option('--reuse-key', 'keep the private key across renewals')
+    .option('--pre-hook <command>', 'run before a certificate is obtained (e.g. stop what holds port 80); remembered')
+    .option('--post-hook <command>', 'run after an attempt, even a failed one; remembered')
+    .option('--deploy-hook <command>', 'run after each new certificate, with RENEWED_LINEAGE and RENEWED_DOMAINS set; retried until it succeeds; remembered')
+    .option('--eab-kid <kid>', 'external account binding key id (ZeroSSL, Google Trust Services)')
+    .option('--eab-hmac-key <key>', 'external account binding HMAC key (base64url)')
+    .option('--preferred-chain <issuer>', 'pick the alternate chain whose top certificate has this issuer common name')
     .option('--cert-dir <dir>', 'certificate store root (default ~/.config/opsctl/certs)')
     .option('--ca-bundle <file>', "extra CA certificates (PEM) to trust for the ACME server's API (private CAs)")
     .option('--no-self-check', 'do not fetch the HTTP-01 challenge URL before asking the CA')
     .option('--force', 'issue even if the same certificate is stored and not due for renewal')
-    .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53"))
+    .addHelpText('after', '\nHere --profile NAME (otherwise the AWS profile) asks the CA for an ACME profile, checked against its directory\'s meta.profiles and remembered;\nthe AWS profile for --dns route53 then comes from AWS_PROFILE or the config file.\n')
+    .addHelpText('after', examples('opsctl cert issue -d example.com -d www.example.com --email me@example.com --webroot /var/www/html --deploy-hook "systemctl reload nginx"', 'opsctl cert issue -d example.com -d 203.0.113.7 --email me@example.com --standalone --profile shortlived', 'opsctl cert issue -d example.com --email me@example.com --heroku-app my-app', "opsctl cert issue -d '*.example.com' --email me@example.com --dns route53", "opsctl cert issue -d '*.example.com' --email me@example.com --dns exec:/usr/local/bin/dns-hook"))
     .action(action(() => import('./commands/cert/issue.js')));
   cert
     .command('renew')
-    .description('renew certificates that expire within a third of their lifetime, and re-push them')
+    .description('renew certificates that are due, and deliver each to every push target and deploy hook that lacks it (retried until it succeeds)')
     .option('--all', 'every stored certificate (the default)')
     .option('-d, --domain <domain>', 'the certificate named by this domain', collect)
     .option('--force', 'renew even if not due')
@@ -214,10 +223,35 @@ export function buildProgram(state: ProgramState = {}): Command {
     .action(action(() => import('./commands/cert/push.js')));
   cert
     .command('list')
-    .description('stored certificates with expiry, issuer and push targets')
+    .description('stored certificates with expiry, next renewal and why, push targets and what is pending')
     .option('--cert-dir <dir>', 'certificate store root')
     .addHelpText('after', examples('opsctl cert list', 'opsctl cert list --json'))
     .action(action(() => import('./commands/cert/list.js')));
+  const certTargets = cert.command('targets').description('the places renewals deliver a certificate to');
+  certTargets
+    .command('remove')
+    .description('stop delivering a certificate to a push target (or its deploy hook); it is no longer pending')
+    .argument('<target>', 'as `opsctl cert list` shows it: heroku:APP, ssh:HOST:DIR, acm:ARN, deploy-hook')
+    .option('-d, --domain <domain>', 'which certificate (its first domain)')
+    .option('--cert-dir <dir>', 'certificate store root')
+    .addHelpText('after', examples('opsctl cert targets remove heroku:old-app -d example.com'))
+    .action(action(() => import('./commands/cert/targets-remove.js')));
+  cert
+    .command('rollback')
+    .description('point live/NAME back at an earlier archived version and deliver it')
+    .option('-d, --domain <domain>', 'which certificate (its first domain)')
+    .option('--to <n>', 'archive version (default: the one before the current)', int('--to'))
+    .option('--cert-dir <dir>', 'certificate store root')
+    .addHelpText('after', examples('opsctl cert rollback -d example.com', 'opsctl cert rollback -d example.com --to 3'))
+    .action(action(() => import('./commands/cert/rollback.js')));
+  cert
+    .command('revoke')
+    .description('revoke the current certificate at its CA; the next renew replaces it')
+    .option('-d, --domain <domain>', 'which certificate (its first domain)')
+    .option('--reason <reason>', 'unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation')
+    .option('--cert-dir <dir>', 'certificate store root')
+    .addHelpText('after', examples('opsctl cert revoke -d example.com --reason keyCompromise'))
+    .action(action(() => import('./commands/cert/revoke.js')));
 
   // ── pg ─────────────────────────────────────────────────────────────────────
   const pg = program.command('pg').description('diagnose slow PostgreSQL queries with EXPLAIN, and prove the fix');

@@ -31,15 +31,6 @@ describe('opsctl cert (built binary): usage errors', () => {
     expect(r4).toMatchObject({ code: 2, stderr: expect.stringContaining('--dir') });
   });
 
-  it('the email comes from the config file when not given; --dry-run says what it would do', async () => {
-    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
-    const r = await runBin(['cert', 'issue', '-d', 'example.org', '--webroot', '/var/www/html', '--dry-run', '--key-type', 'rsa-2048'], { env: { ...env(home), OPSCTL_CERT_EMAIL: 'env@example.org' } });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('[dry run] would request a rsa-2048 certificate for example.org');
-    expect(r.stdout).toContain('as env@example.org');
-    expect(r.stdout).toContain(path.join(home, '.config', 'opsctl', 'certs', 'example.org'));
-  });
-
   it('`opsctl --help` and `cert list` do not load acme-client or the AWS SDK', () => {
     for (const args of [['--help'], ['cert', 'list']]) {
       const script = `
@@ -66,6 +57,19 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
     await pebble?.stop();
   });
 
+  it('the email comes from the environment when not given; --dry-run really issues (here: from the custom directory, said so) and stores nothing', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
+    const certDir = path.join(home, 'store');
+    const r = await runBin(['cert', 'issue', '-d', 'dry.test', '--directory', pebble.directoryUrl, '--ca-bundle', pebble.caBundle, '--standalone', '--http-port', String(pebble.httpPort), '--no-self-check', '--dry-run', '--key-type', 'rsa-2048', '--cert-dir', certDir], { env: { ...env(home), OPSCTL_CERT_EMAIL: 'env@example.org' } });
+    expect(r.stderr).toContain('registering ACME account env@example.org');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\[dry run\] issued a test certificate for dry\.test from https:\/\/127\.0\.0\.1:\d+\/dir \(serial [0-9A-F]+, Pebble Intermediate CA [0-9a-f]+\), answering standalone\n/);
+    expect(r.stdout).toContain('has no known staging directory: the test certificate comes from it');
+    expect(r.stdout).toContain(`nothing was stored in ${path.join(certDir, 'live', 'dry.test')}`);
+    const list = await runBin(['cert', 'list', '--json', '--cert-dir', certDir], { env: env(home) });
+    expect(JSON.parse(list.stdout).certificates).toEqual([]);
+  });
+
   it('issue → list → renew (quiet when nothing is due) → renew --dry-run --force', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'home-'));
     const certDir = path.join(home, 'store');
@@ -73,13 +77,14 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
     const issue = await runBin(['cert', 'issue', '-d', 'bin.test', '-d', 'www.bin.test', '--email', 'ops@opsctl.test', '--directory', pebble.directoryUrl, '--ca-bundle', pebble.caBundle, '--standalone', '--http-port', String(pebble.httpPort), '--no-self-check', '--cert-dir', certDir], { env: e });
     expect(issue.stderr).toContain('✓ Issued certificate bin.test (bin.test, www.bin.test)');
     expect(issue.code).toBe(0);
-    expect(issue.stdout).toContain(`certificate: ${path.join(certDir, 'bin.test', 'fullchain.pem')}`);
-    expect((await stat(path.join(certDir, 'bin.test', 'privkey.pem'))).mode & 0o777).toBe(0o600);
+    expect(issue.stdout).toContain(`certificate: ${path.join(certDir, 'live', 'bin.test', 'fullchain.pem')}`);
+    expect((await stat(path.join(certDir, 'live', 'bin.test', 'privkey.pem'))).mode & 0o777).toBe(0o600);
 
     const list = await runBin(['cert', 'list', '--cert-dir', certDir], { env: e });
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(/^DOMAINS\s+EXPIRES\s+DAYS LEFT\s+ISSUER\s+PUSH TARGETS$/);
-    expect(list.stdout).toMatch(/bin\.test, www\.bin\.test\s+\d{4}-\d\d-\d\d\s+\d+\s+Pebble Intermediate/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^DOMAINS\s+EXPIRES\s+DAYS LEFT\s+RENEWS\s+ISSUER\s+PUSH TARGETS$/);
+    expect(list.stdout).toMatch(/bin\.test, www\.bin\.test\s+\d{4}-\d\d-\d\d\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+Pebble Intermediate/);
+    expect(list.stdout).toMatch(/\nbin\.test: \d+ days left, due from \d{4}-\d\d-\d\d \(the last third of its lifetime\)\n/);
     const json = JSON.parse((await runBin(['cert', 'list', '--json', '--cert-dir', certDir], { env: e })).stdout);
     expect(json.certificates[0]).toMatchObject({ name: 'bin.test', domains: ['bin.test', 'www.bin.test'], dueForRenewal: false, pushTargets: [] });
 
@@ -92,20 +97,20 @@ describe.skipIf(missingTools('/usr/bin/pebble', '/usr/bin/pebble-challtestsrv', 
     expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('stored certificates: bin.test') });
 
     // Renewal from cron: a failure is named on stderr with exit 1, the files stay; a success says what it did.
-    const before = await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8');
+    const before = await readFile(path.join(certDir, 'live', 'bin.test', 'fullchain.pem'), 'utf8');
     const squatter = http.createServer((_q, res) => res.end('busy'));
     await new Promise<void>((r) => squatter.listen(pebble.httpPort, '127.0.0.1', r));
     try {
       const failed = await runBin(['cert', 'renew', '--days', '100000', '--cert-dir', certDir], { env: e });
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain('error: renewing bin.test failed, the current certificate is untouched: Cannot listen on port');
-      expect(await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8')).toBe(before);
+      expect(await readFile(path.join(certDir, 'live', 'bin.test', 'fullchain.pem'), 'utf8')).toBe(before);
     } finally {
       await new Promise((r) => squatter.close(r));
     }
     const renewed = await runBin(['cert', 'renew', '--force', '--cert-dir', certDir], { env: e });
     expect(renewed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^renewed bin\.test, valid until \d{4}-\d\d-\d\d\n$/) });
-    expect(await readFile(path.join(certDir, 'bin.test', 'fullchain.pem'), 'utf8')).not.toBe(before);
+    expect(await readFile(path.join(certDir, 'live', 'bin.test', 'fullchain.pem'), 'utf8')).not.toBe(before);
   });
 
   it('an ACME failure through the binary: exit 1, one line and a hint, the stack only with --debug', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat, readlink } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
@@ -33,8 +33,13 @@ describe.skipIf(skip)('cert issue against Pebble', () => {
     const r = await run(s, deps);
     expect(r.name).toBe('www.standalone.test');
     expect(r.replaced).toBe(false);
-    const dir = path.join(deps.root, 'www.standalone.test');
+    const dir = path.join(deps.root, 'live', 'www.standalone.test');
+    expect(r.dir).toBe(dir);
     expect((await readdir(dir)).sort()).toEqual(['cert.pem', 'chain.pem', 'fullchain.pem', 'opsctl.json', 'privkey.pem']);
+    // certbot's layout: live/ links into archive/<name>/*1.pem; the metadata 0600
+    expect(await readlink(path.join(dir, 'privkey.pem'))).toBe('../../archive/www.standalone.test/privkey1.pem');
+    expect((await readdir(path.join(deps.root, 'archive', 'www.standalone.test'))).sort()).toEqual(['cert1.pem', 'chain1.pem', 'fullchain1.pem', 'privkey1.pem']);
+    expect((await stat(path.join(dir, 'opsctl.json'))).mode & 0o777).toBe(0o600);
     expect((await stat(path.join(dir, 'privkey.pem'))).mode & 0o777).toBe(0o600);
     expect((await stat(path.join(dir, 'fullchain.pem'))).mode & 0o777).toBe(0o644);
     const fullchain = await readFile(path.join(dir, 'fullchain.pem'), 'utf8');
@@ -58,6 +63,9 @@ describe.skipIf(skip)('cert issue against Pebble', () => {
     expect(again.replaced).toBe(true);
     expect(await readFile(accounts.key, 'utf8')).toBe(accountKey);
     expect(createPrivateKey(await readFile(path.join(dir, 'privkey.pem'))).asymmetricKeyType).toBe('rsa');
+    // the previous version is kept, the live links moved to version 2
+    expect(await readlink(path.join(dir, 'cert.pem'))).toBe('../../archive/www.standalone.test/cert2.pem');
+    expect(createPrivateKey(await readFile(path.join(deps.root, 'archive', 'www.standalone.test', 'privkey1.pem'))).asymmetricKeyType).toBe('ec');
     expect(deps.logs.some((l) => l.includes('warning'))).toBe(false);
     // The same certificate again, not due: nothing is requested (the CA's duplicate limit is precious)…
     const before = await readFile(path.join(dir, 'cert.pem'), 'utf8');

@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import { run, resolvePushOptions } from '../../src/commands/cert/push.js';
 import { createHerokuApi } from '../../src/commands/cert/heroku.js';
-import { CertStore } from '../../src/commands/cert/store.js';
+import { CertStore, pendingDeliveries } from '../../src/commands/cert/store.js';
 import type { PushDeps } from '../../src/commands/cert/targets.js';
 import { processRunner, type CommandSpec, type ProcessRunner } from '../../src/lib/process.js';
 import { seedCert } from '../support/cert-deps.js';
@@ -63,10 +63,12 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('cert push ssh
     expect((await stat(path.join(remote, 'fullchain.pem'))).mode & 0o777).toBe(0o644);
     expect(await sshd.calls()).toEqual([{ name: 'systemctl', argv: ['reload', 'nginx'], tty: false }]);
     expect(specs.every((s) => !s.args.join(' ').includes('PRIVATE KEY'))).toBe(true);
-    expect(specs[0]!.args).toContain('sh -s');
+    // through src/lib/ssh.ts: ssh -G first, then BatchMode, our ConnectTimeout, `--` before the host
+    expect(specs[0]!.args).toEqual(['-F', sshd.sshConfigPath, '-G', '--', sshd.alias]);
+    expect(specs[1]!.args).toEqual(['-F', sshd.sshConfigPath, '-T', '-o', 'ConnectTimeout=10', '-o', 'BatchMode=yes', '--', sshd.alias, 'sh -s']);
     const meta = (await store.get('push.test')).meta;
     expect(meta.pushTargets).toEqual([{ type: 'ssh', host: sshd.alias, dir: remote, reload: 'systemctl reload nginx', sshConfig: sshd.sshConfigPath }]);
-    expect(meta.lastPushes).toEqual([{ target: `ssh:${sshd.alias}:${remote}`, at: '2026-03-01T00:00:00.000Z', ok: true }]);
+    expect(meta.deliveries).toEqual({ [`ssh:${sshd.alias}:${remote}`]: { at: '2026-03-01T00:00:00.000Z', ok: true, serial: meta.serial } });
     // pushing again replaces the stored target rather than adding one
     await run({ target: target(remote, 'systemctl reload nginx') }, deps);
     expect((await store.get('push.test')).meta.pushTargets).toHaveLength(1);
@@ -95,8 +97,9 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('cert push ssh
     const r = await run({ target: target(remote, 'systemctl reload nginx'), dryRun: true }, deps);
     expect(r.dryRun).toBe(true);
     expect(r.steps.map((s) => s.action)).toEqual(['copy', 'reload']);
-    expect(r.steps[1]!.detail).toContain("'systemctl reload nginx'");
-    expect(specs).toEqual([]);
+    expect(r.steps[1]!.detail).toContain('systemctl reload nginx');
+    // only `ssh -G` (reads the config, connects nowhere)
+    expect(specs.map((s) => s.args)).toEqual([['-F', sshd.sshConfigPath, '-G', '--', sshd.alias]]);
     expect((await store.get('push.test')).meta.pushTargets).toEqual([]);
   });
 });
@@ -154,7 +157,8 @@ describe('cert push heroku (Platform API stand-in)', () => {
       await expect(run({ target: t }, deps)).rejects.toMatchObject({ code: 'heroku-unprocessable', message: expect.stringContaining('422 invalid_params): SNI endpoints require paid dynos.') });
       const meta = (await store.get('push.test')).meta;
       expect(meta.pushTargets).toEqual([{ type: 'heroku', app: 'free-app' }]);
-      expect(meta.lastPushes?.[0]).toMatchObject({ ok: false });
+      expect(meta.deliveries?.['heroku:free-app']).toMatchObject({ ok: false, error: expect.stringContaining('SNI endpoints require paid dynos.') });
+      expect(pendingDeliveries(meta)).toEqual([{ label: 'heroku:free-app', last: expect.objectContaining({ ok: false }) }]);
     } finally {
       await other.stop();
     }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { run as issue, resolveIssueOptions } from '../../src/commands/cert/issue.js';
-import { run as renew, resolveRenewOptions } from '../../src/commands/cert/renew.js';
+import { run as renew, resolveRenewOptions, command as renewCommand } from '../../src/commands/cert/renew.js';
 import { run as push, resolvePushOptions } from '../../src/commands/cert/push.js';
 import { run as list } from '../../src/commands/cert/list.js';
 import { createHerokuApi } from '../../src/commands/cert/heroku.js';
@@ -77,7 +77,10 @@ describe.skipIf(skip)('cert renew against Pebble', () => {
     expect(await snapshot(dir)).toEqual(before);
     expect(heroku.requests.length).toBe(requests);
     const dry = await renew({ ...resolveRenewOptions({ domain: ['far.test'], force: true }), dryRun: true }, deps);
-    expect(dry.certificates[0]).toMatchObject({ status: 'would-renew', pushes: [{ target: 'heroku:my-app' }] });
+    // certbot's dry run: a real test renewal (here from Pebble itself: a custom directory has no known staging twin), nothing stored or pushed
+    expect(dry.certificates[0]).toMatchObject({ status: 'would-renew', pending: [{ target: 'heroku:my-app' }], test: { directory: pebble.directoryUrl, serial: expect.stringMatching(/^[0-9A-F]+$/), note: expect.stringContaining('no known staging') } });
+    expect(dry.certificates[0]!.test!.serial).not.toBe(JSON.parse(before['opsctl.json']!).serial);
+    expect(heroku.requests.length).toBe(requests);
     expect(await snapshot(dir)).toEqual(before);
     const byDays = await renew(resolveRenewOptions({ domain: ['far.test'], days: 100_000 }), deps);
     expect(byDays.certificates[0]).toMatchObject({ status: 'renewed' });
@@ -109,19 +112,35 @@ describe.skipIf(skip)('cert renew against Pebble', () => {
       await new Promise((r) => squatter.close(r));
     }
     expect(await snapshot(dir)).toEqual(before);
-    expect(await readdir(path.dirname(dir))).not.toContain('.renew.lock');
+    expect(await readdir(deps.store.root)).not.toContain('.renew.lock');
   });
 
-  it('a push that fails during renewal is reported (non-zero) while the renewed files stay', async () => {
+  it('a push that fails during renewal stays pending: exit non-zero, listed with its error, delivered by the next renew (not due)', async () => {
     const { deps, dir, meta, setClock } = await issued('pushfail.test');
     setClock(new Date(Date.parse(meta.notAfter) - DAY));
-    heroku.failNext('PATCH', '/apps/my-app/sni-endpoints', 422, { id: 'invalid_params', message: 'Certificate chain is invalid.' });
+    heroku.failNext('PATCH', '/apps/my-app/sni-endpoints', 401, { id: 'unauthorized', message: 'Invalid credentials provided.' });
     const r = await renew(resolveRenewOptions({ domain: ['pushfail.test'] }), deps);
-    expect(r).toMatchObject({ renewed: 1, failed: 1 });
-    expect(r.certificates[0]!.pushes[0]).toMatchObject({ ok: false, error: expect.stringContaining('Certificate chain is invalid.') });
+    expect(r).toMatchObject({ renewed: 1, failed: 0, pending: 1 });
+    expect(renewCommand.exitCode!(r, {} as any)).toBe(1);
+    expect(r.certificates[0]!.pushes[0]).toMatchObject({ target: 'heroku:my-app', ok: false, error: expect.stringContaining('Invalid credentials provided.') });
     const newMeta = JSON.parse(await readFile(path.join(dir, 'opsctl.json'), 'utf8'));
     expect(newMeta.serial).not.toBe(meta.serial);
-    expect(newMeta.lastPushes.at(-1)).toMatchObject({ target: 'heroku:my-app', ok: false });
+    expect(newMeta.deliveries['heroku:my-app']).toMatchObject({ ok: false, serial: newMeta.serial, error: expect.stringContaining('Invalid credentials') });
+    const endpoint = heroku.sniEndpoints.find((e) => e.ssl_cert.cert_domains.includes('pushfail.test'))!;
+    const fullchain = await readFile(path.join(dir, 'fullchain.pem'), 'utf8');
+    expect(endpoint.certificate_chain).not.toBe(fullchain);
+    // cert list shows it pending with the error
+    const listed = (await list(deps)).certificates.find((c) => c.name === 'pushfail.test')!;
+    expect(listed.pending).toEqual([{ target: 'heroku:my-app', error: expect.stringContaining('Invalid credentials'), at: expect.any(String) }]);
+    // the next run: not due, but the pending push is delivered, and then nothing is pending
+    setClock(new Date());
+    const again = await renew(resolveRenewOptions({}), deps);
+    const mine = again.certificates.find((c) => c.name === 'pushfail.test')!;
+    expect(mine).toMatchObject({ status: 'not-due', pushes: [{ target: 'heroku:my-app', ok: true }], pending: [] });
+    expect(endpoint.certificate_chain).toBe(fullchain);
+    const third = await renew(resolveRenewOptions({ domain: ['pushfail.test'] }), deps);
+    expect(third).toMatchObject({ pending: 0, certificates: [{ status: 'not-due', pushes: [] }] });
+    expect(renewCommand.exitCode!(third, {} as any)).toBe(0);
   });
 });
 

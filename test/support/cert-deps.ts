@@ -5,13 +5,15 @@ import { X509Certificate } from 'node:crypto';
 import { CertStore, certName, type CertMetadata } from '../../src/commands/cert/store.js';
 import type { CertDeps } from '../../src/commands/cert/obtain.js';
 import type { HerokuApi } from '../../src/commands/cert/heroku.js';
+import { processRunner, type ProcessRunner } from '../../src/lib/process.js';
 
 /** CertDeps for run()-level tests: a temp store, logs captured, challenge self-checks sent to 127.0.0.1. */
-export async function testCertDeps(over: Partial<CertDeps> & { httpPort?: number } = {}): Promise<CertDeps & { logs: string[]; root: string }> {
+export async function testCertDeps(over: Partial<CertDeps> & { httpPort?: number } = {}): Promise<CertDeps & { runner: ProcessRunner; logs: string[]; root: string }> {
   const root = over.store?.root ?? (await mkdtemp(path.join(os.tmpdir(), 'opsctl-certs-')));
   const logs: string[] = [];
   const { httpPort, ...rest } = over;
   return {
+    runner: processRunner,
     store: new CertStore(root),
     env: {},
     aws: { region: 'us-east-1' },
@@ -64,7 +66,7 @@ export async function seedCert(store: CertStore, domains: string[], meta: Partia
   const chain = await readFile(f('ca.pem'), 'utf8');
   const x = new X509Certificate(cert);
   const full: CertMetadata = {
-    version: 1,
+    version: 2,
     name: certName(domains[0]!),
     domains,
     directory: 'https://acme.invalid/directory',

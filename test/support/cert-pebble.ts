@@ -20,17 +20,42 @@ export interface TestPebble {
   httpPort: number;
   /** Pebble's issuing root (PEM), from its management API. */
   root(): Promise<string>;
+  /** Root i of the alternate chains (PEBBLE_ALTERNATE_ROOTS). */
+  rootN(i: number): Promise<string>;
+  /** The CA's view of a certificate: "Valid" or "Revoked" (management API cert-status-by-serial). */
+  certStatus(serialHex: string): Promise<string>;
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
   /** Names whose DNS lookup fails (SERVFAIL) in Pebble's eyes. */
   setServfail(host: string): Promise<void>;
   setCaa(host: string, issuer: string): Promise<void>;
   dir: string;
+  /** challtestsrv's management API (POST /set-txt, /clear-txt). */
+  challengeManagementUrl: string;
+  /** challtestsrv's DNS server (host:port), where set-txt records are served. */
+  dnsServer: string;
+  /** Kill Pebble itself (a CA dying mid-issuance); stop() still cleans up. */
+  killCa(): void;
   logs(): string;
   stop(): Promise<void>;
 }
 
-export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<TestPebble> {
+type PebbleOptions = { nosleep?: boolean; nonceReject?: number; eab?: Record<string, string>; dnsServer?: string; alternateRoots?: number };
+
+/** Ports are picked free and then bound by Pebble: another suite starting at the same moment can take one first, so a failed start is retried on new ports. */
+export async function startPebble(opts: PebbleOptions = {}): Promise<TestPebble> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startPebbleOnce(opts);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+async function startPebbleOnce(opts: PebbleOptions): Promise<TestPebble> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pebble-'));
   const ca = path.join(dir, 'ca.pem');
   const caKey = path.join(dir, 'ca.key');
@@ -56,7 +81,8 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
         httpPort,
         tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: Boolean(opts.eab),
+        ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
       },
     }),
   );
@@ -68,9 +94,9 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
   );
   chal.stdout?.on('data', (d) => (logs += d));
   chal.stderr?.on('data', (d) => (logs += d));
-  const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`, '-strict=false'], {
+  const pebble: ChildProcess = spawn('/usr/bin/pebble', ['-config', config, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`, '-strict=false'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: opts.nosleep === false ? '0' : '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceReject ?? 0), PEBBLE_ALTERNATE_ROOTS: String(opts.alternateRoots ?? 0), PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
   });
   pebble.stdout?.on('data', (d) => (logs += d));
   pebble.stderr?.on('data', (d) => (logs += d));
@@ -103,10 +129,15 @@ export async function startPebble(opts: { nosleep?: boolean } = {}): Promise<Tes
     httpPort,
     dir,
     root: () => httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, caPem),
+    rootN: (i) => httpsGet(`https://127.0.0.1:${mgmtPort}/roots/${i}`, caPem),
+    certStatus: async (serial) => JSON.parse(await httpsGet(`https://127.0.0.1:${mgmtPort}/cert-status-by-serial/${serial.toLowerCase()}`, caPem)).Status,
     setTxt: (host, value) => chalPost('/set-txt', { host: fqdn(host), value }),
     clearTxt: (host) => chalPost('/clear-txt', { host: fqdn(host) }),
     setServfail: (host) => chalPost('/set-servfail', { host: fqdn(host) }),
     setCaa: (host, issuer) => chalPost('/add-caa', { host: fqdn(host), policies: [{ tag: 'issue', value: issuer }] }),
+    challengeManagementUrl: `http://127.0.0.1:${chalMgmtPort}`,
+    dnsServer: `127.0.0.1:${dnsPort}`,
+    killCa: () => void pebble.kill('SIGKILL'),
     logs: () => logs,
     stop,
   };

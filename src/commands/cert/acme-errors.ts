@@ -137,7 +137,7 @@ function fromProblem(p: AcmeProblem, ctx: AcmeErrorContext, cause: unknown): Ops
     case 'accountDoesNotExist':
       return new OpsError(`The ACME account no longer exists: ${detail}`, { hint: 'remove the account files under <cert-dir>/.accounts and retry to register a new one', code: 'acme-account', cause });
     case 'externalAccountRequired':
-      return new OpsError(`This CA requires external account binding: ${detail}`, { hint: 'opsctl supports CAs without EAB (Let\'s Encrypt, Buypass, Google with an EAB-free directory)', code: 'acme-eab', cause });
+      return new OpsError(`This CA requires external account binding: ${detail}`, { hint: 'pass --eab-kid and --eab-hmac-key from the CA\'s account page (ZeroSSL: Developer → EAB credentials; Google: gcloud publicca external-account-keys create)', exitCode: ExitCode.USAGE, code: 'acme-eab', cause });
     default:
       return new OpsError(`The CA refused the request (${type}): ${detail}`, { hint: 're-run with --debug for the ACME exchange', code: 'acme-' + type.replace(/[^A-Za-z]/g, '').toLowerCase(), cause });
   }

@@ -17,7 +17,25 @@ export interface AcmeTransportOptions {
   /** acme-client's retries of failed requests: attempts and base delay in seconds. */
   retryAttempts?: number;
   retryDelaySeconds?: number;
+  /** Give up once the CA has not answered for this long (default 25 s): certbot and lego fail in seconds, not minutes. */
+  unreachableMs?: number;
+  /** Per-request timeout (default 10 s). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * The CA stopped answering: every request since `since` failed at the network
+ * level. acme-client retries such requests and polls through them with its
+ * backoff (minutes); this watchdog ends the issuance instead.
+ */
+interface Watchdog {
+  timer?: NodeJS.Timeout;
+  /** What the last failed request got (ECONNREFUSED, HTTP 503). */
+  last?: string;
+  limitMs: number;
+  onDead?: (err: OpsError) => void;
+}
+export const watchdog: Watchdog = { limitMs: 25_000 };
 
 let acmeModule: AcmeModule | undefined;
 export const trace: AcmeTrace = { problems: [] };
@@ -56,11 +74,13 @@ function instrumentTransport(acme: AcmeModule): void {
       // acme-client makes axios reject every response (validateStatus () => false), so answers land here too.
       const e = err as { code?: string; message?: string; cause?: { code?: string }; response?: any };
       if (e.response) {
+        answered(e.response, config);
         inspectResponse(e.response, config);
         throw err;
       }
       const code = e.cause?.code ?? e.code;
       trace.networkError = { code, message: String(e.message ?? err), url: config?.url };
+      wentQuiet(config, code ?? 'no response');
       if (code && PERMANENT_TLS.has(code)) {
         // No `config` on the error: acme-client's retry interceptor passes it straight through.
         throw new OpsError(`Cannot reach the ACME server ${safeHost(config?.url)}: ${code}: ${e.message}.`, {
@@ -70,9 +90,35 @@ function instrumentTransport(acme: AcmeModule): void {
       }
       throw err;
     }
+    answered(resp, config);
     inspectResponse(resp, config);
     return resp;
   };
+}
+
+/** A 5xx is a CA that is down too; any other answer means it is back. */
+function answered(resp: any, config: any): void {
+  if (resp?.status >= 500) return wentQuiet(config, `HTTP ${resp.status}`);
+  if (watchdog.timer) {
+    clearTimeout(watchdog.timer);
+    watchdog.timer = undefined;
+  }
+}
+
+function wentQuiet(config: any, what: string): void {
+  watchdog.last = what;
+  if (watchdog.timer || !watchdog.onDead) return;
+  const started = Date.now();
+  watchdog.timer = setTimeout(() => {
+    watchdog.timer = undefined;
+    watchdog.onDead?.(
+      new OpsError(`The ACME server ${safeHost(config?.url)} stopped answering (${watchdog.last} for ${Math.round((Date.now() - started) / 1000)} s); nothing was stored.`, {
+        hint: "the current certificate is untouched; try again later, check the network or the CA status page (Let's Encrypt: https://letsencrypt.status.io)",
+        code: 'acme-unreachable',
+      }),
+    );
+  }, watchdog.limitMs);
+  watchdog.timer.unref();
 }
 
 function inspectResponse(resp: any, config: any): void {
@@ -121,6 +167,8 @@ export async function configureTransport(acme: AcmeModule, opts: AcmeTransportOp
   const instance = acme.axios as unknown as { defaults: Record<string, any> };
   instance.defaults.acmeSettings.retryMaxAttempts = opts.retryAttempts ?? 3;
   instance.defaults.acmeSettings.retryDefaultDelay = opts.retryDelaySeconds ?? 2;
+  instance.defaults.timeout = opts.requestTimeoutMs ?? 10_000;
+  watchdog.limitMs = opts.unreachableMs ?? 25_000;
   if (opts.caBundle) {
     let ca: Buffer;
     try {

@@ -142,6 +142,8 @@ function webrootError(webroot: string, err: unknown): OpsError {
 
 /** --standalone: opsctl serves the challenges itself on --http-port for the duration. */
 export function standaloneSolver(port: number, check: SelfCheckOptions | false, warn: (m: string) => void, bindHost?: string): ChallengeSolver {
+  // Probe where the challenge is served (--http-port, behind a forward from 80), not port 80.
+  const probe: SelfCheckOptions | false = check === false ? false : { ...check, port: check.port ?? port };
   const answersByToken = new Map<string, string>();
   let server: http.Server | undefined;
   const start = () =>
@@ -183,7 +185,7 @@ export function standaloneSolver(port: number, check: SelfCheckOptions | false, 
     async present(items) {
       for (const i of items) answersByToken.set(i.token, i.keyAuthorization);
       if (!server) await start();
-      await selfCheck(items, check, warn);
+      await selfCheck(items, probe, warn);
     },
     async cleanup(items) {
       for (const i of items) answersByToken.delete(i.token);

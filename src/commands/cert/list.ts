@@ -1,6 +1,7 @@
 import { defineCommand, flag } from '../../lib/command.js';
 import { table } from '../../lib/output.js';
-import { CertStore, describeTarget, renewalDue } from './store.js';
+import { escapeLine } from '../../lib/terminal.js';
+import { CertStore, deliveryLabels, pendingDeliveries, renewalDue } from './store.js';
 import { certRoot } from './common.js';
 
 export interface ListedCert {
@@ -9,9 +10,14 @@ export interface ListedCert {
   notAfter: string;
   daysLeft: number;
   dueForRenewal: boolean;
+  /** When `cert renew` renews it, and by which rule. */
+  renewAt: string;
+  renewReason: string;
   issuer?: string;
   challenge: string;
   pushTargets: string[];
+  /** Places without the current certificate, with the last error. */
+  pending: Array<{ target: string; error?: string; at?: string }>;
   dir: string;
 }
 
@@ -33,9 +39,12 @@ export async function run(deps: { store: CertStore; now: () => Date; warn?: (m: 
         notAfter: meta.notAfter,
         daysLeft: due.daysLeft,
         dueForRenewal: due.due,
+        renewAt: due.renewAt,
+        renewReason: due.reason,
         issuer: meta.issuer,
         challenge: meta.challenge.type,
-        pushTargets: meta.pushTargets.map(describeTarget),
+        pushTargets: deliveryLabels(meta),
+        pending: pendingDeliveries(meta).map((p) => ({ target: p.label, ...(p.last?.error ? { error: p.last.error } : {}), ...(p.last?.at ? { at: p.last.at } : {}) })),
         dir,
       };
     }),
@@ -55,12 +64,17 @@ export const command = defineCommand<ListOptions, ListResult>({
       return;
     }
     const rows = result.certificates.map((c) => [
-      c.domains.join(', '),
+      escapeLine(c.domains.join(', ')),
       c.notAfter.slice(0, 10),
       c.daysLeft < 0 ? 'EXPIRED' : c.dueForRenewal ? `${c.daysLeft} (due)` : String(c.daysLeft),
-      c.issuer ?? '',
-      c.pushTargets.join(', ') || '-',
+      c.dueForRenewal ? 'now' : c.renewAt.slice(0, 16).replace('T', ' '),
+      escapeLine(c.issuer ?? ''),
+      c.pushTargets.map((t) => (c.pending.some((p) => p.target === t) ? `${escapeLine(t)} (PENDING)` : escapeLine(t))).join(', ') || '-',
     ]);
-    out.line(table(['DOMAINS', 'EXPIRES', 'DAYS LEFT', 'ISSUER', 'PUSH TARGETS'], rows));
+    out.line(table(['DOMAINS', 'EXPIRES', 'DAYS LEFT', 'RENEWS', 'ISSUER', 'PUSH TARGETS'], rows));
+    for (const c of result.certificates) {
+      out.line(`${escapeLine(c.name)}: ${escapeLine(c.renewReason)}`);
+      for (const p of c.pending) out.line(`  pending ${escapeLine(p.target)}: ${p.error ? `last attempt failed${p.at ? ` (${p.at.slice(0, 16).replace('T', ' ')})` : ''}: ${escapeLine(p.error)}` : 'not yet delivered'}`);
+    }
   },
 });

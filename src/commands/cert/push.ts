@@ -1,9 +1,12 @@
 import path from 'node:path';
+import { defineCommand, flag } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
 import { usageError } from '../../lib/errors.js';
+import { escapeLine } from '../../lib/terminal.js';
+import { describeError, recordDelivery } from './delivery.js';
 import { planPush, type PushDeps, type PushStep } from './targets.js';
-import { certName, sameTarget, type CertStore, type PushTarget, type StoredCert } from './store.js';
-import { certDeps } from './common.js';
+import { certName, describeTarget, sameTarget, type CertStore, type PushTarget, type StoredCert } from './store.js';
+import { certDeps, withTermination } from './common.js';
 
 export interface PushOptions {
   /** Certificate name (first domain); undefined = the only stored one. */
@@ -22,7 +25,8 @@ export interface PushResult {
 }
 
 /** Build the push target from argv; checks that need no network. */
-export function resolvePushOptions(args: unknown[], opts: Record<string, any>, ctx: Pick<Context, 'aws'>): PushOptions {
+export function resolvePushOptions(args: readonly unknown[], flags: Record<string, unknown>, ctx: Pick<Context, 'aws'>): PushOptions {
+  const opts = flags as Record<string, string | undefined>;
   const kind = String(args[0] ?? '');
   const host = args[1] as string | undefined;
   const only = (allowed: string[]) => {
@@ -85,37 +89,26 @@ export async function run(o: PushOptions, deps: PushDeps & { store: CertStore; n
   const at = deps.now().toISOString();
   try {
     const done = await plan.execute();
-    await remember(deps.store, cert, done, { target: plan.label, at, ok: true });
-    return { name: cert.meta.name, target: plan.label, steps: plan.steps, dryRun: false, pushed: true, remembered: done };
+    await recordDelivery(deps.store, cert, plan.label, { ok: true, at, serial: cert.meta.serial }, done);
+    return { name: cert.meta.name, target: describeTarget(done), steps: plan.steps, dryRun: false, pushed: true, remembered: done };
   } catch (err) {
-    // A failed push is still remembered, so renewal retries it.
-    await remember(deps.store, cert, target, { target: plan.label, at, ok: false, message: (err as Error).message }).catch(() => {});
+    // A failed push is remembered as pending, so every renewal retries it.
+    const e = describeError(err);
+    await recordDelivery(deps.store, cert, plan.label, { ok: false, at, serial: cert.meta.serial, error: e.message, ...(e.hint ? { hint: e.hint } : {}) }, target).catch(() => {});
     throw err;
   }
 }
 
-export async function remember(store: CertStore, cert: StoredCert, target: PushTarget, entry: { target: string; at: string; ok: boolean; message?: string }): Promise<void> {
-  const fresh = (await store.read(cert.meta.name)) ?? cert;
-  const targets = fresh.meta.pushTargets.filter((t) => !sameTarget(t, target));
-  const idx = fresh.meta.pushTargets.findIndex((t) => sameTarget(t, target));
-  targets.splice(idx < 0 ? targets.length : idx, 0, target);
-  const lastPushes = [...(fresh.meta.lastPushes ?? []).filter((p) => p.target !== entry.target), entry];
-  await store.writeMeta(fresh.dir, { ...fresh.meta, pushTargets: targets, lastPushes });
-}
-
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const o = resolvePushOptions(args, opts, ctx);
-  const deps = certDeps(opts, ctx);
-  const result = await run({ ...o, dryRun: ctx.global.dryRun }, { ...deps, runner: ctx.runner });
-  if (ctx.global.json) {
-    ctx.out.data(result);
-    return 0;
-  }
-  if (result.dryRun) {
-    ctx.out.line(`[dry run] would push ${result.name} to ${result.target}:`);
-    for (const s of result.steps) ctx.out.line(`  ${s.action}: ${s.detail}`);
-    return 0;
-  }
-  ctx.out.success(`Pushed ${result.name} to ${result.target}; renewals will push there too`);
-  return 0;
-}
+export const command = defineCommand<PushOptions & { certDir?: string }, PushResult>({
+  options: (args, flags, ctx) => ({ ...resolvePushOptions(args, flags as Record<string, unknown>, ctx), dryRun: Boolean(ctx.global.dryRun), certDir: flag.string(flags, 'certDir') }),
+  run: (options, ctx) => withTermination(ctx.signal, (signal) => run(options, certDeps(options, ctx, signal))),
+  print(result, out) {
+    if (result.dryRun) {
+      out.line(`[dry run] would push ${escapeLine(result.name)} to ${escapeLine(result.target)}:`);
+      for (const s of result.steps) out.line(`  ${escapeLine(s.action)}: ${escapeLine(s.detail)}`);
+      out.line('[dry run] nothing was changed');
+      return;
+    }
+    out.success(`Pushed ${escapeLine(result.name)} to ${escapeLine(result.target)}; renewals will push there too`);
+  },
+});

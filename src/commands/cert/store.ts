@@ -1,16 +1,19 @@
-import { X509Certificate, createHash } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { configHome } from '../../lib/config.js';
 import { OpsError, usageError } from '../../lib/errors.js';
-import { readFileIfExists, writeFileAtomic, writeFilesAtomic } from '../../lib/fs.js';
 
 /**
- * The certificate store, laid out like certbot's live/ directory so existing
- * nginx/haproxy configs keep working:
- *   <root>/<name>/{privkey.pem,cert.pem,chain.pem,fullchain.pem,opsctl.json}
+ * The certificate store, laid out as certbot's live/ and archive/ (so nginx and
+ * haproxy configs written for certbot's paths keep working):
+ *   <root>/archive/<name>/{cert,chain,fullchain,privkey}N.pem   every version kept
+ *   <root>/live/<name>/{cert,chain,fullchain,privkey}.pem        symlinks to the current N
+ *   <root>/live/<name>/opsctl.json                               settings + delivery state (0600)
  *   <root>/.accounts/<directory>/<email>.{key.pem,json}
  * <name> is the first domain (a wildcard's "*." dropped, as certbot does).
+ * The layout before v2 (<root>/<name>/*.pem) is migrated on first use and
+ * <root>/<name> left as a symlink to live/<name>, so paths in configs hold.
  */
 export const METADATA_FILE = 'opsctl.json';
 export const CERT_FILES = ['privkey.pem', 'cert.pem', 'chain.pem', 'fullchain.pem'] as const;
@@ -19,7 +22,11 @@ export type ChallengeSettings =
   | { type: 'webroot'; webroot: string }
   | { type: 'standalone'; httpPort: number }
   | { type: 'heroku'; app: string }
-  | { type: 'dns'; provider: 'route53'; hostedZoneId?: string };
+  | { type: 'dns'; provider: 'route53'; hostedZoneId?: string }
+  | { type: 'dns'; provider: 'exec'; program: string }
+  /** The credentials file holds the TSIG secret: only its path is stored. */
+  | { type: 'dns'; provider: 'rfc2136'; credentials?: string }
+  | { type: 'dns'; provider: 'cloudflare'; zoneId?: string };
 
 export type PushTarget =
   | { type: 'heroku'; app: string; sniEndpoint?: string }
@@ -28,8 +35,41 @@ export type PushTarget =
 
 export type KeyType = 'ecdsa-p256' | 'rsa-2048' | 'rsa-4096';
 
+/** certbot's --pre-hook/--post-hook/--deploy-hook: command lines the user typed, run with /bin/sh -c. */
+export interface CertHooks {
+  pre?: string;
+  post?: string;
+  deploy?: string;
+}
+
+/** The last attempt to deliver the certificate to one place (a push target or the deploy hook). */
+export interface Delivery {
+  ok: boolean;
+  at: string;
+  /** Serial of the certificate that attempt delivered (or tried to). */
+  serial?: string;
+  error?: string;
+  hint?: string;
+}
+
+/** The CA's renewal window for the current certificate (RFC 9773) and the time picked inside it. */
+export interface AriState {
+  start: string;
+  end: string;
+  explanationURL?: string;
+  /** Do not ask again before this (Retry-After). */
+  nextFetch: string;
+  /** The random point inside the window at which `cert renew` renews. */
+  renewAt: string;
+  /** Serial the window is for. */
+  serial?: string;
+}
+
+/** The delivery label of the deploy hook (push targets use describeTarget). */
+export const DEPLOY_HOOK = 'deploy-hook';
+
 export interface CertMetadata {
-  version: 1;
+  version: 1 | 2;
   name: string;
   domains: string[];
   directory: string;
@@ -46,6 +86,22 @@ export interface CertMetadata {
   notBefore: string;
   notAfter: string;
   issuedAt: string;
+  /** ACME profile (draft-ietf-acme-profiles) asked for in every order. */
+  profile?: string;
+  /** ARI window of the current certificate, when the CA offers renewalInfo. */
+  ari?: AriState;
+  /** Set by `cert revoke`: the next renewal replaces it whatever its dates. */
+  revokedAt?: string;
+  /** Which archive/<name>/*N.pem the live links point at. */
+  archiveVersion?: number;
+  hooks?: CertHooks;
+  /** --reuse-key: renewals keep the private key. */
+  reuseKey?: boolean;
+  /** --preferred-chain: issuer CN of the chain to pick when the CA offers several. */
+  preferredChain?: string;
+  /** Per delivery label (describeTarget, or DEPLOY_HOOK): the last attempt. */
+  deliveries?: Record<string, Delivery>;
+  /** Before v2: the last result per target, without the serial it was for. */
   lastPushes?: Array<{ target: string; at: string; ok: boolean; message?: string }>;
 }
 
@@ -61,6 +117,8 @@ export interface StoredCert {
   meta: CertMetadata;
 }
 
+export { CertStore } from './store-fs.js';
+
 export function defaultCertRoot(env: NodeJS.ProcessEnv): string {
   return path.join(configHome(env), 'certs');
 }
@@ -72,12 +130,19 @@ export function certName(firstDomain: string): string {
 
 const DOMAIN = /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Lower-case, de-duplicated, validated domains; a bad one is a usage error. */
+/** Lower-case, de-duplicated, validated domains (and IP addresses, RFC 8738); a bad one is a usage error. */
 export function normalizeDomains(domains: string[] | undefined): string[] {
   const out: string[] = [];
   for (const raw of domains ?? []) {
     for (const part of raw.split(',')) {
-      const d = part.trim().toLowerCase().replace(/\.$/, '');
+      let d = part.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      if (isIP(d)) {
+        // One spelling per address (::1, not 0:0:…:1), as the certificate will show it.
+        if (isIP(d) === 6) d = new URL(`http://[${d}]/`).hostname.slice(1, -1);
+        if (!out.includes(d)) out.push(d);
+        continue;
+      }
+      d = d.replace(/\.$/, '');
       if (!d) continue;
       if (!DOMAIN.test(d) || d.length > 253) throw usageError(`"${part.trim()}" is not a valid domain name.`, 'pass names like example.com or *.example.com', 'bad-domain');
       if (!out.includes(d)) out.push(d);
@@ -86,124 +151,8 @@ export function normalizeDomains(domains: string[] | undefined): string[] {
   return out;
 }
 
-export class CertStore {
-  constructor(readonly root: string) {}
-
-  dirFor(name: string): string {
-    const n = certName(name);
-    if (n.includes('/') || n.startsWith('.')) throw usageError(`"${name}" is not a certificate name.`);
-    return path.join(this.root, n);
-  }
-
-  async read(name: string): Promise<StoredCert | undefined> {
-    const dir = this.dirFor(name);
-    const text = await readFileIfExists(path.join(dir, METADATA_FILE)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOTDIR') return undefined;
-      throw unreadable(dir, err);
-    });
-    if (text === undefined) return undefined;
-    let meta: CertMetadata;
-    try {
-      meta = JSON.parse(text) as CertMetadata;
-    } catch (err) {
-      throw new OpsError(`${path.join(dir, METADATA_FILE)} is not valid JSON: ${(err as Error).message}`, { hint: `fix the file, or issue a new certificate over it with \`opsctl cert issue -d ${certName(name)} … --force\``, code: 'cert-metadata-corrupt' });
-    }
-    meta.pushTargets ??= [];
-    return { dir, meta };
-  }
-
-  /** The stored certificate, or a clear error naming what is stored. */
-  async get(name: string): Promise<StoredCert> {
-    const found = await this.read(name);
-    if (found) return found;
-    const names = (await this.list()).map((c) => c.meta.name);
-    throw usageError(
-      `No certificate named "${certName(name)}" in ${this.root}.`,
-      names.length ? `stored certificates: ${names.join(', ')}` : 'issue one first with `opsctl cert issue -d DOMAIN --email EMAIL …`',
-      'cert-not-found',
-    );
-  }
-
-  /** Every stored certificate; unreadable metadata is reported through `onError` and skipped. */
-  async list(onError?: (name: string, err: unknown) => void): Promise<StoredCert[]> {
-    let entries: string[];
-    try {
-      entries = await fsp.readdir(this.root);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-      throw unreadable(this.root, err);
-    }
-    const out: StoredCert[] = [];
-    for (const e of entries.sort()) {
-      if (e.startsWith('.')) continue;
-      const c = await this.read(e).catch((err) => void onError?.(e, err));
-      if (c) out.push(c);
-    }
-    return out;
-  }
-
-  async readFiles(c: StoredCert): Promise<CertFiles> {
-    const read = async (f: string) => {
-      const text = await readFileIfExists(path.join(c.dir, f));
-      if (text === undefined) throw new OpsError(`${path.join(c.dir, f)} is missing.`, { hint: `re-issue with \`opsctl cert renew -d ${c.meta.name} --force\``, code: 'cert-file-missing' });
-      return text;
-    };
-    return { privkey: await read('privkey.pem'), cert: await read('cert.pem'), chain: await read('chain.pem'), fullchain: await read('fullchain.pem') };
-  }
-
-  /**
-   * Write a newly issued certificate. Only called after the CA handed it over,
-   * so a failed issuance or renewal never touches the current files. The four
-   * PEM files are staged together and the metadata written last: a reader sees
-   * either the old set or the new one named by the metadata.
-   */
-  async writeCert(name: string, files: CertFiles, meta: CertMetadata): Promise<string> {
-    const dir = this.dirFor(name);
-    await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    // All four are staged and fsynced before any is renamed into place: a key never meets a certificate it does not belong to.
-    await writeFilesAtomic([
-      { file: path.join(dir, 'privkey.pem'), data: files.privkey, mode: 0o600 },
-      { file: path.join(dir, 'cert.pem'), data: files.cert, mode: 0o644 },
-      { file: path.join(dir, 'chain.pem'), data: files.chain, mode: 0o644 },
-      { file: path.join(dir, 'fullchain.pem'), data: files.fullchain, mode: 0o644 },
-    ]);
-    await this.writeMeta(dir, meta);
-    return dir;
-  }
-
-  /** Fail before talking to a CA if the certificate could not be stored afterwards. */
-  async ensureWritable(name: string): Promise<void> {
-    const dir = this.dirFor(name);
-    try {
-      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-      await fsp.access(dir, fsConstants.W_OK);
-      await fsp.mkdir(path.join(this.root, '.accounts'), { recursive: true, mode: 0o700 });
-      await fsp.access(path.join(this.root, '.accounts'), fsConstants.W_OK);
-    } catch (err) {
-      throw new OpsError(`Cannot write to the certificate store ${this.root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
-        hint: 'run as a user who can write there, or pick another place with --cert-dir',
-        code: 'cert-store-unwritable',
-      });
-    }
-  }
-
-  async writeMeta(dir: string, meta: CertMetadata): Promise<void> {
-    await writeFileAtomic(path.join(dir, METADATA_FILE), JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
-  }
-
-  accountPaths(directoryUrl: string, email: string): { key: string; info: string } {
-    const u = new URL(directoryUrl);
-    const hash = createHash('sha256').update(directoryUrl).digest('hex').slice(0, 8);
-    const dirName = `${u.host.replace(/[^A-Za-z0-9.-]/g, '_')}-${hash}`;
-    const who = email.toLowerCase().replace(/[^A-Za-z0-9@._+-]/g, '_');
-    const base = path.join(this.root, '.accounts', dirName);
-    return { key: path.join(base, `${who}.key.pem`), info: path.join(base, `${who}.json`) };
-  }
-}
-
 /** A store owned by another user (certificates issued with sudo are root's): one line and what to do. */
-function unreadable(p: string, err: unknown): unknown {
+export function unreadable(p: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== 'EACCES' && code !== 'EPERM') return err;
   return new OpsError(`Cannot read the certificate store at ${p}: permission denied.`, {
@@ -226,8 +175,8 @@ export function certInfo(pem: string): CertInfo {
   const domains = (x.subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4));
+    .filter((s) => s.startsWith('DNS:') || s.startsWith('IP Address:'))
+    .map((s) => (s.startsWith('DNS:') ? s.slice(4) : s.slice('IP Address:'.length).toLowerCase()));
   const cn = /CN=([^\n,]+)/.exec(x.issuer)?.[1] ?? x.issuer.replace(/\n/g, ', ');
   return { domains, issuer: cn, serial: x.serialNumber, notBefore: new Date(x.validFrom), notAfter: new Date(x.validTo) };
 }
@@ -236,17 +185,72 @@ export function splitPem(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((b) => (b.endsWith('\n') ? b : b + '\n')) ?? [];
 }
 
-/** Due for renewal: within a third of its lifetime of expiry, or fewer than `days` days left. */
-export function renewalDue(meta: Pick<CertMetadata, 'notBefore' | 'notAfter'>, now: Date, days?: number): { due: boolean; daysLeft: number; reason: string } {
+export interface RenewalDue {
+  due: boolean;
+  /** Whole days left (negative once expired). */
+  daysLeft: number;
+  /** When the rule makes it due. */
+  renewAt: string;
+  reason: string;
+}
+
+/** "41 days", or hours under two days (short-lived certificates live ~6 days). */
+export function formatLeft(ms: number): string {
+  if (ms <= 0) return 'expired';
+  const hours = ms / 3_600_000;
+  if (hours < 48) return `${Math.floor(hours)} hours`;
+  return `${Math.floor(hours / 24)} days`;
+}
+
+/**
+ * Due for renewal: in the last third of its lifetime, or the last half for a
+ * certificate of 10 days or less (Let's Encrypt's advice for short-lived
+ * ones); or, with `days`, fewer than that many days left.
+ */
+export function renewalDue(meta: Pick<CertMetadata, 'notBefore' | 'notAfter' | 'revokedAt' | 'ari' | 'serial'>, now: Date, days?: number): RenewalDue {
+  const na0 = Date.parse(meta.notAfter);
+  if (days === undefined && !meta.revokedAt && meta.ari && meta.ari.serial === meta.serial) {
+    // The CA's window (ARI) decides: at the time picked inside it, or at once when it has passed.
+    const at = Date.parse(meta.ari.renewAt);
+    const due = now.getTime() >= at;
+    const window = `${meta.ari.start.slice(0, 16).replace('T', ' ')} – ${meta.ari.end.slice(0, 16).replace('T', ' ')} UTC`;
+    const left = formatLeft(na0 - now.getTime());
+    return {
+      due,
+      daysLeft: Math.floor((na0 - now.getTime()) / 86_400_000),
+      renewAt: meta.ari.renewAt,
+      reason: due ? `${left} left, inside the CA's renewal window (ARI ${window})` : `${left} left, due ${meta.ari.renewAt.slice(0, 16).replace('T', ' ')} UTC, picked in the CA's renewal window (ARI ${window})`,
+    };
+  }
+  if (meta.revokedAt) return { due: true, daysLeft: Math.floor((Date.parse(meta.notAfter) - now.getTime()) / 86_400_000), renewAt: meta.revokedAt, reason: `revoked ${meta.revokedAt.slice(0, 10)}` };
   const nb = Date.parse(meta.notBefore);
   const na = Date.parse(meta.notAfter);
-  const daysLeft = Math.floor((na - now.getTime()) / 86_400_000);
+  const leftMs = na - now.getTime();
+  const daysLeft = Math.floor(leftMs / 86_400_000);
+  const left = formatLeft(leftMs);
   if (days !== undefined) {
-    return { due: daysLeft < days, daysLeft, reason: `${daysLeft} days left (renewing below ${days})` };
+    const at = na - days * 86_400_000;
+    return { due: leftMs < days * 86_400_000, daysLeft, renewAt: new Date(at).toISOString(), reason: `${left} left (renewing below ${days} days)` };
   }
-  const renewAt = na - (na - nb) / 3;
+  const lifetime = na - nb;
+  const short = lifetime <= 10 * 86_400_000;
+  const renewAt = na - lifetime / (short ? 2 : 3);
   const due = now.getTime() >= renewAt;
-  return { due, daysLeft, reason: due ? `${daysLeft} days left, within the last third of its lifetime` : `${daysLeft} days left, due from ${new Date(renewAt).toISOString().slice(0, 10)}` };
+  const rule = short ? 'the last half of its lifetime (10 days or less)' : 'the last third of its lifetime';
+  const when = short ? new Date(renewAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : new Date(renewAt).toISOString().slice(0, 10);
+  return { due, daysLeft, renewAt: new Date(renewAt).toISOString(), reason: due ? `${left} left, within ${rule}` : `${left} left, due from ${when} (${rule})` };
+}
+
+/** Every place the current certificate must reach: push targets, then the deploy hook. */
+export function deliveryLabels(meta: CertMetadata): string[] {
+  return [...meta.pushTargets.map(describeTarget), ...(meta.hooks?.deploy ? [DEPLOY_HOOK] : [])];
+}
+
+/** Places that have not received the current certificate: never tried, failed, or given an older one. */
+export function pendingDeliveries(meta: CertMetadata): Array<{ label: string; last?: Delivery }> {
+  return deliveryLabels(meta)
+    .map((label) => ({ label, last: meta.deliveries?.[label] }))
+    .filter(({ last }) => !last || !last.ok || last.serial !== meta.serial);
 }
 
 export function describeTarget(t: PushTarget): string {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AwsOptions } from '../../lib/aws.js';
 import { ExitCode, OpsError, firstLine } from '../../lib/errors.js';
 import { formatCommand, shellQuote, type CommandSpec, type ProcessRunner } from '../../lib/process.js';
+import { assertSshHost, connectTimeoutFor, resolveSsh, sshCommand, sshFailure } from '../../lib/ssh.js';
 import type { HerokuApi, HerokuDomain, HerokuSniEndpoint } from './heroku.js';
 import { describeTarget, type CertFiles, type CertMetadata, type PushTarget } from './store.js';
 
@@ -55,10 +56,6 @@ const REMOTE_FILES: Array<{ file: keyof CertFiles; name: string; mode: string }>
   { file: 'fullchain', name: 'fullchain.pem', mode: '644' },
 ];
 
-export function sshArgs(target: Extract<PushTarget, { type: 'ssh' }>, remoteCommand: string): string[] {
-  return [...(target.sshConfig ? ['-F', target.sshConfig] : []), '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', target.host, remoteCommand];
-}
-
 /**
  * The remote script, fed on stdin to `sh -s` so the private key never shows
  * in a process list: every file goes to a temp file in the same directory
@@ -76,10 +73,21 @@ export function remoteInstallScript(dir: string, files: CertFiles): string {
   return lines.join('\n') + '\n';
 }
 
-function planSsh(target: Extract<PushTarget, { type: 'ssh' }>, files: CertFiles, deps: PushDeps): PushPlan {
-  if (target.host.startsWith('-')) throw new OpsError(`"${target.host}" is not an ssh host.`, { exitCode: ExitCode.USAGE, code: 'usage' });
-  const copy: CommandSpec = { file: 'ssh', args: sshArgs(target, 'sh -s'), input: remoteInstallScript(target.dir, files), timeoutMs: 120_000 };
-  const reload: CommandSpec | undefined = target.reload ? { file: 'ssh', args: sshArgs(target, target.reload), timeoutMs: 300_000 } : undefined;
+/** ssh argv through src/lib/ssh.ts: BatchMode (unattended renewals never prompt), our ConnectTimeout unless the config sets one. */
+export async function sshSpecs(target: Extract<PushTarget, { type: 'ssh' }>, runner: ProcessRunner, env?: NodeJS.ProcessEnv): Promise<{ copy: CommandSpec; reload?: CommandSpec }> {
+  const resolved = await resolveSsh(runner, target.host, { configFile: target.sshConfig, env });
+  const base = { host: target.host, ...(target.sshConfig ? { configFile: target.sshConfig } : {}) };
+  const opts = { batchMode: true, connectTimeout: connectTimeoutFor(resolved) };
+  const copy = { ...sshCommand(base, { ...opts, remote: ['sh', '-s'] }), timeoutMs: 120_000 };
+  // The reload is a command line the user typed for the remote shell: handed over as one word to sh -c.
+  const reload = target.reload ? { ...sshCommand(base, { ...opts, noStdin: true, remote: ['sh', '-c', target.reload] }), timeoutMs: 300_000 } : undefined;
+  return { copy, reload };
+}
+
+async function planSsh(target: Extract<PushTarget, { type: 'ssh' }>, files: CertFiles, deps: PushDeps): Promise<PushPlan> {
+  assertSshHost(target.host);
+  const { copy: copyArgv, reload } = await sshSpecs(target, deps.runner, deps.env);
+  const copy: CommandSpec = { ...copyArgv, input: remoteInstallScript(target.dir, files) };
   const steps: PushStep[] = [
     { action: 'copy', detail: `privkey.pem (0600), cert.pem, chain.pem, fullchain.pem to ${target.host}:${target.dir} (temp file + mv): ${formatCommand(copy)} (files on stdin)` },
   ];
@@ -91,14 +99,17 @@ function planSsh(target: Extract<PushTarget, { type: 'ssh' }>, files: CertFiles,
     async execute() {
       const r = await deps.runner.run(copy);
       if (r.exitCode !== 0) {
+        const failure = sshFailure(r, target.host, { configFile: target.sshConfig });
+        if (failure) throw failure;
         const why = firstLine(r.stderr.trim() || `exit code ${r.exitCode}`);
-        if (r.exitCode === 255) throw new OpsError(`Cannot connect to ${target.host} over ssh: ${why}`, { hint: 'check `ssh ' + target.host + '` works without a password prompt (keys, ~/.ssh/config)', code: 'ssh-connect' });
         throw new OpsError(`Copying the certificate to ${target.host}:${target.dir} failed: ${why}`, { hint: 'check the remote user may write that directory', code: 'ssh-copy' });
       }
       deps.log(`copied the certificate to ${target.host}:${target.dir}`);
       if (reload) {
         const rr = await deps.runner.run(reload);
         if (rr.exitCode !== 0) {
+          const failure = sshFailure(rr, target.host, { configFile: target.sshConfig });
+          if (failure) throw failure;
           const why = firstLine(rr.stderr.trim() || rr.stdout.trim() || 'no output');
           throw new OpsError(`The reload command failed on ${target.host} (exit ${rr.exitCode}): ${why}`, {
             hint: `the new files are in ${target.dir}, but the server still serves the old certificate until \`${target.reload}\` succeeds`,
