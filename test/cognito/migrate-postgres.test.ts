@@ -155,7 +155,7 @@ describe('migrate failure paths (built binary)', () => {
   it('an unreachable database', async () => {
     const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'postgres://u:secretpw@127.0.0.1:1/app'], { env: env(), cwd: tmpDir() });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: Cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/app/);
+    expect(r.stderr).toMatch(/error: Cannot connect to PostgreSQL at 127\.0\.0\.1:1: connection refused\./);
     expect(r.stderr).not.toContain('secretpw');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -163,7 +163,7 @@ describe('migrate failure paths (built binary)', () => {
   it('a bad --query and a missing table are usage errors', async () => {
     const q = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url, '--query', 'SELEC email FROM users'], { env: env(), cwd: tmpDir() });
     expect(q.code).toBe(2);
-    expect(q.stderr).toMatch(/PostgreSQL rejected the --query: syntax error/);
+    expect(q.stderr).toMatch(/error: --query: Syntax error in the query: syntax error at or near "FROM"/);
     const t = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url, '--table', 'accounts'], { env: env(), cwd: tmpDir() });
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/relation "accounts" does not exist/);

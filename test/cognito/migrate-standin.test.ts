@@ -333,12 +333,20 @@ describe('migrate --mode import-job against the stand-in', () => {
     expect([...s.users.keys()].sort()).toEqual([...valid].sort());
   });
 
-  it('refuses groups in import-job mode', async () => {
-    const { s, client } = await start({ groups: ['g'] });
+  it('groups and disabled users are applied after the job; every imported user gets a links row', async () => {
+    const { s, client } = await start({ groups: ['g'], importDelayMs: 5 });
     const dir = tmpDir();
-    const { file } = deviseCsv(dir, 2);
-    const err = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir).catch((e) => e);
-    expect(err.message).toBe('Import jobs cannot add users to groups or disable them.');
+    const file = path.join(dir, 'u.csv');
+    writeFileSync(file, 'id,email,confirmed_at,locked_at\n1,a@example.com,2020-01-01,\n2,b@example.com,2020-01-01,2021-05-05\n');
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir, { importPollMs: 5 });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    expect(res.afterImport).toMatchObject({ linked: 2, disabled: 1, groupsAdded: 2, notInPool: 0 });
+    expect(s.users.get('b@example.com')!.enabled).toBe(false);
+    expect(s.users.get('a@example.com')!.enabled).toBe(true);
+    expect([...s.users.values()].every((u) => u.groups.has('g'))).toBe(true);
+    const links = readFileSync(res.linksFile, 'utf8').trim().split('\n');
+    expect(links[0]).toBe('legacy_id,username,sub');
+    expect(links.slice(1).sort()).toEqual([`1,a@example.com,${s.users.get('a@example.com')!.attributes.sub}`, `2,b@example.com,${s.users.get('b@example.com')!.attributes.sub}`]);
   });
 });
 

@@ -31,6 +31,8 @@ import { checkRow } from './plan.js';
 import { RejectsFile } from './writer.js';
 
 export const MAX_JOB_ROWS = 500_000;
+/** The hash column when GetCSVHeader names none (a pool whose header predates hash import). */
+export const DEFAULT_HASH_COLUMN = 'cognito:password_hash';
 export const MAX_JOB_BYTES = 100 * 1024 * 1024;
 const DONE = new Set(['Succeeded', 'Failed', 'Stopped', 'Expired']);
 
@@ -80,6 +82,8 @@ export interface ImportSummary {
   rejected: number;
   stateFile: string;
   rejectsFile?: string;
+  passwordHashingAlgorithm?: string;
+  hashColumn?: string;
 }
 
 export interface ImportDeps {
@@ -91,11 +95,15 @@ export interface ImportDeps {
 }
 
 export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, mapping: Mapping, pool: PoolInfo): Promise<ImportSummary> {
-  if (mapping.fixedGroups.length || mapping.entries.some((e) => e.target === 'groups' || e.target === 'disabled')) {
-    throw new OpsError('Import jobs cannot add users to groups or disable them.', { exitCode: ExitCode.USAGE, code: 'usage', hint: 'use --mode admin-create for --group/--group-column/disabled users' });
+  // Groups and disabled state are applied after the jobs (after-import.ts): the CSV cannot carry them.
+  const header = [...((await awsCall('cognito-idp:GetCSVHeader', () => deps.cognito.send(new GetCSVHeaderCommand({ UserPoolId: o.poolId })))).CSVHeader ?? [])];
+  let hashColumn: string | undefined;
+  if (mapping.passwordHash) {
+    hashColumn = header.find((h) => /^cognito:password/i.test(h));
+    if (!hashColumn) header.push((hashColumn = DEFAULT_HASH_COLUMN));
   }
-  const header = (await awsCall('cognito-idp:GetCSVHeader', () => deps.cognito.send(new GetCSVHeaderCommand({ UserPoolId: o.poolId })))).CSVHeader ?? [];
-  const missing = mapping.entries.filter((e) => e.target !== 'username' && !header.includes(e.target)).map((e) => e.target);
+  const notInCsv = new Set(['username', 'groups', 'disabled', 'password_hash']);
+  const missing = mapping.entries.filter((e) => !notInCsv.has(e.target) && !header.includes(e.target)).map((e) => e.target);
   if (missing.length) throw new OpsError(`The pool's import CSV has no column for ${missing.join(', ')}.`, { exitCode: ExitCode.USAGE, code: 'bad-mapping', hint: 'GetCSVHeader lists what an import job can set' });
 
   if (o.restart) await rm(o.statePath, { force: true });
@@ -135,8 +143,9 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
         rejected += 1;
         rejects.add(row, r.reason);
       }
-      if (row.index < resumeAt || !r.ok) continue;
-      const line = stringify([header.map((h) => cell(h, r.user))]);
+      // Import jobs refuse users without a verified email: those go to AdminCreateUser (or are skipped).
+      if (row.index < resumeAt || !r.ok || r.user.unconfirmed) continue;
+      const line = stringify([header.map((h) => (h === hashColumn ? r.user.passwordHash ?? '' : cell(h, r.user)))]);
       if (chunk && (chunk.users + 1 > maxRows || chunk.bytes + Buffer.byteLength(line) > maxBytes)) await flush(row.index);
       if (!chunk) {
         const file = path.join(o.workDir, `chunk-${state.chunks.length + 1}.csv`);
@@ -169,8 +178,20 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
 
   async function run(entry: ImportChunk, file: string): Promise<void> {
     const created = await awsCall('cognito-idp:CreateUserImportJob', () =>
-      deps.cognito.send(new CreateUserImportJobCommand({ UserPoolId: o.poolId, JobName: `opsctl-${o.fingerprint}-${state.chunks.length}`, CloudWatchLogsRoleArn: o.roleArn })),
-    );
+      deps.cognito.send(
+        new CreateUserImportJobCommand({
+          UserPoolId: o.poolId,
+          JobName: `opsctl-${o.fingerprint}-${state.chunks.length}`,
+          CloudWatchLogsRoleArn: o.roleArn,
+          ...(mapping.passwordHash ? { PasswordHashingAlgorithm: mapping.passwordHash.algorithm } : {}),
+        }),
+      ),
+    ).catch((err) => {
+      if (mapping.passwordHash && (err as Error).name === 'InvalidParameterException') {
+        throw new OpsError(`Cognito refused an import job with PasswordHashingAlgorithm=${mapping.passwordHash.algorithm}: ${firstLine(err)}`, { exitCode: ExitCode.FAILED, code: 'hash-import-refused', hint: 'import without --password-hash (users reset their password) or keep passwords with the lazy-migration trigger' });
+      }
+      throw err;
+    });
     const job = created.UserImportJob!;
     entry.jobId = job.JobId;
     entry.status = job.Status;
@@ -198,6 +219,8 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
   await save();
   const sum = (k: 'imported' | 'skipped' | 'failed') => state.chunks.reduce((n, c) => n + (c[k] ?? 0), 0);
   const bad = state.chunks.filter((c) => c.jobId && c.status !== 'Succeeded');
+  // Chunk files of an earlier, interrupted run (uploaded, then killed before their removal) go too.
+  if (bad.length === 0) await rm(o.workDir, { recursive: true, force: true });
   return {
     poolId: o.poolId,
     mode: 'import-job',
@@ -209,6 +232,8 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
     rejected,
     stateFile: o.statePath,
     rejectsFile: rejects.rows ? rejects.path : undefined,
+    passwordHashingAlgorithm: mapping.passwordHash?.algorithm,
+    hashColumn,
   };
 }
 

@@ -35,13 +35,15 @@ export interface SourceOptions {
   from: string;
   table?: string;
   query?: string;
+  /** For PG* variables and DATABASE_URL conventions (src/lib/postgres.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function openSource(opts: SourceOptions): Promise<UserSource> {
   const from = opts.from;
   if (/^postgres(ql)?:\/\//i.test(from)) {
     const { openPostgresSource } = await import('./source-postgres.js');
-    return openPostgresSource(from, opts.table, opts.query);
+    return openPostgresSource(from, opts.table, opts.query, opts.env);
   }
   if (opts.table || opts.query) throw new OpsError('--table and --query only apply to a PostgreSQL source.', { exitCode: ExitCode.USAGE, code: 'usage', hint: 'pass --from postgres://… or drop --table/--query' });
   const lower = from.toLowerCase();
