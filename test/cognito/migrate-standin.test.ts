@@ -113,13 +113,19 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     const dir = tmpDir();
     const { file } = deviseCsv(dir, 150);
     const ac = new AbortController();
-    const p = migrate({ userPoolId: s.poolId, from: file, rate: 100 }, client, dir, { signal: ac.signal });
-    setTimeout(() => ac.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' })), 500);
-    const err = await p.catch((e) => e);
+    // Interrupt once the pool holds 40 users (observed on the server, not guessed from a sleep).
+    const watch = setInterval(() => {
+      if (s.users.size >= 40) ac.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' }));
+    }, 2);
+    const err = await migrate({ userPoolId: s.poolId, from: file, rate: 100 }, client, dir, { signal: ac.signal }).catch((e) => e).finally(() => clearInterval(watch));
     expect(err.code).toBe('interrupted');
     const created = s.users.size;
-    expect(created).toBeGreaterThan(0);
-    expect(created).toBeLessThan(150);
+    // Stopped promptly: at most the requests already in flight (concurrency 8) landed after the abort.
+    expect(created).toBeGreaterThanOrEqual(40);
+    expect(created).toBeLessThanOrEqual(40 + 8);
+    const calls = s.stats.createAttempts;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.stats.createAttempts).toBe(calls);
     const res = await migrate({ userPoolId: s.poolId, from: file, rate: 1000 }, client, dir);
     if (res.kind !== 'summary') throw new Error('expected a summary');
     expect(res.summary.resumedFrom).toBeGreaterThan(0);

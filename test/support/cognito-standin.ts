@@ -212,6 +212,11 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
       case 'AdminUpdateUserAttributes': {
         const u = mustFind(body.Username);
         for (const a of body.UserAttributes ?? []) u.attributes[a.Name] = a.Value;
+        // In email-as-username pools the email is how the user is found: a new one moves the user.
+        if (emailPool && u.attributes.email) {
+          for (const [k, v] of users) if (v === u) users.delete(k);
+          users.set(u.attributes.email.toLowerCase(), u);
+        }
         return {};
       }
       case 'AdminAddUserToGroup': {

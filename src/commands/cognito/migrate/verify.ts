@@ -15,6 +15,7 @@ import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { attributeOf, groupMembers, poolKey, poolUsers } from './pool-users.js';
 import { readLinks } from './writer.js';
+import { listGroups } from './pool.js';
 import type { UserWriter } from './cognito-calls.js';
 
 export type DriftKind = 'missing' | 'attribute' | 'enabled' | 'groups';
@@ -99,7 +100,10 @@ export async function verifyMigration(deps: VerifyDeps): Promise<VerifyResult> {
     if (legacy) byLegacy.set(legacy, key);
   };
   for await (const u of poolUsers(client, pool.id, signal)) remember(u);
-  for (const g of deps.groups) {
+  const groupsTracked = mapping.entries.some((e) => e.target === 'groups');
+  // With a group column the source says every membership: list them all, to see extra ones too.
+  const groupNames = groupsTracked ? [...new Set([...deps.groups, ...(await listGroups(client, pool.id))])] : deps.groups;
+  for (const g of groupNames) {
     for await (const u of groupMembers(client, pool.id, g, signal)) {
       const key = poolKey(u, mapping, pool);
       if (key) entries.get(key)?.groups.add(g);
@@ -108,7 +112,6 @@ export async function verifyMigration(deps: VerifyDeps): Promise<VerifyResult> {
   // The links file names each user's sub as it was created: a user renamed in the pool is still found.
   const linked = new Map<string, string>();
   if (deps.linksPath && existsSync(deps.linksPath)) for (const l of readLinks(deps.linksPath)) linked.set(l.username, l.sub);
-  const groupsTracked = mapping.entries.some((e) => e.target === 'groups');
 
   const seen = new FingerprintSet();
   const drift: Record<DriftKind, number> = { missing: 0, attribute: 0, enabled: 0, groups: 0 };
