@@ -51,7 +51,7 @@ describe('a realistic Devise table into cognito-local', () => {
     expect(links).toHaveLength(7);
     for (const line of links) {
       const [, username, sub] = line.split(',');
-      expect((await attrs(poolId, username!)).sub).toBe(sub);
+      expect((await attrs(poolId, username!) as Record<string, unknown>).sub).toBe(sub);
     }
 
     const clean = await migrate({ userPoolId: poolId, from: url, phoneCountry: 'GB', verify: true }, client, dir);
