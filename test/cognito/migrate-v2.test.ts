@@ -151,6 +151,9 @@ describe('--verify proves and --repair fixes', () => {
     expect(after.verify).toMatchObject({ ok: true, matching: 12 });
     expect(s.users.get('user2@example.com')!.attributes.email).toBe('user2@example.com');
     expect(s.users.get('user3@example.com')!.enabled).toBe(false);
+    // user8 was created again with a new sub: its links row follows (readers keep the last one).
+    const user8 = readFileSync(created.summary.linksFile, 'utf8').trim().split('\n').filter((l) => l.split(',')[1] === 'user8@example.com');
+    expect(user8.at(-1)).toBe(`8,user8@example.com,${s.users.get('user8@example.com')!.attributes.sub}`);
   });
 });
 
@@ -231,5 +234,6 @@ describe('import jobs with password hashes', () => {
     expect(res.plan).toMatchObject({ valid: 1, rejected: 1, viaAdminCreate: 0 });
     expect([...s.users.keys()]).toEqual(['a@example.com']);
     expect(res.unconfirmed).toBeUndefined();
+    expect(readFileSync(res.summary.rejectsFile!, 'utf8')).toMatch(/2,3,email not verified \(import jobs need a verified email; --unconfirmed skip\)/);
   });
 });

@@ -47,6 +47,8 @@ export interface ImportJobOptions {
   columns: string[];
   maxRows?: number;
   maxBytes?: number;
+  /** --unconfirmed skip: unverified users are rejected, not sent to AdminCreateUser. */
+  skipUnconfirmed?: boolean;
   pollMs?: number;
 }
 
@@ -142,6 +144,9 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
       if (!r.ok) {
         rejected += 1;
         rejects.add(row, r.reason);
+      } else if (r.user.unconfirmed && o.skipUnconfirmed) {
+        rejected += 1;
+        rejects.add(row, 'email not verified (import jobs need a verified email; --unconfirmed skip)');
       }
       // Import jobs refuse users without a verified email: those go to AdminCreateUser (or are skipped).
       if (row.index < resumeAt || !r.ok || r.user.unconfirmed) continue;

@@ -99,7 +99,7 @@ export async function runMigration(o: MigrateOptions, deps: MigrateDeps): Promis
 
     if (o.mode === 'import-job') {
       const summary = await executeImportJobs(
-        { poolId: o.userPoolId, fingerprint, roleArn: o.cloudwatchRoleArn!, restart: o.restart, rejectsPath, statePath, workDir: path.join(path.dirname(statePath), `import-${fingerprint}`), columns, pollMs: deps.importPollMs, maxRows: deps.importMaxRows },
+        { poolId: o.userPoolId, fingerprint, roleArn: o.cloudwatchRoleArn!, restart: o.restart, rejectsPath, statePath, workDir: path.join(path.dirname(statePath), `import-${fingerprint}`), columns, pollMs: deps.importPollMs, maxRows: deps.importMaxRows, skipUnconfirmed: o.unconfirmed === 'skip' },
         { cognito: deps.cognito, source, clock: deps.clock, signal: deps.signal, onJob: deps.onImportJob },
         mapping,
         pool,

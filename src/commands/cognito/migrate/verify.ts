@@ -14,7 +14,7 @@ import type { UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { attributeOf, groupMembers, poolKey, poolUsers } from './pool-users.js';
-import { readLinks } from './writer.js';
+import { LinksFile, readLinks } from './writer.js';
 import { listGroups } from './pool.js';
 import type { UserWriter } from './cognito-calls.js';
 
@@ -113,6 +113,7 @@ export async function verifyMigration(deps: VerifyDeps): Promise<VerifyResult> {
   const linked = new Map<string, string>();
   if (deps.linksPath && existsSync(deps.linksPath)) for (const l of readLinks(deps.linksPath)) linked.set(l.username, l.sub);
 
+  const repairLinks = deps.repairWith && deps.linksPath ? new LinksFile(deps.linksPath) : undefined;
   const seen = new FingerprintSet();
   const drift: Record<DriftKind, number> = { missing: 0, attribute: 0, enabled: 0, groups: 0 };
   const repaired: Record<DriftKind, number> = { missing: 0, attribute: 0, enabled: 0, groups: 0 };
@@ -143,7 +144,12 @@ export async function verifyMigration(deps: VerifyDeps): Promise<VerifyResult> {
     if (!entry || entry.matched) {
       note(user.username, 'missing', 'not in the pool');
       if (missingExamples.length < EXAMPLES) missingExamples.push(user.username);
-      if (deps.repairWith) await fix(user, 'missing', () => deps.repairWith!.write(user).then(() => undefined));
+      if (deps.repairWith) {
+        await fix(user, 'missing', async () => {
+          const { sub: newSub } = await deps.repairWith!.write(user);
+          if (repairLinks && newSub && newSub !== sub) repairLinks.add(user.legacyId, user.username, newSub, true);
+        });
+      }
       continue;
     }
     entry.matched = true;
@@ -176,6 +182,7 @@ export async function verifyMigration(deps: VerifyDeps): Promise<VerifyResult> {
     if (entry.enabled !== wantEnabled) await fix(user, 'enabled', () => writer.repair(entry.username, wantEnabled ? { enable: true } : { disable: true }));
     if (addGroups.length || removeGroups.length) await fix(user, 'groups', () => writer.repair(entry.username, { addGroups, removeGroups }));
   }
+  repairLinks?.close();
   if (signal?.aborted) throw signal.reason;
 
   async function fix(user: MappedUser, kind: DriftKind, work: () => Promise<void>): Promise<void> {

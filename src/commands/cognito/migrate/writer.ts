@@ -98,10 +98,11 @@ export class LinksFile {
   }
 
   /** One write(2) per line: a kill can lose the line, never leave half of it mid-file. */
-  add(legacyId: string | undefined, username: string, sub: string | undefined): void {
+  /** `replaced`: the user was created again (--repair), so its new sub follows the old row; readers keep the last. */
+  add(legacyId: string | undefined, username: string, sub: string | undefined, replaced = false): void {
     if (!sub) return;
     this.open();
-    if (!this.seen.add(username)) return;
+    if (!this.seen.add(username) && !replaced) return;
     writeSync(this.fd!, stringify([[legacyId ?? '', username, sub]]));
     this.rows += 1;
   }
