@@ -233,7 +233,11 @@ describe('reads outside the per-user writes keep the SDK retries (built binary)'
     const { s } = await start({ internalErrorEvery: 2 });
     const dir = tmpDir();
     const { file, valid } = deviseCsv(dir, 10);
-    for (const email of valid) s.users.set(email, { username: email, attributes: { sub: email, email }, enabled: true, groups: new Set(), creates: 1 });
+    // Exactly what the source says (deviseCsv: every third user unconfirmed), so only the 5xx is in the way.
+    for (const email of valid) {
+      const id = Number(/user(\d+)@/.exec(email)![1]);
+      s.users.set(email, { username: email, attributes: { sub: email, email, email_verified: id % 3 ? 'true' : 'false', 'custom:legacy_id': String(id) }, enabled: true, groups: new Set(), creates: 1 });
+    }
     const r = await runBin(['--json', 'cognito', 'migrate', '--verify', '--user-pool-id', s.poolId, '--from', file], { env: { ...fakeAwsEnv, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: s.endpoint, HOME: dir }, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).verify).toMatchObject({ inBoth: 10, missingInPool: 0, ok: true });

@@ -15,7 +15,6 @@ import { stringify } from 'csv-stringify/sync';
 import {
   CreateUserImportJobCommand,
   DescribeUserImportJobCommand,
-  GetCSVHeaderCommand,
   StartUserImportJobCommand,
   type CognitoIdentityProviderClient,
   type UserImportJobType,
@@ -29,10 +28,9 @@ import type { UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { RejectsFile } from './writer.js';
+import { importHeader } from './csv-header.js';
 
 export const MAX_JOB_ROWS = 500_000;
-/** The hash column when GetCSVHeader names none (a pool whose header predates hash import). */
-export const DEFAULT_HASH_COLUMN = 'cognito:password_hash';
 export const MAX_JOB_BYTES = 100 * 1024 * 1024;
 const DONE = new Set(['Succeeded', 'Failed', 'Stopped', 'Expired']);
 
@@ -97,16 +95,7 @@ export interface ImportDeps {
 }
 
 export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, mapping: Mapping, pool: PoolInfo): Promise<ImportSummary> {
-  // Groups and disabled state are applied after the jobs (after-import.ts): the CSV cannot carry them.
-  const header = [...((await awsCall('cognito-idp:GetCSVHeader', () => deps.cognito.send(new GetCSVHeaderCommand({ UserPoolId: o.poolId })))).CSVHeader ?? [])];
-  let hashColumn: string | undefined;
-  if (mapping.passwordHash) {
-    hashColumn = header.find((h) => /^cognito:password/i.test(h));
-    if (!hashColumn) header.push((hashColumn = DEFAULT_HASH_COLUMN));
-  }
-  const notInCsv = new Set(['username', 'groups', 'disabled', 'password_hash']);
-  const missing = mapping.entries.filter((e) => !notInCsv.has(e.target) && !header.includes(e.target)).map((e) => e.target);
-  if (missing.length) throw new OpsError(`The pool's import CSV has no column for ${missing.join(', ')}.`, { exitCode: ExitCode.USAGE, code: 'bad-mapping', hint: 'GetCSVHeader lists what an import job can set' });
+  const { header, hashColumn } = await importHeader(deps.cognito, o.poolId, mapping);
 
   if (o.restart) await rm(o.statePath, { force: true });
   const state = await loadState(o);

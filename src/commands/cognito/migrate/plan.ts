@@ -9,6 +9,7 @@ import { FingerprintSet } from './hashset.js';
 import type { UserSource } from './sources.js';
 import { buildMapping, mapRow, type Mapping, type PoolInfo, type RowResult } from './mapping.js';
 import { describePool, listGroups } from './pool.js';
+import { importHeader } from './csv-header.js';
 import { detectHashAlgorithm, type HashAlgorithm } from './rules.js';
 import type { PlanStep } from '../../../lib/plan.js';
 
@@ -98,6 +99,8 @@ export async function preparePlan(input: PlanInput, client: CognitoIdentityProvi
   const columns = await source.columns();
   const mapping = buildMapping(columns, input.map, pool, { groupColumn: input.groupColumn, groups: input.groups, passwordHash: input.passwordHash, phoneCountry: input.phoneCountry });
   const routeUnconfirmed = input.mode === 'import-job' ? (input.unconfirmed ?? 'admin-create') : undefined;
+  // The import CSV must have a column for every mapped attribute: refused here, in the dry run too.
+  if (input.mode === 'import-job') await importHeader(client, input.poolId, mapping);
 
   const seen = new FingerprintSet();
   const rejectReasons: Record<string, number> = {};
