@@ -179,7 +179,9 @@ const http = `${header}//
 // it exposes an HTTPS endpoint (e.g. POST /users/aws_auth) that receives
 //   {"email": "...", "password": "..."}   (sign-in)   or   {"email": "..."}   (forgot password)
 // with "Authorization: Bearer $OLD_APP_SECRET", and answers 200 with the user as JSON
-// ({"id": 42, "email": "...", "confirmed_at": "..."}) or 401/404 when it will not vouch for them.
+// ({"id": 42, "email": "...", "confirmed_at": "...", "locked_at": null}) or 401/404 when it will not
+// vouch for them. confirmed_at (or "email_verified": true) must be there for confirmed users: without it
+// the user counts as unconfirmed, and is refused unless ALLOW_UNCONFIRMED=true.
 //
 // Environment:
 //   OLD_APP_AUTH_URL        https://app.example.com/users/aws_auth
