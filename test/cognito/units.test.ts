@@ -123,6 +123,18 @@ describe('bad rows', () => {
   });
 });
 
+describe('CSV lines', () => {
+  it('a record is named by the line it starts on, also after a quoted field with newlines', async () => {
+    const dir = tmpDir();
+    const csv = path.join(dir, 'lines.csv');
+    writeFileSync(csv, 'id,email,name\n1,a@example.com,"two\nlines"\n\n2,b@example.com,x\n3,short\n');
+    const src = await openSource({ from: csv });
+    const lines: Array<[number | undefined, string | undefined]> = [];
+    for await (const row of src.rows()) lines.push([row.line, row.error]);
+    expect(lines).toEqual([[2, undefined], [5, undefined], [6, 'malformed CSV row: expected 3 fields, got 2']]);
+  });
+});
+
 describe("Cognito's own rules", () => {
   it('normalises phone numbers to E.164 and refuses what is not a number', () => {
     expect(normalisePhone('+1 415 555 0100')).toEqual({ ok: true, value: '+14155550100' });
