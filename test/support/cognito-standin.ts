@@ -110,7 +110,7 @@ export async function startCognitoStandin(options: StandinOptions = {}): Promise
   const csvHeader = [...STANDARD, ...(options.customAttributes ?? []).map((n) => `custom:${n}`), 'cognito:mfa_enabled', 'cognito:username', hashColumn];
   const findUser = (name: string): StandinUser | undefined => {
     const direct = users.get(emailPool ? name.toLowerCase() : name);
-    if (direct || !emailPool) return direct;
+    if (direct || !emailPool || name.includes('@')) return direct;
     // In email-as-username pools Admin* calls also take the sub (ListUsers' Username).
     for (const u of users.values()) if (u.attributes.sub === name) return u;
     return undefined;
