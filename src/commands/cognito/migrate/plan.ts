@@ -186,7 +186,7 @@ export async function preparePlan(input: PlanInput, client: CognitoIdentityProvi
   if (groupNames.size) steps.push({ action: 'add to groups', target: `users in ${[...groupNames].slice(0, 5).join(', ')}${groupNames.size > 5 ? '…' : ''}`, detail: 'AdminAddUserToGroup' });
   if (toDisable) steps.push({ action: 'disable', target: `${toDisable} users`, detail: `AdminDisableUser${input.mode === 'import-job' ? ' after the jobs' : ' right after each is created'} (${Object.entries(disabledBy).map(([c, n]) => `${c}: ${n}`).join(', ')})` });
   if (unconfirmed) warnings.push(`${unconfirmed} users have no verified email (confirmed_at empty): they get email_verified=false and cannot reset a password until they verify it`);
-  if (total - valid) steps.push({ action: 'reject', target: `${total - valid} rows`, detail: 'reasons below; written to the rejects file' });
+  if (total - valid) steps.push({ action: 'reject', target: `${total - valid} rows`, detail: 'for the reasons listed above; each goes to the rejects file' });
 
   return {
     pool,
