@@ -27,6 +27,8 @@ let lambdaPort: number;
 let cl: CognitoLocal;
 let secrets: AwsJsonServer;
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy-db-AbCdEf';
+const PEPPER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:devise-pepper-AbCdEf';
+const PEPPER = 'a-devise-pepper-from-config';
 const logged: string[] = [];
 
 /** Documented event shapes (Cognito developer guide, User migration Lambda trigger). */
@@ -54,12 +56,15 @@ beforeAll(async () => {
   await c.query(`UPDATE users SET locked_at = now() WHERE id = 1`);
   await c.query(`UPDATE users SET phone_number = '+14155550100', name = 'Ada' WHERE id = 2`);
   await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at) VALUES (201, 'user2@example.com', $1, now())`, [bcrypt.hashSync(password(2), 4)]);
+  // A row hashed with Devise's config.pepper appended to the password.
+  await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at) VALUES (202, 'peppered@example.com', $1, now())`, [bcrypt.hashSync(password(202) + PEPPER, 4)]);
   await c.end();
   // The database URL comes from Secrets Manager (a stand-in speaking its JSON 1.1 protocol).
   secrets = new AwsJsonServer({
     json: {
       secretsmanager: (op, input) => {
         if (op !== 'GetSecretValue') throw new AwsError('InvalidRequestException', op);
+        if (input.SecretId === PEPPER_ARN) return { ARN: PEPPER_ARN, Name: 'devise-pepper', SecretString: PEPPER, VersionId: 'v1' };
         if (input.SecretId !== SECRET_ARN) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
         return { ARN: SECRET_ARN, Name: 'legacy-db', SecretString: dbUrl, VersionId: 'v1' };
       },
@@ -124,6 +129,19 @@ describe('the scaffolded User Migration handler, against the Devise table', () =
       await expect(allowing.handler(event('UserMigration_Authentication', 'user1@example.com', password(1)))).rejects.toThrow('Bad username or password');
     } finally {
       delete process.env.ALLOW_UNCONFIRMED;
+    }
+  });
+
+  it('peppered hashes check with the pepper from Secrets Manager, and only with it', async () => {
+    await expect(handler(event('UserMigration_Authentication', 'peppered@example.com', password(202)))).rejects.toThrow('Bad username or password');
+    process.env.DEVISE_PEPPER_SECRET_ARN = PEPPER_ARN;
+    try {
+      const peppered = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?pepper');
+      const r = await peppered.handler(event('UserMigration_Authentication', 'peppered@example.com', password(202)));
+      expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', userAttributes: { email: 'peppered@example.com', 'custom:legacy_id': '202' } });
+      await expect(peppered.handler(event('UserMigration_Authentication', 'peppered@example.com', password(202) + PEPPER))).rejects.toThrow('Bad username or password');
+    } finally {
+      delete process.env.DEVISE_PEPPER_SECRET_ARN;
     }
   });
 
