@@ -143,8 +143,17 @@ export function buildProgram(state: ProgramState = {}): Command {
     .option('--rejects <path>', 'CSV of rejected rows with reasons')
     .option('--report <path>', 'file of per-user failures')
     .option('--restart', 'ignore the checkpoint and start over')
-    .option('--verify', 'compare source and pool instead of migrating')
-    .addHelpText('after', examples('opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app_production', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from users.csv --dry-run', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app --verify'))
+    .option('--verify', 'compare source and pool (attributes, enabled state, groups) instead of migrating')
+    .option('--repair', 'with --verify: fix the drift it finds (create, update attributes, enable/disable, groups)')
+    .option('--links <path>', 'identity links file legacy_id,username,sub (default ./opsctl-cognito-links-<pool>.csv)')
+    .option('--write-back <table.column>', "store each user's Cognito sub in the source table (PostgreSQL; idempotent, in batches)")
+    .option('--password-hash <algorithm>', 'import jobs: carry password hashes (BCRYPT, PBKDF2_SHA256, ARGON2ID, SCRYPT) so users keep their passwords')
+    .option('--password-column <column>', 'column holding the hashes (default encrypted_password, password_digest or password)')
+    .option('--pepper-configured', "the app peppers its hashes (Devise config.pepper): refuse hash import, Cognito cannot apply a pepper")
+    .option('--devise-config <file>', "the app's config/initializers/devise.rb, to detect a pepper")
+    .option('--phone-country <CC>', 'country for phone numbers without a country code (e.g. US), for E.164')
+    .addOption(new Option('--unconfirmed <how>', 'import jobs: users without a verified email (default: admin-create)').choices(['admin-create', 'skip']))
+    .addHelpText('after', examples('opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app_production', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from users.csv --dry-run', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app --mode import-job --cloudwatch-role-arn arn:aws:iam::123456789012:role/CognitoImport --password-hash BCRYPT', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app --verify --repair', 'opsctl cognito migrate --user-pool-id eu-west-1_AbC --from postgres://localhost/app --write-back users.cognito_sub'))
     .action(action(() => import('./commands/cognito/migrate/index.js')));
   const trigger = cognito.command('trigger').description('the User Migration Lambda trigger for lazy migration at sign-in');
   trigger
@@ -161,7 +170,7 @@ export function buildProgram(state: ProgramState = {}): Command {
     .description("verify an ID or access token against the pool's JWKS")
     .argument('<token>', 'the JWT')
     .option('--user-pool-id <id>', 'user pool that issued it (default: config cognito.userPoolId)')
-    .option('--client-id <id>', 'expected app client id (aud / client_id)')
+    .option('--client-id <id>', 'expected app client id (aud / client_id), repeatable: any of them', collect)
     .addOption(new Option('--token-use <use>', 'expected token_use').choices(['id', 'access']))
     .addHelpText('after', examples('opsctl cognito token verify eyJraWQ… --user-pool-id eu-west-1_AbC --client-id 1example23456789'))
     .action(action(() => import('./commands/cognito/token.js')));

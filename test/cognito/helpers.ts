@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { run, type MigrateOptions, type MigrateDeps } from '../../src/commands/cognito/migrate/index.js';
+import { runMigration, type MigrateOptions, type MigrateDeps } from '../../src/commands/cognito/migrate/index.js';
 import { openSource } from '../../src/commands/cognito/migrate/sources.js';
 import { fileStateStore } from '../../src/commands/cognito/migrate/state.js';
 import { realClock } from '../../src/commands/cognito/migrate/rate.js';
@@ -35,7 +35,7 @@ export function deps(client: CognitoIdentityProviderClient, dir: string, extra: 
 }
 
 export async function migrate(o: Partial<MigrateOptions> & { userPoolId: string; from: string }, client: CognitoIdentityProviderClient, dir: string, extra: Partial<MigrateDeps> = {}) {
-  return run(options(o), deps(client, dir, extra));
+  return runMigration(options(o), deps(client, dir, extra));
 }
 
 /** A Devise-shaped CSV: good users plus known-bad rows. Returns the emails that must end up in the pool. */

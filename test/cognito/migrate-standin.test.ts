@@ -113,13 +113,19 @@ describe('migrate admin-create against the rate-enforcing stand-in', () => {
     const dir = tmpDir();
     const { file } = deviseCsv(dir, 150);
     const ac = new AbortController();
-    const p = migrate({ userPoolId: s.poolId, from: file, rate: 100 }, client, dir, { signal: ac.signal });
-    setTimeout(() => ac.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' })), 500);
-    const err = await p.catch((e) => e);
+    // Interrupt once the pool holds 40 users (observed on the server, not guessed from a sleep).
+    const watch = setInterval(() => {
+      if (s.users.size >= 40) ac.abort(new OpsError('Interrupted.', { exitCode: 130, code: 'interrupted' }));
+    }, 2);
+    const err = await migrate({ userPoolId: s.poolId, from: file, rate: 100 }, client, dir, { signal: ac.signal }).catch((e) => e).finally(() => clearInterval(watch));
     expect(err.code).toBe('interrupted');
     const created = s.users.size;
-    expect(created).toBeGreaterThan(0);
-    expect(created).toBeLessThan(150);
+    // Stopped promptly: at most the requests already in flight (concurrency 8) landed after the abort.
+    expect(created).toBeGreaterThanOrEqual(40);
+    expect(created).toBeLessThanOrEqual(40 + 8);
+    const calls = s.stats.createAttempts;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.stats.createAttempts).toBe(calls);
     const res = await migrate({ userPoolId: s.poolId, from: file, rate: 1000 }, client, dir);
     if (res.kind !== 'summary') throw new Error('expected a summary');
     expect(res.summary.resumedFrom).toBeGreaterThan(0);
@@ -227,7 +233,11 @@ describe('reads outside the per-user writes keep the SDK retries (built binary)'
     const { s } = await start({ internalErrorEvery: 2 });
     const dir = tmpDir();
     const { file, valid } = deviseCsv(dir, 10);
-    for (const email of valid) s.users.set(email, { username: email, attributes: { sub: email, email }, enabled: true, groups: new Set(), creates: 1 });
+    // Exactly what the source says (deviseCsv: every third user unconfirmed), so only the 5xx is in the way.
+    for (const email of valid) {
+      const id = Number(/user(\d+)@/.exec(email)![1]);
+      s.users.set(email, { username: email, attributes: { sub: email, email, email_verified: id % 3 ? 'true' : 'false', 'custom:legacy_id': String(id) }, enabled: true, groups: new Set(), creates: 1 });
+    }
     const r = await runBin(['--json', 'cognito', 'migrate', '--verify', '--user-pool-id', s.poolId, '--from', file], { env: { ...fakeAwsEnv, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: s.endpoint, HOME: dir }, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).verify).toMatchObject({ inBoth: 10, missingInPool: 0, ok: true });
@@ -333,12 +343,20 @@ describe('migrate --mode import-job against the stand-in', () => {
     expect([...s.users.keys()].sort()).toEqual([...valid].sort());
   });
 
-  it('refuses groups in import-job mode', async () => {
-    const { s, client } = await start({ groups: ['g'] });
+  it('groups and disabled users are applied after the job; every imported user gets a links row', async () => {
+    const { s, client } = await start({ groups: ['g'], importDelayMs: 5 });
     const dir = tmpDir();
-    const { file } = deviseCsv(dir, 2);
-    const err = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir).catch((e) => e);
-    expect(err.message).toBe('Import jobs cannot add users to groups or disable them.');
+    const file = path.join(dir, 'u.csv');
+    writeFileSync(file, 'id,email,confirmed_at,locked_at\n1,a@example.com,2020-01-01,\n2,b@example.com,2020-01-01,2021-05-05\n');
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, groups: ['g'] }, client, dir, { importPollMs: 5 });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    expect(res.afterImport).toMatchObject({ linked: 2, disabled: 1, groupsAdded: 2, notInPool: 0 });
+    expect(s.users.get('b@example.com')!.enabled).toBe(false);
+    expect(s.users.get('a@example.com')!.enabled).toBe(true);
+    expect([...s.users.values()].every((u) => u.groups.has('g'))).toBe(true);
+    const links = readFileSync(res.linksFile, 'utf8').trim().split('\n');
+    expect(links[0]).toBe('legacy_id,username,sub');
+    expect(links.slice(1).sort()).toEqual([`1,a@example.com,${s.users.get('a@example.com')!.attributes.sub}`, `2,b@example.com,${s.users.get('b@example.com')!.attributes.sub}`]);
   });
 });
 

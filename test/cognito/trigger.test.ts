@@ -15,6 +15,7 @@ import { run } from '../../src/commands/cognito/trigger.js';
 import { run as verifyToken, fileJwksCache, httpFetchJwks } from '../../src/commands/cognito/token.js';
 import { tmpDir } from './helpers.js';
 import { freePort } from '../support/ports.js';
+import { AwsError, AwsJsonServer, FAKE_AWS_ENV } from '../support/aws-json-server.js';
 
 const password = (id: number) => `Devise-pw-${id}!`;
 let pg: TestPostgres;
@@ -24,6 +25,10 @@ let handler: (event: any) => Promise<any>;
 let lambda: http.Server;
 let lambdaPort: number;
 let cl: CognitoLocal;
+let secrets: AwsJsonServer;
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy-db-AbCdEf';
+const PEPPER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:devise-pepper-AbCdEf';
+const PEPPER = 'a-devise-pepper-from-config';
 const logged: string[] = [];
 
 /** Documented event shapes (Cognito developer guide, User migration Lambda trigger). */
@@ -42,11 +47,36 @@ beforeAll(async () => {
   ensureCognitoBuild();
   pg = await startPostgres();
   ({ url: dbUrl } = await createDeviseUsers(pg, 'legacy', 200, { passwordHash: (id) => bcrypt.hashSync(password(id), 4) }));
+  // Devise :lockable, a case duplicate (the older row must win) and a phone number.
+  const { default: pgmod } = await import('pg');
+  const c = new pgmod.Client({ connectionString: dbUrl });
+  await c.connect();
+  await c.query(`ALTER TABLE users ADD COLUMN locked_at timestamp, ADD COLUMN phone_number varchar, ADD COLUMN name varchar`);
+  await c.query(`CREATE INDEX index_users_on_email ON users (email)`);
+  await c.query(`UPDATE users SET locked_at = now() WHERE id = 1`);
+  await c.query(`UPDATE users SET phone_number = '+14155550100', name = 'Ada' WHERE id = 2`);
+  await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at) VALUES (201, 'user2@example.com', $1, now())`, [bcrypt.hashSync(password(2), 4)]);
+  // A row hashed with Devise's config.pepper appended to the password.
+  await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at) VALUES (202, 'peppered@example.com', $1, now())`, [bcrypt.hashSync(password(202) + PEPPER, 4)]);
+  await c.end();
+  // The database URL comes from Secrets Manager (a stand-in speaking its JSON 1.1 protocol).
+  secrets = new AwsJsonServer({
+    json: {
+      secretsmanager: (op, input) => {
+        if (op !== 'GetSecretValue') throw new AwsError('InvalidRequestException', op);
+        if (input.SecretId === PEPPER_ARN) return { ARN: PEPPER_ARN, Name: 'devise-pepper', SecretString: PEPPER, VersionId: 'v1' };
+        if (input.SecretId !== SECRET_ARN) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+        return { ARN: SECRET_ARN, Name: 'legacy-db', SecretString: dbUrl, VersionId: 'v1' };
+      },
+    },
+  });
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = await secrets.start();
+  Object.assign(process.env, FAKE_AWS_ENV, { AWS_REGION: 'us-east-1' });
   const out = tmpDir('opsctl-trigger-');
   outDir = out;
   await run({ out, source: 'postgres', force: false, dryRun: false });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'));
-  process.env.DATABASE_URL = dbUrl;
+  process.env.DATABASE_SECRET_ARN = SECRET_ARN;
   process.env.DEVISE_STRETCHES = '4'; // the timing equaliser's cost, kept low for the tests
   for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')));
   ({ handler } = await import(pathToFileURL(path.join(out, 'index.mjs')).href));
@@ -72,15 +102,63 @@ afterAll(async () => {
   vi.restoreAllMocks();
   await cl?.stop();
   lambda?.close();
+  await secrets?.stop();
   await pg?.stop();
 });
 
 describe('the scaffolded User Migration handler, against the Devise table', () => {
   it('sign-in with the right password migrates the user CONFIRMED, without a message', async () => {
     const r = await handler(event('UserMigration_Authentication', 'USER2@example.com', password(2)));
-    expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', messageAction: 'SUPPRESS', userAttributes: { email: 'user2@example.com', email_verified: 'true', 'custom:legacy_id': '2' } });
-    const unconfirmed = await handler(event('UserMigration_Authentication', 'user3@example.com', password(3)));
-    expect(unconfirmed.response.userAttributes.email_verified).toBe('false');
+    // The database URL came from Secrets Manager; of the two user2 rows the older (id 2) wins, with bulk's attributes.
+    expect(secrets.counts()).toEqual({ GetSecretValue: 1 });
+    expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', messageAction: 'SUPPRESS', userAttributes: { email: 'user2@example.com', email_verified: 'true', 'custom:legacy_id': '2', phone_number: '+14155550100', name: 'Ada' } });
+  });
+
+  it('refuses locked users, and unconfirmed users unless ALLOW_UNCONFIRMED=true', async () => {
+    // user1 is locked (Devise locked_at), user3 never confirmed (confirmed_at NULL): both have the right password.
+    await expect(handler(event('UserMigration_Authentication', 'user1@example.com', password(1)))).rejects.toThrow('Bad username or password');
+    await expect(handler(event('UserMigration_ForgotPassword', 'user1@example.com'))).rejects.toThrow('Bad username or password');
+    await expect(handler(event('UserMigration_Authentication', 'user3@example.com', password(3)))).rejects.toThrow('Bad username or password');
+    process.env.ALLOW_UNCONFIRMED = 'true';
+    try {
+      const allowing = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?allow-unconfirmed');
+      const r = await allowing.handler(event('UserMigration_Authentication', 'user3@example.com', password(3)));
+      expect(r.response.userAttributes.email_verified).toBe('false');
+      // Forgot-password still needs a verified email to send the code to.
+      await expect(allowing.handler(event('UserMigration_ForgotPassword', 'user3@example.com'))).rejects.toThrow('Bad username or password');
+      await expect(allowing.handler(event('UserMigration_Authentication', 'user1@example.com', password(1)))).rejects.toThrow('Bad username or password');
+    } finally {
+      delete process.env.ALLOW_UNCONFIRMED;
+    }
+  });
+
+  it('peppered hashes check with the pepper from Secrets Manager, and only with it', async () => {
+    await expect(handler(event('UserMigration_Authentication', 'peppered@example.com', password(202)))).rejects.toThrow('Bad username or password');
+    process.env.DEVISE_PEPPER_SECRET_ARN = PEPPER_ARN;
+    try {
+      const peppered = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?pepper');
+      const r = await peppered.handler(event('UserMigration_Authentication', 'peppered@example.com', password(202)));
+      expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', userAttributes: { email: 'peppered@example.com', 'custom:legacy_id': '202' } });
+      await expect(peppered.handler(event('UserMigration_Authentication', 'peppered@example.com', password(202) + PEPPER))).rejects.toThrow('Bad username or password');
+    } finally {
+      delete process.env.DEVISE_PEPPER_SECRET_ARN;
+    }
+  });
+
+  it("the default lookup uses Devise's index on email (no lower(email))", async () => {
+    const { default: pgmod } = await import('pg');
+    const c = new pgmod.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      await c.query('SET enable_seqscan = off');
+      const source = readFileSync(path.join(outDir, 'index.mjs'), 'utf8');
+      const query = /const QUERY = process\.env\.USERS_QUERY \|\| '([^']+)'/.exec(source)![1]!;
+      expect(query).toBe('SELECT * FROM users WHERE email = lower($1) ORDER BY id LIMIT 1');
+      const plan = await c.query(`EXPLAIN (FORMAT JSON) ${query.replace('$1', "'USER9@example.com'")}`);
+      expect(JSON.stringify(plan.rows[0]['QUERY PLAN'])).toMatch(/index_users_on_email/);
+    } finally {
+      await c.end();
+    }
   });
 
   it('a wrong password, an unknown user or a missing password all get the same refusal', async () => {
@@ -100,13 +178,20 @@ describe('the scaffolded User Migration handler, against the Devise table', () =
   it('a database failure gets a generic error naming only its kind (no host, no user)', async () => {
     const saved = process.env.DATABASE_URL;
     const port = await freePort();
+    delete process.env.DATABASE_SECRET_ARN;
     process.env.DATABASE_URL = `postgres://app:s3cret@127.0.0.1:${port}/legacy`;
     try {
       const down = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?db-down');
       const err = await down.handler(event('UserMigration_Authentication', 'user2@example.com', password(2))).catch((e: Error) => e);
       expect((err as Error).message).toBe('User migration is temporarily unavailable (ECONNREFUSED)');
+      // A secret that cannot be read: again only the kind of failure.
+      process.env.DATABASE_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:missing';
+      const nosecret = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?no-secret');
+      const err2 = await nosecret.handler(event('UserMigration_Authentication', 'user2@example.com', password(2))).catch((e: Error) => e);
+      expect((err2 as Error).message).toBe('User migration is temporarily unavailable (ResourceNotFoundException)');
     } finally {
       process.env.DATABASE_URL = saved;
+      process.env.DATABASE_SECRET_ARN = SECRET_ARN;
     }
   });
 
@@ -141,6 +226,12 @@ describe('cognito trigger scaffold (built binary)', () => {
     for (const f of ['index.mjs', 'package.json', 'README.md']) expect(existsSync(path.join(out, f))).toBe(true);
     expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/USER_PASSWORD_AUTH/);
     expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/never reach this\s+trigger/);
+    const readme = readFileSync(path.join(out, 'README.md'), 'utf8');
+    expect(readme).toMatch(/--runtime nodejs22\.x/);
+    expect(readme).toMatch(/--timeout 5 --memory-size 1024/);
+    expect(readme).toMatch(/DATABASE_SECRET_ARN=arn:aws:secretsmanager:/);
+    expect(readme).not.toMatch(/Variables=\{DATABASE_URL=/);
+    expect(JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')).engines.node).toBe('>=22');
     expect(JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8'))).toMatchObject({ type: 'module', dependencies: { pg: expect.any(String), bcryptjs: expect.any(String) } });
     const src = readFileSync(path.join(out, 'index.mjs'), 'utf8');
     expect(src).not.toMatch(/console\./);
@@ -156,7 +247,7 @@ describe('cognito trigger scaffold (built binary)', () => {
     const out = path.join(tmpDir(), 'm');
     const dry = await runBin(['--dry-run', 'cognito', 'trigger', 'scaffold', '--out', out, '--source', 'http']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/\[Dry run\] would write .*index\.mjs/);
+    expect(dry.stdout).toMatch(/\[dry run\] would write .*index\.mjs/);
     expect(existsSync(out)).toBe(false);
     expect((await runBin(['cognito', 'trigger', 'scaffold', '--out', out, '--source', 'http'])).code).toBe(0);
     const src = readFileSync(path.join(out, 'index.mjs'), 'utf8');

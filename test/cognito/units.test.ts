@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { AdaptiveRateLimiter, backoffMs, type Clock } from '../../src/commands/cognito/migrate/rate.js';
 import { FingerprintSet } from '../../src/commands/cognito/migrate/hashset.js';
 import { parseMapFlags } from '../../src/commands/cognito/migrate/mapping.js';
-import { reasonKind } from '../../src/commands/cognito/migrate/plan.js';
+import { checkRow, reasonKind } from '../../src/commands/cognito/migrate/plan.js';
+import { checkUsername, detectHashAlgorithm, normaliseEmail, normalisePhone } from '../../src/commands/cognito/migrate/rules.js';
+import { deviseConfigHasPepper } from '../../src/commands/cognito/migrate/options.js';
 import { buildMapping, mapRow, type PoolInfo } from '../../src/commands/cognito/migrate/mapping.js';
 import { resolveOptions } from '../../src/commands/cognito/migrate/index.js';
 import { openSource } from '../../src/commands/cognito/migrate/sources.js';
@@ -100,7 +102,7 @@ describe('bad rows', () => {
     expect(reason({ name: 'Ada Lovelace' })).toBe('name is 12 characters long; the pool allows at most 8');
     expect(reason({ age: 'old' })).toBe('custom:age must be a number, got "old"');
     expect(reason({ age: 200 })).toBe('custom:age is above its maximum 150');
-    expect(reason({ phone_number: '555-1212' })).toMatch(/^phone_number must be E\.164/);
+    expect(reason({ phone_number: '555-1212' })).toMatch(/^phone_number is not a phone number Cognito accepts \(E\.164.*pass --phone-country/);
     expect(reason({ email: 'a@@example.com' })).toBe('invalid email address "a@@example.com"');
   });
 
@@ -121,6 +123,67 @@ describe('bad rows', () => {
   });
 });
 
+describe('CSV lines', () => {
+  it('a record is named by the line it starts on, also after a quoted field with newlines', async () => {
+    const dir = tmpDir();
+    const csv = path.join(dir, 'lines.csv');
+    writeFileSync(csv, 'id,email,name\n1,a@example.com,"two\nlines"\n\n2,b@example.com,x\n3,short\n');
+    const src = await openSource({ from: csv });
+    const lines: Array<[number | undefined, string | undefined]> = [];
+    for await (const row of src.rows()) lines.push([row.line, row.error]);
+    expect(lines).toEqual([[2, undefined], [5, undefined], [6, 'malformed CSV row: expected 3 fields, got 2']]);
+  });
+});
+
+describe("Cognito's own rules", () => {
+  it('normalises phone numbers to E.164 and refuses what is not a number', () => {
+    expect(normalisePhone('+1 415 555 0100')).toEqual({ ok: true, value: '+14155550100' });
+    expect(normalisePhone('+1 (415) 555-0100')).toEqual({ ok: true, value: '+14155550100' });
+    expect(normalisePhone('0044 20 7946 0958')).toEqual({ ok: true, value: '+442079460958' });
+    expect(normalisePhone('(415) 555-0100', 'US')).toEqual({ ok: true, value: '+14155550100' });
+    expect(normalisePhone('(415) 555-0100').ok).toBe(false);
+    expect(normalisePhone('call me').ok).toBe(false);
+  });
+
+  it('emails: lower-cased, IDN domains in punycode, 128 characters at most as a username', () => {
+    expect(normaliseEmail('Ann@Bücher.DE', true)).toEqual({ ok: true, value: 'ann@xn--bcher-kva.de' });
+    const long = `${'a'.repeat(60)}@${'b'.repeat(60)}.example.com`;
+    expect(long.length).toBeGreaterThan(128);
+    expect(normaliseEmail(long, true)).toEqual({ ok: false, reason: `email is ${long.length} characters long; Cognito allows at most 128 (it is the username)` });
+    expect(normaliseEmail(long, false).ok).toBe(true);
+    expect(normaliseEmail('a@b', true).ok).toBe(false);
+    expect(normaliseEmail('a..b@example.com', true).ok).toBe(false);
+    expect(normaliseEmail('ü@example.com', true).ok).toBe(false);
+  });
+
+  it('usernames: 128 characters of letters, digits, symbols and punctuation', () => {
+    expect(checkUsername('jörg.müller').ok).toBe(true);
+    expect(checkUsername('has space').ok).toBe(false);
+    expect(checkUsername('x'.repeat(129))).toEqual({ ok: false, reason: 'username is 129 characters long; Cognito allows at most 128' });
+  });
+
+  it('tells password-hash formats apart', () => {
+    expect(detectHashAlgorithm(`$2a$11$${'a'.repeat(53)}`)).toBe('BCRYPT');
+    expect(detectHashAlgorithm('pbkdf2_sha256$600000$salt$aGFzaA==')).toBe('PBKDF2_SHA256');
+    expect(detectHashAlgorithm('$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA')).toBe('ARGON2ID');
+    expect(detectHashAlgorithm('md5$abc')).toBeUndefined();
+  });
+
+  it('the Devise preset maps locked_at and disabled to the enabled state, and finds duplicate source ids', () => {
+    const pool: PoolInfo = { id: 'us-east-1_Unit', usernameAttributes: ['email'], caseSensitive: false, attributes: new Map([['email', { name: 'email', type: 'String', required: false, mutable: true }], ['email_verified', { name: 'email_verified', type: 'Boolean', required: false, mutable: true }]]) };
+    const mapping = buildMapping(['id', 'email', 'confirmed_at', 'locked_at', 'disabled'], [], pool);
+    expect(mapping.entries.filter((e) => e.target === 'disabled').map((e) => e.column)).toEqual(['locked_at', 'disabled']);
+    const row = (record: Record<string, unknown>) => mapRow({ id: 1, email: 'a@example.com', confirmed_at: '2020-01-01', locked_at: null, disabled: null, ...record }, mapping, pool);
+    expect(row({})).toMatchObject({ ok: true, user: { disabled: false, unconfirmed: false, legacyId: '1' } });
+    expect(row({ locked_at: '2021-01-01' })).toMatchObject({ ok: true, user: { disabled: true, disabledBy: 'locked_at' } });
+    expect(row({ disabled: 'true' })).toMatchObject({ ok: true, user: { disabled: true, disabledBy: 'disabled' } });
+    expect(row({ confirmed_at: null })).toMatchObject({ ok: true, user: { unconfirmed: true, attributes: expect.arrayContaining([{ Name: 'email_verified', Value: 'false' }]) } });
+    const seen = new FingerprintSet();
+    expect(checkRow({ record: { id: 7, email: 'x@example.com' } }, mapping, pool, seen).ok).toBe(true);
+    expect(checkRow({ record: { id: 7, email: 'y@example.com' } }, mapping, pool, seen)).toEqual({ ok: false, reason: 'duplicate source id: an earlier row already has id "7"' });
+  });
+});
+
 describe('migrate options', () => {
   const ctx = (env: Record<string, string> = {}) =>
     ({ global: {}, setting: (_s: string, key: string, flag: unknown, fallback: unknown) => flag ?? env[key] ?? fallback }) as unknown as Context;
@@ -128,10 +191,32 @@ describe('migrate options', () => {
 
   it('refuses flags that would be silently ignored, and rates that would mean no limit', async () => {
     const importJob = { ...base, mode: 'import-job', cloudwatchRoleArn: 'arn:aws:iam::1:role/r' };
-    await expect(resolveOptions({ ...importJob, invite: true }, ctx())).rejects.toMatchObject({ exitCode: 2, message: '--invite cannot be used with --mode import-job.' });
-    await expect(resolveOptions({ ...importJob, update: true }, ctx())).rejects.toMatchObject({ exitCode: 2, message: '--update cannot be used with --mode import-job.' });
-    await expect(resolveOptions(base, ctx({ rate: 0 as never }))).rejects.toMatchObject({ exitCode: 2, message: '--rate must be more than 0 requests per second, got 0.' });
-    await expect(resolveOptions(base, ctx({ mode: 'import' }))).rejects.toMatchObject({ exitCode: 2, message: 'Unknown migrate mode "import".' });
-    expect(await resolveOptions({ ...base, rate: 25 }, ctx())).toMatchObject({ rate: 25, concurrency: 10, mode: 'admin-create' });
+    const refusal = (flags: Record<string, unknown>, c = ctx()) => {
+      try {
+        resolveOptions(flags, c);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refusal({ ...importJob, invite: true })).toMatchObject({ exitCode: 2, message: '--invite cannot be used with --mode import-job.' });
+    expect(refusal({ ...importJob, update: true })).toMatchObject({ exitCode: 2, message: '--update cannot be used with --mode import-job.' });
+    expect(refusal(base, ctx({ rate: 0 as never }))).toMatchObject({ exitCode: 2, message: '--rate must be more than 0 requests per second, got 0.' });
+    expect(refusal(base, ctx({ mode: 'import' }))).toMatchObject({ exitCode: 2, message: 'Unknown migrate mode "import".' });
+    expect(refusal({ ...base, repair: true })).toMatchObject({ exitCode: 2, message: '--repair needs --verify.' });
+    expect(refusal({ ...base, writeBack: 'users.sub' })).toMatchObject({ exitCode: 2, message: '--write-back needs a PostgreSQL source.' });
+    expect(refusal({ ...importJob, passwordHash: 'md5' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--password-hash must be one of BCRYPT, PBKDF2_SHA256, ARGON2ID, SCRYPT/) });
+    expect(refusal({ ...base, unconfirmed: 'skip' })).toMatchObject({ exitCode: 2, message: '--unconfirmed only applies to --mode import-job.' });
+    expect(resolveOptions({ ...base, rate: 25 }, ctx())).toMatchObject({ rate: 25, concurrency: 10, mode: 'admin-create' });
+    expect(resolveOptions({ ...importJob, passwordHash: 'bcrypt' }, ctx())).toMatchObject({ passwordHash: { algorithm: 'BCRYPT' } });
+    expect(resolveOptions({ ...base, from: 'postgres://h/db', writeBack: 'users.cognito_sub' }, ctx()).writeBack).toEqual({ table: 'users', column: 'cognito_sub' });
+    expect(resolveOptions({ ...base, from: 'postgres://h/db', table: 'accounts', writeBack: 'sub' }, ctx()).writeBack).toEqual({ table: 'accounts', column: 'sub' });
+  });
+
+  it('finds a Devise pepper in config/initializers/devise.rb, but not a commented or nil one', () => {
+    expect(deviseConfigHasPepper("Devise.setup do |config|\n  config.pepper = 'abc123'\nend\n")).toBe(true);
+    expect(deviseConfigHasPepper("Devise.setup do |config|\n  config.pepper = ENV['DEVISE_PEPPER']\nend\n")).toBe(true);
+    expect(deviseConfigHasPepper("Devise.setup do |config|\n  # config.pepper = 'abc123'\nend\n")).toBe(false);
+    expect(deviseConfigHasPepper("  config.pepper = nil\n")).toBe(false);
   });
 });

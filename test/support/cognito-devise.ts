@@ -49,3 +49,39 @@ export async function createDeviseUsers(pg: TestPostgres, db: string, n: number,
   }
   return { url, valid };
 }
+
+/**
+ * A Devise table as production has it: bcrypt at cost 11 and 12 (and rows
+ * hashed with a pepper), :lockable and :confirmable state, a legacy case
+ * duplicate, a 129+ character and an IDN email, phone numbers typed by people.
+ * `bcrypt` hashes are computed once and shared: cost 12 takes ~0.3 s in JS.
+ */
+export async function createRealisticDevise(pg: TestPostgres, db: string): Promise<{ url: string; pepper: string; password: (id: number) => string }> {
+  const url = await pg.createDatabase(db);
+  const { default: pgmod } = await import('pg');
+  const { default: bcrypt } = await import('bcryptjs');
+  const pepper = 'devise-pepper-0123456789';
+  const password = (id: number) => `Devise-pw-${id}!`;
+  const c = new pgmod.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`CREATE TABLE users (
+    id bigserial PRIMARY KEY, email varchar NOT NULL DEFAULT '', encrypted_password varchar NOT NULL DEFAULT '',
+    confirmed_at timestamp, locked_at timestamp, failed_attempts integer NOT NULL DEFAULT 0,
+    phone_number varchar, name varchar, created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now())`);
+  await c.query('CREATE INDEX index_users_on_email ON users (email)');
+  const rows: Array<[number, string, string, string | null, string | null, string | null, string]> = [
+    [1, 'ada@example.com', bcrypt.hashSync(password(1), 11), '2020-01-01', null, '+1 415 555 0100', 'Ada'],
+    [2, 'grace@example.com', bcrypt.hashSync(password(2), 12), '2020-01-01', '2024-03-01 12:00', null, 'Grace'],
+    [3, 'linus@example.com', bcrypt.hashSync(password(3), 11), null, null, '(020) 7946 0958', 'Linus'],
+    [4, 'peppered@example.com', bcrypt.hashSync(password(4) + pepper, 11), '2020-01-01', null, '+44 20 7946 0958', 'Pepper'],
+    [5, 'anne@bücher.de', bcrypt.hashSync(password(5), 11), '2020-01-01', null, null, 'Anne'],
+    [6, `${'l'.repeat(64)}@${'d'.repeat(60)}.example.com`, bcrypt.hashSync(password(6), 11), '2020-01-01', null, null, 'Long'],
+    [7, 'ken@example.com', bcrypt.hashSync(password(7), 12), '2020-01-01', null, 'n/a', 'Ken'],
+    [8, 'KEN@example.com', bcrypt.hashSync(password(8), 11), '2020-01-01', null, null, 'Ken twice'],
+    [9, 'mia@example.com', bcrypt.hashSync(password(9), 11), '2021-06-01', '2022-01-01', '+49 30 901820', 'Mia'],
+  ];
+  for (const r of rows) await c.query('INSERT INTO users (id, email, encrypted_password, confirmed_at, locked_at, phone_number, name) VALUES ($1,$2,$3,$4,$5,$6,$7)', r);
+  await c.query(`SELECT setval('users_id_seq', 100)`);
+  await c.end();
+  return { url, pepper, password };
+}

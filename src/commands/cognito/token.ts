@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Context } from '../../lib/context.js';
+import { arg, defineCommand, flag } from '../../lib/command.js';
+import { escapeLine } from '../../lib/terminal.js';
 import { ExitCode, OpsError, firstLine, usageError } from '../../lib/errors.js';
 import { endpointFor } from '../../lib/aws.js';
 import { stateHome } from '../../lib/config.js';
@@ -15,7 +16,8 @@ import { readFileIfExists, writeFileAtomic } from '../../lib/fs.js';
 export interface VerifyTokenOptions {
   token: string;
   userPoolId: string;
-  clientId?: string;
+  /** Expected app client(s): the token must name one of them. */
+  clientId?: string | string[];
   tokenUse?: 'id' | 'access';
   /** Cognito endpoint override (cognito-local, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER). */
   endpoint?: string;
@@ -44,34 +46,59 @@ export interface VerifiedToken {
   clientChecked: boolean;
   subject?: string;
   username?: string;
-  expiresAt: string;
+  expiresAt?: string;
   claims: Record<string, unknown>;
   jwksFrom: 'cache' | 'network';
 }
 
 const invalid = (message: string, hint?: string) => new OpsError(`Token rejected: ${message}`, { exitCode: ExitCode.FAILED, code: 'token-invalid', hint });
 
+/**
+ * The issuers a pool's tokens may carry, as aws-jwt-verify accepts them: the
+ * regional one and, for pools on Cognito's updated issuer configuration, the
+ * `issuer-cognito-idp` one; pool ids of every partition (eusc-, us-gov-, cn-).
+ */
+export async function issuersFor(userPoolId: string, endpoint?: string): Promise<string[]> {
+  if (endpoint) return [`${endpoint.replace(/\/+$/, '')}/${userPoolId}`];
+  const { CognitoJwtVerifier } = await import('aws-jwt-verify');
+  try {
+    const regional = CognitoJwtVerifier.parseUserPoolId(userPoolId).issuer;
+    const updated = CognitoJwtVerifier.parseUserPoolId(userPoolId, `https://issuer-cognito-idp.x/${userPoolId}`).issuer;
+    return [regional, updated];
+  } catch {
+    throw usageError(`"${userPoolId}" is not a user pool id.`, 'pool ids look like eu-west-1_AbCdEf123 (region, underscore, id)', 'usage');
+  }
+}
+
+/** The regional issuer (kept for callers that need one URL). */
 export function issuerFor(userPoolId: string, endpoint?: string): string {
-  const m = /^([a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$/.exec(userPoolId);
   if (endpoint) return `${endpoint.replace(/\/+$/, '')}/${userPoolId}`;
+  const m = /^((?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d)_[a-zA-Z0-9]+$/.exec(userPoolId);
   if (!m) throw usageError(`"${userPoolId}" is not a user pool id.`, 'pool ids look like eu-west-1_AbCdEf123 (region, underscore, id)', 'usage');
   return `https://cognito-idp.${m[1]}.amazonaws.com/${userPoolId}`;
 }
 
+/**
+ * Verify with aws-jwt-verify itself (AWS's library is the reference verdict):
+ * CognitoJwtVerifier for real pools, its generic JwtVerifier plus the same
+ * Cognito claim checks for an endpoint override. opsctl only adds the JWKS
+ * disk cache and one-line reasons.
+ */
 export async function run(o: VerifyTokenOptions, deps: VerifyTokenDeps): Promise<VerifiedToken> {
-  const jose = await import('jose');
+  const { CognitoJwtVerifier, JwtVerifier } = await import('aws-jwt-verify');
+  const { validateCognitoJwtFields } = await import('aws-jwt-verify/cognito-verifier');
+  const { decomposeUnverifiedJwt } = await import('aws-jwt-verify/jwt');
   const token = o.token.trim().replace(/^Bearer\s+/i, '');
-  let header: ReturnType<typeof jose.decodeProtectedHeader>;
-  let payload: ReturnType<typeof jose.decodeJwt>;
+  let header: Record<string, unknown>;
+  let payload: Record<string, unknown>;
   try {
-    header = jose.decodeProtectedHeader(token);
-    payload = jose.decodeJwt(token);
+    ({ header, payload } = decomposeUnverifiedJwt(token) as { header: Record<string, unknown>; payload: Record<string, unknown> });
   } catch (err) {
     throw invalid(`not a JWT (${firstLine(err)}).`, 'pass the raw id_token or access_token (three base64url parts separated by dots)');
   }
-  const issuer = issuerFor(o.userPoolId, o.endpoint);
-  if (payload.iss !== issuer) throw invalid(`issued by ${payload.iss ?? '(no iss claim)'}, not by pool ${o.userPoolId} (${issuer}).`, 'check --user-pool-id and --region');
-  if (header.alg !== 'RS256') throw invalid(`signed with ${header.alg}; Cognito signs with RS256.`);
+  const issuers = await issuersFor(o.userPoolId, o.endpoint);
+  const issuer = issuers.find((i) => i === payload.iss);
+  if (!issuer) throw invalid(`issued by ${typeof payload.iss === 'string' ? payload.iss : '(no iss claim)'}, not by pool ${o.userPoolId} (${issuers.join(' or ')}).`, 'check --user-pool-id and --region');
 
   const url = `${issuer}/.well-known/jwks.json`;
   let jwks = await deps.cache.get(url);
@@ -83,43 +110,71 @@ export async function run(o: VerifyTokenOptions, deps: VerifyTokenDeps): Promise
     from = 'network';
     await deps.cache.set(url, jwks).catch(() => {});
   }
-  if (!hasKid(jwks)) throw invalid(`signed with key "${header.kid ?? '(none)'}", which pool ${o.userPoolId} does not publish.`, `the pool's keys are at ${url}`);
+  if (!hasKid(jwks)) throw invalid(`signed with key "${String(header.kid ?? '(none)')}", which pool ${o.userPoolId} does not publish.`, `the pool's keys are at ${url}`);
 
+  const clientId = o.clientId === undefined || (Array.isArray(o.clientId) && o.clientId.length === 0) ? null : o.clientId;
+  const tokenUse = o.tokenUse ?? null;
   let claims: Record<string, unknown>;
   try {
-    const res = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks as Parameters<typeof jose.createLocalJWKSet>[0]), { issuer, algorithms: ['RS256'], currentDate: deps.now(), requiredClaims: ['exp', 'token_use'] });
-    claims = res.payload as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_JWT_EXPIRED') {
-      const exp = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
-      throw invalid(`expired${exp ? ` at ${exp.toISOString()}` : ''}.`, 'get a fresh token (sign in again, or use the refresh token)');
+    if (o.endpoint) {
+      const verifier = JwtVerifier.create({ issuer, audience: null, jwksUri: url, customJwtCheck: ({ payload: p }) => validateCognitoJwtFields(p, { tokenUse, clientId }) });
+      verifier.cacheJwks(jwks as unknown as Parameters<typeof verifier.cacheJwks>[0]);
+      claims = (await verifier.verify(token)) as Record<string, unknown>;
+    } else {
+      const verifier = CognitoJwtVerifier.create({ userPoolId: o.userPoolId, tokenUse, clientId });
+      verifier.cacheJwks(jwks as unknown as Parameters<typeof verifier.cacheJwks>[0]);
+      claims = (await verifier.verify(token)) as Record<string, unknown>;
     }
-    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw invalid('the signature does not match the pool\'s key (the token was altered or forged).');
-    if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') throw invalid(`${firstLine(err)}.`);
-    throw invalid(firstLine(err));
+  } catch (err) {
+    throw explain(err, payload, o);
   }
 
   const use = claims.token_use;
-  if (use !== 'id' && use !== 'access') throw invalid(`token_use is ${JSON.stringify(use)}; expected "id" or "access".`);
-  if (o.tokenUse && use !== o.tokenUse) throw invalid(`this is an ${use} token, not an ${o.tokenUse} token.`, use === 'access' ? 'use the id_token, or pass --token-use access' : 'use the access_token, or pass --token-use id');
-  const audiences = use === 'id' ? (Array.isArray(claims.aud) ? claims.aud : [claims.aud]) : [claims.client_id];
-  const tokenClient = o.clientId && audiences.includes(o.clientId) ? o.clientId : audiences[0];
-  if (o.clientId && tokenClient !== o.clientId) {
-    throw invalid(`issued to app client ${String(tokenClient ?? '(none)')}, not ${o.clientId} (${use === 'id' ? 'aud' : 'client_id'} claim).`);
-  }
+  if (use !== 'id' && use !== 'access') throw invalid(`token_use is ${JSON.stringify(use ?? null)}; expected "id" or "access".`);
+  const audiences = (use === 'id' ? (Array.isArray(claims.aud) ? claims.aud : [claims.aud]) : [claims.client_id]).filter((a): a is string => typeof a === 'string');
+  const wanted = clientId === null ? [] : Array.isArray(clientId) ? clientId : [clientId];
+  const tokenClient = audiences.find((a) => wanted.includes(a)) ?? audiences[0];
   return {
     valid: true,
     tokenUse: use,
     issuer,
-    clientId: typeof tokenClient === 'string' ? tokenClient : undefined,
-    clientChecked: Boolean(o.clientId),
+    clientId: tokenClient,
+    clientChecked: wanted.length > 0,
     subject: typeof claims.sub === 'string' ? claims.sub : undefined,
     username: String(claims['cognito:username'] ?? claims.username ?? '') || undefined,
-    expiresAt: new Date(Number(claims.exp) * 1000).toISOString(),
+    expiresAt: typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined,
     claims,
     jwksFrom: from,
   };
+}
+
+/** aws-jwt-verify's verdict, as one line. */
+function explain(err: unknown, payload: Record<string, unknown>, o: VerifyTokenOptions): OpsError {
+  const name = (err as Error)?.constructor?.name ?? '';
+  const msg = firstLine(err);
+  switch (name) {
+    case 'JwtExpiredError':
+      return invalid(`expired at ${typeof payload.exp === 'number' ? new Date(payload.exp * 1000).toISOString() : '?'}.`, 'get a fresh token (sign in again, or use the refresh token)');
+    case 'JwtNotBeforeError':
+      return invalid(`not valid yet (${msg}).`, "check this machine's clock");
+    case 'JwtInvalidSignatureError':
+      return invalid("the signature does not match the pool's key (the token was altered or forged).");
+    case 'JwtInvalidSignatureAlgorithmError':
+      return invalid(`${msg}; Cognito signs with RS256.`);
+    case 'CognitoJwtInvalidTokenUseError': {
+      const use = payload.token_use;
+      if ((use === 'id' || use === 'access') && o.tokenUse) return invalid(`this is an ${use} token, not an ${o.tokenUse} token.`, use === 'access' ? 'use the id_token, or pass --token-use access' : 'use the access_token, or pass --token-use id');
+      return invalid(`token_use is ${JSON.stringify(use ?? null)}; expected "id" or "access".`);
+    }
+    case 'CognitoJwtInvalidClientIdError': {
+      const claim = payload.token_use === 'id' ? 'aud' : 'client_id';
+      const got = payload.token_use === 'id' ? payload.aud : payload.client_id;
+      const wanted = Array.isArray(o.clientId) ? o.clientId.join(' or ') : o.clientId;
+      return invalid(`issued to app client ${Array.isArray(got) ? got.join(', ') : String(got ?? '(none)')}, not ${wanted} (${claim} claim).`);
+    }
+    default:
+      return invalid(`${msg.replace(/\.$/, '')}.`);
+  }
 }
 
 /** JWKS cached under the state directory, trusted for a day (unknown keys force a refetch anyway). */
@@ -157,22 +212,25 @@ export function httpFetchJwks(signal?: AbortSignal): (url: string) => Promise<Jw
   };
 }
 
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number | void> {
-  const token = String(args[0] ?? '');
-  const userPoolId = ctx.setting('cognito', 'userPoolId', opts.userPoolId as string | undefined);
-  if (!userPoolId) throw usageError('No user pool given.', 'pass --user-pool-id (or set cognito.userPoolId in the config file)');
-  const now = () => new Date();
-  const result = await run(
-    { token, userPoolId, clientId: ctx.setting('cognito', 'clientId', opts.clientId as string | undefined), tokenUse: opts.tokenUse, endpoint: endpointFor('Cognito Identity Provider', ctx.env) },
-    { fetchJwks: httpFetchJwks(ctx.signal), cache: fileJwksCache(path.join(stateHome(ctx.env), 'cognito'), now), now },
-  );
-  if (ctx.global.json) {
-    ctx.out.data(result);
-    return ExitCode.OK;
-  }
-  const mins = Math.round((Date.parse(result.expiresAt) - Date.now()) / 60_000);
-  ctx.out.success(`valid ${result.tokenUse} token${result.username ? ` for ${result.username}` : ''}, app client ${result.clientId ?? '?'}, expires ${result.expiresAt} (in ${mins} min)`);
-  if (!result.clientChecked) ctx.out.warn('the app client was not checked; pass --client-id to check aud/client_id too');
-  for (const [k, v] of Object.entries(result.claims)) ctx.out.line(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return ExitCode.OK;
-}
+export const command = defineCommand<VerifyTokenOptions, VerifiedToken>({
+  options(args, flags, ctx) {
+    const token = arg(args, 0) ?? '';
+    const userPoolId = ctx.setting('cognito', 'userPoolId', flag.string(flags, 'userPoolId'));
+    if (!userPoolId) throw usageError('No user pool given.', 'pass --user-pool-id (or set cognito.userPoolId in the config file)');
+    const clients = flag.strings(flags, 'clientId');
+    const configured = ctx.setting('cognito', 'clientId', undefined as string | undefined);
+    const tokenUse = flag.string(flags, 'tokenUse');
+    if (tokenUse !== undefined && tokenUse !== 'id' && tokenUse !== 'access') throw usageError(`--token-use must be id or access, got "${tokenUse}".`);
+    return { token, userPoolId, clientId: clients.length ? clients : configured, tokenUse, endpoint: endpointFor('Cognito Identity Provider', ctx.env) };
+  },
+  async run(o, ctx) {
+    const now = () => new Date();
+    return run(o, { fetchJwks: httpFetchJwks(ctx.signal), cache: fileJwksCache(path.join(stateHome(ctx.env), 'cognito'), now), now });
+  },
+  print(result, out) {
+    const mins = result.expiresAt ? Math.round((Date.parse(result.expiresAt) - Date.now()) / 60_000) : undefined;
+    out.success(`valid ${result.tokenUse} token${result.username ? ` for ${escapeLine(result.username)}` : ''}, app client ${escapeLine(result.clientId ?? '?')}${result.expiresAt ? `, expires ${result.expiresAt} (in ${mins} min)` : ', no expiry'}`);
+    if (!result.clientChecked) out.warn('the app client was not checked; pass --client-id to check aud/client_id too');
+    for (const [k, v] of Object.entries(result.claims)) out.line(escapeLine(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`));
+  },
+});

@@ -14,8 +14,27 @@ const header = `// Amazon Cognito User Migration trigger (lazy migration at sign
 
 const shared = `
 const LEGACY_ID_ATTRIBUTE = process.env.LEGACY_ID_ATTRIBUTE ?? 'custom:legacy_id';
+// Devise :confirmable: users who never confirmed their email are refused unless this is "true"
+// (then they sign in with email_verified=false, as bulk migration creates them).
+const ALLOW_UNCONFIRMED = process.env.ALLOW_UNCONFIRMED === 'true';
 const BAD_CREDENTIALS = 'Bad username or password';
 const UNSUPPORTED = 'Unsupported trigger source';
+// The same standard attributes bulk migration (opsctl cognito migrate) carries from same-named columns.
+const STANDARD = ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username', 'locale', 'zoneinfo', 'gender', 'birthdate', 'website', 'picture', 'profile'];
+const E164 = /^\\+[1-9]\\d{1,14}$/;
+
+// Secrets are read once per Lambda container (cold start), from Secrets Manager or SSM;
+// the AWS SDK for JavaScript v3 comes with the nodejs22.x/24.x runtimes.
+async function secret(arn) {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const res = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
+  return res.SecretString ?? '';
+}
+async function parameter(name) {
+  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const res = await new SSMClient({}).send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+  return res.Parameter?.Value ?? '';
+}
 
 export const handler = async (event) => {
   try {
@@ -28,6 +47,11 @@ export const handler = async (event) => {
   }
 };
 
+const truthy = (v) => v !== null && v !== undefined && v !== false && !/^(false|f|0|no|n|off|)$/i.test(String(v));
+// Devise :lockable (locked_at) or a disabled flag: such accounts must not get tokens.
+const locked = (user) => truthy(user.locked_at) || truthy(user.disabled) || truthy(user.disabled_at);
+const confirmed = (user) => truthy(user.confirmed_at) || user.email_verified === true || user.email_verified === 'true';
+
 async function migrate(event) {
   const userName = String(event?.userName ?? '').trim();
   if (!userName) throw new Error(BAD_CREDENTIALS);
@@ -36,16 +60,18 @@ async function migrate(event) {
       const password = event.request?.password;
       if (typeof password !== 'string' || password === '') throw new Error(BAD_CREDENTIALS);
       const user = await authenticate(userName, password);
-      if (!user) throw new Error(BAD_CREDENTIALS);
+      // Checked after the password, so a locked account costs the same time as any other refusal.
+      if (!user || locked(user) || (!confirmed(user) && !ALLOW_UNCONFIRMED)) throw new Error(BAD_CREDENTIALS);
       event.response.userAttributes = attributesOf(user);
       event.response.finalUserStatus = 'CONFIRMED';
       event.response.messageAction = 'SUPPRESS';
       return event;
     }
     case 'UserMigration_ForgotPassword': {
-      // No password here: Cognito creates the user, then sends the reset code to the verified email.
+      // No password here: Cognito creates the user, then sends the reset code to the email, which
+      // must be verified for that. Only confirmed (and not locked) users get an answer.
       const user = await lookup(userName);
-      if (!user) throw new Error(BAD_CREDENTIALS);
+      if (!user || locked(user) || !confirmed(user)) throw new Error(BAD_CREDENTIALS);
       event.response.userAttributes = attributesOf(user);
       event.response.messageAction = 'SUPPRESS';
       return event;
@@ -57,31 +83,67 @@ async function migrate(event) {
 
 function attributesOf(user) {
   const attributes = {
+    // Devise downcases emails on save (config.case_insensitive_keys); Cognito gets the same.
     email: String(user.email).toLowerCase(),
     // Devise :confirmable keeps a timestamp; Cognito wants "true"/"false".
-    email_verified: user.confirmed_at || user.email_verified === true || user.email_verified === 'true' ? 'true' : 'false',
+    email_verified: confirmed(user) ? 'true' : 'false',
   };
+  for (const name of STANDARD) if (user[name] !== undefined && user[name] !== null && String(user[name]).trim() !== '') attributes[name] = String(user[name]).trim();
+  // Only numbers already in E.164: anything else would make Cognito refuse the whole migration.
+  const phone = user.phone_number === undefined || user.phone_number === null ? '' : String(user.phone_number).replace(/[\\s().-]/g, '');
+  if (E164.test(phone)) attributes.phone_number = phone;
   if (LEGACY_ID_ATTRIBUTE && user.id !== undefined && user.id !== null) attributes[LEGACY_ID_ATTRIBUTE] = String(user.id);
   return attributes;
 }
 `;
 
 const postgres = `${header}//
-// Environment:
-//   DATABASE_URL         postgres://user:password@host:5432/app_production (read-only user is enough)
-//   USERS_QUERY          optional; $1 is the user name Cognito received. Default:
-//                        SELECT id, email, encrypted_password, confirmed_at FROM users WHERE lower(email) = lower($1) LIMIT 1
-//   DEVISE_PEPPER        optional; Devise's config.pepper if the app set one
-//   DEVISE_STRETCHES     optional; Devise's config.stretches (bcrypt cost, default 12), for equal timing
-//   LEGACY_ID_ATTRIBUTE  optional; attribute for the old id (default custom:legacy_id, empty to leave out)
+// Environment (set in the deploy recipe of README.md):
+//   DATABASE_SECRET_ARN      Secrets Manager secret holding the database URL, or RDS's JSON
+//                            ({"username","password","host","port","dbname"}); or
+//   DATABASE_URL_PARAMETER   SSM Parameter Store SecureString holding the URL.
+//   DATABASE_URL             only for local tests: never put a password in Lambda environment variables.
+//   USERS_QUERY              optional; $1 is the user name Cognito received. Default:
+//                            SELECT * FROM users WHERE email = lower($1) ORDER BY id LIMIT 1
+//                            (Devise stores emails downcased: this uses its unique index on email)
+//   DEVISE_PEPPER_SECRET_ARN optional; Secrets Manager secret holding Devise's config.pepper
+//   DEVISE_STRETCHES         optional; Devise's config.stretches (bcrypt cost, default 12), for equal timing
+//   ALLOW_UNCONFIRMED        optional; "true" lets users who never confirmed their email sign in
+//   LEGACY_ID_ATTRIBUTE      optional; attribute for the old id (default custom:legacy_id, empty to leave out)
 import pg from 'pg';
 import bcrypt from 'bcryptjs';
 
-const QUERY = process.env.USERS_QUERY || 'SELECT id, email, encrypted_password, confirmed_at FROM users WHERE lower(email) = lower($1) LIMIT 1';
-const PEPPER = process.env.DEVISE_PEPPER ?? '';
-// One connection per Lambda container, reused across invocations.
-const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 3_000, statement_timeout: 2_000 });
-db.on('error', () => {});
+const QUERY = process.env.USERS_QUERY || 'SELECT * FROM users WHERE email = lower($1) ORDER BY id LIMIT 1';
+
+function connectionConfig(value) {
+  const text = value.trim();
+  if (!text.startsWith('{')) return { connectionString: text };
+  // The JSON layout RDS-managed and rotated secrets use.
+  const s = JSON.parse(text);
+  return { host: s.host, port: Number(s.port ?? 5432), user: s.username, password: s.password, database: s.dbname ?? s.database };
+}
+async function databaseConfig() {
+  if (process.env.DATABASE_SECRET_ARN) return connectionConfig(await secret(process.env.DATABASE_SECRET_ARN));
+  if (process.env.DATABASE_URL_PARAMETER) return connectionConfig(await parameter(process.env.DATABASE_URL_PARAMETER));
+  if (process.env.DATABASE_URL) return { connectionString: process.env.DATABASE_URL };
+  throw Object.assign(new Error('no database configured'), { code: 'NO_DATABASE' });
+}
+
+let ready;
+function init() {
+  ready ??= (async () => {
+    const config = await databaseConfig();
+    const pepper = process.env.DEVISE_PEPPER_SECRET_ARN ? await secret(process.env.DEVISE_PEPPER_SECRET_ARN) : '';
+    // One connection per Lambda container, reused across invocations.
+    const db = new pg.Pool({ ...config, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 3_000, statement_timeout: 2_000 });
+    db.on('error', () => {});
+    return { db, pepper };
+  })().catch((err) => {
+    ready = undefined; // a cold start that failed is retried by the next invocation
+    throw err;
+  });
+  return ready;
+}
 
 // Devise's config.stretches (bcrypt cost) of the old app; 12 is Devise's default outside tests.
 const STRETCHES = Number(process.env.DEVISE_STRETCHES ?? 12);
@@ -92,12 +154,14 @@ function dummyHash() {
 }
 
 async function lookup(userName) {
+  const { db } = await init();
   const { rows } = await db.query(QUERY, [userName]);
   const user = rows[0];
   return user && user.email ? user : undefined;
 }
 
 async function authenticate(userName, password) {
+  const { pepper } = await init();
   const user = await lookup(userName);
   const hash = user?.encrypted_password;
   if (!hash || !/^\\$2[aby]\\$\\d\\d\\$/.test(hash)) {
@@ -106,7 +170,7 @@ async function authenticate(userName, password) {
     return undefined;
   }
   // Devise: BCrypt::Password.new(encrypted_password) == password + pepper
-  return (await bcrypt.compare(password + PEPPER, hash)) ? user : undefined;
+  return (await bcrypt.compare(password + pepper, hash)) ? user : undefined;
 }
 ${shared}`;
 
@@ -115,17 +179,27 @@ const http = `${header}//
 // it exposes an HTTPS endpoint (e.g. POST /users/aws_auth) that receives
 //   {"email": "...", "password": "..."}   (sign-in)   or   {"email": "..."}   (forgot password)
 // with "Authorization: Bearer $OLD_APP_SECRET", and answers 200 with the user as JSON
-// ({"id": 42, "email": "...", "confirmed_at": "..."}) or 401/404 when it will not vouch for them.
+// ({"id": 42, "email": "...", "confirmed_at": "...", "locked_at": null}) or 401/404 when it will not
+// vouch for them. confirmed_at (or "email_verified": true) must be there for confirmed users: without it
+// the user counts as unconfirmed, and is refused unless ALLOW_UNCONFIRMED=true.
 //
 // Environment:
-//   OLD_APP_AUTH_URL     https://app.example.com/users/aws_auth
-//   OLD_APP_SECRET       shared secret the endpoint checks
-//   LEGACY_ID_ATTRIBUTE  optional; attribute for the old id (default custom:legacy_id, empty to leave out)
+//   OLD_APP_AUTH_URL        https://app.example.com/users/aws_auth
+//   OLD_APP_SECRET_ARN      Secrets Manager secret holding the shared secret the endpoint checks
+//                           (or OLD_APP_SECRET_PARAMETER, an SSM SecureString; OLD_APP_SECRET for local tests only)
+//   ALLOW_UNCONFIRMED       optional; "true" lets users who never confirmed their email sign in
+//   LEGACY_ID_ATTRIBUTE     optional; attribute for the old id (default custom:legacy_id, empty to leave out)
 const URL_ = process.env.OLD_APP_AUTH_URL;
-const SECRET = process.env.OLD_APP_SECRET ?? '';
+let secretValue;
+const appSecret = () =>
+  (secretValue ??= (process.env.OLD_APP_SECRET_ARN ? secret(process.env.OLD_APP_SECRET_ARN) : process.env.OLD_APP_SECRET_PARAMETER ? parameter(process.env.OLD_APP_SECRET_PARAMETER) : Promise.resolve(process.env.OLD_APP_SECRET ?? '')).catch((err) => {
+    secretValue = undefined;
+    throw err;
+  }));
 
 async function ask(body) {
   if (!URL_) throw new Error('OLD_APP_AUTH_URL is not set');
+  const SECRET = await appSecret();
   // Cognito gives the whole trigger 5 seconds.
   const res = await fetch(URL_, {
     method: 'POST',
@@ -156,7 +230,8 @@ export function packageJson(source: TriggerSource): string {
     main: 'index.mjs',
     description: 'Amazon Cognito User Migration trigger: lazy migration of Devise users at sign-in',
     ...(source === 'postgres' ? { dependencies: { bcryptjs: '^3.0.3', pg: '^8.16.0' } } : {}),
-    engines: { node: '>=20' },
+    // The Lambda runtimes this is written for (nodejs22.x, nodejs24.x); the AWS SDK comes with them.
+    engines: { node: '>=22' },
   };
   return JSON.stringify(pkg, null, 2) + '\n';
 }
@@ -176,19 +251,36 @@ password, and the user never notices the move.
 - Users created in bulk (\`opsctl cognito migrate\`) already exist in the pool and **never reach this
   trigger**: they need a password reset. Use this trigger instead of (or before) bulk migration for users
   who should keep their passwords.
-- Cognito waits at most **5 seconds** for the trigger; keep the database close to the Lambda.
-- For forgot-password to work, the email must be verified (Devise \`confirmed_at\` set): Cognito sends the
-  reset code to it.
+- Cognito waits at most **5 seconds** for the trigger; keep the database close to the Lambda (same VPC).
+- Locked accounts (Devise \`locked_at\`, or a \`disabled\` column) are refused, like bulk migration
+  disables them. Users who never confirmed their email are refused unless \`ALLOW_UNCONFIRMED=true\`.
+- Forgot-password answers only for confirmed users: Cognito sends the reset code to the email, which
+  must be verified (\`email_verified=true\` only when Devise \`confirmed_at\` is set).
+- The attributes are the ones bulk migration carries: \`email\`, \`email_verified\`, \`custom:legacy_id\`,
+  and same-named standard columns (\`name\`, \`given_name\`, \`phone_number\` in E.164, …).
 - The handler never logs the event: it holds the plain-text password.
-
+- Secrets (${source === 'postgres' ? 'the database URL, the pepper' : 'the shared secret'}) come from Secrets Manager or SSM Parameter Store, read once per
+  container; never put them in plain Lambda environment variables. The role needs
+  \`secretsmanager:GetSecretValue\` (or \`ssm:GetParameter\` and \`kms:Decrypt\`) on them.
+${source === 'postgres' ? `- The default lookup is \`WHERE email = lower($1) ORDER BY id LIMIT 1\`: Devise stores emails downcased
+  (\`config.case_insensitive_keys\`), so it uses the unique index on \`users.email\` (a \`lower(email)\` lookup
+  cannot), and among legacy case duplicates it always picks the oldest row.
+` : ''}
 ## Deploy
 
 \`\`\`sh
-${source === 'postgres' ? 'npm install --omit=dev\n' : ''}zip -r function.zip .
+${source === 'postgres' ? `aws secretsmanager create-secret --name cognito-user-migration/database \\
+  --secret-string 'postgres://readonly:PASSWORD@db.internal:5432/app_production'
+npm install --omit=dev
+` : `aws secretsmanager create-secret --name cognito-user-migration/old-app-secret --secret-string 'SHARED_SECRET'
+`}zip -r function.zip .
+# bcrypt at Devise's cost 12 takes ~0.25 s of CPU at 1024 MB; Cognito gives up after 5 s.
 aws lambda create-function --function-name cognito-user-migration \\
-  --runtime nodejs20.x --handler index.handler --zip-file fileb://function.zip \\
-  --role arn:aws:iam::ACCOUNT:role/cognito-user-migration \\
-  --environment 'Variables={${source === 'postgres' ? 'DATABASE_URL=postgres://readonly:…@db.internal:5432/app_production' : 'OLD_APP_AUTH_URL=https://app.example.com/users/aws_auth,OLD_APP_SECRET=…'}}'
+  --runtime nodejs22.x --handler index.handler --zip-file fileb://function.zip \\
+  --timeout 5 --memory-size 1024 \\
+  --role arn:aws:iam::ACCOUNT:role/cognito-user-migration \\${source === 'postgres' ? `
+  --vpc-config SubnetIds=subnet-…,SecurityGroupIds=sg-… \\` : ''}
+  --environment 'Variables={${source === 'postgres' ? 'DATABASE_SECRET_ARN=arn:aws:secretsmanager:REGION:ACCOUNT:secret:cognito-user-migration/database-AbCdEf,DEVISE_STRETCHES=12' : 'OLD_APP_AUTH_URL=https://app.example.com/users/aws_auth,OLD_APP_SECRET_ARN=arn:aws:secretsmanager:REGION:ACCOUNT:secret:cognito-user-migration/old-app-secret-AbCdEf'}}'
 aws lambda add-permission --function-name cognito-user-migration --statement-id cognito \\
   --action lambda:InvokeFunction --principal cognito-idp.amazonaws.com \\
   --source-arn arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID
@@ -196,21 +288,26 @@ aws cognito-idp update-user-pool --user-pool-id POOL_ID \\
   --lambda-config UserMigration=arn:aws:lambda:REGION:ACCOUNT:function:cognito-user-migration
 \`\`\`
 
-(\`update-user-pool\` resets settings you do not pass: compare with \`describe-user-pool\` first, or set the
-trigger in the console.)
+(\`nodejs24.x\` works the same. \`update-user-pool\` resets settings you do not pass: compare with
+\`describe-user-pool\` first, or set the trigger in the console.)
 
 ## Environment
 
 ${source === 'postgres' ? `| Variable | Meaning |
 |---|---|
-| \`DATABASE_URL\` | the old database (a read-only user is enough) |
-| \`USERS_QUERY\` | optional lookup query, \`$1\` = user name (default: by \`lower(email)\` in \`users\`) |
-| \`DEVISE_PEPPER\` | Devise's \`config.pepper\`, if the app sets one |
+| \`DATABASE_SECRET_ARN\` | Secrets Manager secret: the database URL, or RDS's JSON (\`username\`, \`password\`, \`host\`, \`port\`, \`dbname\`); a read-only user is enough |
+| \`DATABASE_URL_PARAMETER\` | instead: an SSM Parameter Store SecureString holding the URL |
+| \`DATABASE_URL\` | local tests only (a password in plain environment variables is readable by anyone who can read the function's configuration) |
+| \`USERS_QUERY\` | optional lookup query, \`$1\` = user name (default: \`SELECT * FROM users WHERE email = lower($1) ORDER BY id LIMIT 1\`) |
+| \`DEVISE_PEPPER_SECRET_ARN\` | Secrets Manager secret holding Devise's \`config.pepper\`, if the app sets one |
 | \`DEVISE_STRETCHES\` | Devise's \`config.stretches\` (bcrypt cost, default 12): unknown users cost the same bcrypt time, so timing does not tell who exists |
+| \`ALLOW_UNCONFIRMED\` | \`true\` lets users who never confirmed their email sign in (with \`email_verified=false\`) |
 | \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |` : `| Variable | Meaning |
 |---|---|
 | \`OLD_APP_AUTH_URL\` | the old app's endpoint: POST \`{"email","password"}\` → 200 user JSON, or 401 |
-| \`OLD_APP_SECRET\` | bearer token the endpoint checks |
+| \`OLD_APP_SECRET_ARN\` | Secrets Manager secret: the bearer token the endpoint checks (or \`OLD_APP_SECRET_PARAMETER\`, SSM) |
+| \`OLD_APP_SECRET\` | local tests only |
+| \`ALLOW_UNCONFIRMED\` | \`true\` lets users who never confirmed their email sign in (with \`email_verified=false\`) |
 | \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |`}
 
 The pool must have every attribute the handler returns (\`email\`, \`email_verified\`, and

@@ -1,8 +1,10 @@
 /** opsctl cognito trigger scaffold: write the User Migration Lambda, its package.json and README. */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Context } from '../../lib/context.js';
+import { defineCommand, flag } from '../../lib/command.js';
 import { ExitCode, OpsError, firstLine, usageError } from '../../lib/errors.js';
+import { dryRunResult, printDryRun } from '../../lib/plan.js';
+import { escapeLine } from '../../lib/terminal.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { handlerSource, packageJson, readme, type TriggerSource } from './trigger-template.js';
 
@@ -55,17 +57,21 @@ export async function run(o: ScaffoldOptions): Promise<ScaffoldResult> {
   return { dir, source: o.source, files: out, dryRun: o.dryRun };
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number | void> {
-  const outDir = ctx.setting('cognito', 'triggerOut', opts.out as string | undefined);
-  if (!outDir) throw usageError('No output directory given.', 'pass --out DIR, e.g. --out ./user-migration');
-  const result = await run({ out: outDir, source: (opts.source ?? 'postgres') as TriggerSource, force: Boolean(opts.force), dryRun: Boolean(ctx.global.dryRun) });
-  if (ctx.global.json) {
-    ctx.out.data(result);
-    return ExitCode.OK;
-  }
-  for (const f of result.files) ctx.out.line(`${result.dryRun ? '[Dry run] would write' : 'wrote'} ${f.path} (${f.bytes} bytes)`);
-  if (!result.dryRun) {
-    ctx.out.info(`Next: read ${path.join(result.dir, 'README.md')} — the app client needs USER_PASSWORD_AUTH, and bulk-created users never reach this trigger.`);
-  }
-  return ExitCode.OK;
-}
+export const command = defineCommand<ScaffoldOptions, ScaffoldResult>({
+  options(_args, flags, ctx) {
+    const out = ctx.setting('cognito', 'triggerOut', flag.string(flags, 'out'));
+    if (!out) throw usageError('No output directory given.', 'pass --out DIR, e.g. --out ./user-migration');
+    const source = flag.string(flags, 'source') ?? 'postgres';
+    if (source !== 'postgres' && source !== 'http') throw usageError(`--source must be postgres or http, got "${source}".`);
+    return { out, source, force: flag.bool(flags, 'force'), dryRun: Boolean(ctx.global.dryRun) };
+  },
+  run: (o) => run(o),
+  print(result, out) {
+    if (result.dryRun) {
+      printDryRun(dryRunResult(result.files.map((f) => ({ action: 'write', target: f.path, detail: `${f.bytes} bytes` }))), out);
+      return;
+    }
+    for (const f of result.files) out.line(`wrote ${escapeLine(f.path)} (${f.bytes} bytes)`);
+    out.info(`Next: read ${escapeLine(path.join(result.dir, 'README.md'))} — the app client needs USER_PASSWORD_AUTH, secrets go in Secrets Manager, and bulk-created users never reach this trigger.`);
+  },
+});

@@ -7,6 +7,9 @@ import {
   AdminAddUserToGroupCommand,
   AdminCreateUserCommand,
   AdminDisableUserCommand,
+  AdminEnableUserCommand,
+  AdminGetUserCommand,
+  AdminRemoveUserFromGroupCommand,
   AdminUpdateUserAttributesCommand,
   type CognitoIdentityProviderClient,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -60,10 +63,12 @@ export class UserWriter {
     private readonly random: () => number = Math.random,
   ) {}
 
-  async write(user: MappedUser): Promise<Outcome> {
+  /** Create (or find) the user, then its groups and disabled state; returns what happened and its sub. */
+  async write(user: MappedUser, opts: { needSub?: boolean } = {}): Promise<{ outcome: Outcome; sub?: string }> {
     let outcome: Outcome;
+    let sub: string | undefined;
     try {
-      await this.call('AdminCreateUser', this.createLimiter, () =>
+      const res = await this.call('AdminCreateUser', this.createLimiter, () =>
         this.client.send(
           new AdminCreateUserCommand({
             UserPoolId: this.opts.poolId,
@@ -73,10 +78,13 @@ export class UserWriter {
           }),
         ),
       );
+      sub = res.User?.Attributes?.find((a) => a.Name === 'sub')?.Value;
       outcome = 'created';
     } catch (err) {
       if (!(err instanceof UserFailed) || err.code !== 'UsernameExistsException') throw err;
       outcome = 'existing';
+      // Created by an earlier run that was killed before it wrote the link: ask for the sub.
+      if (opts.needSub !== false) sub = await this.getSub(user.username);
       if (this.opts.update) {
         const attrs = user.attributes.filter((a) => this.opts.pool.attributes.get(a.Name)?.mutable !== false);
         if (attrs.length) {
@@ -94,7 +102,29 @@ export class UserWriter {
       await this.call('AdminDisableUser', this.updateLimiter, () => this.client.send(new AdminDisableUserCommand({ UserPoolId: this.opts.poolId, Username: user.username })));
       this.disabled += 1;
     }
-    return outcome;
+    return { outcome, sub };
+  }
+
+  async getSub(username: string): Promise<string | undefined> {
+    const res = await this.call('AdminGetUser', this.updateLimiter, () => this.client.send(new AdminGetUserCommand({ UserPoolId: this.opts.poolId, Username: username })));
+    return res.UserAttributes?.find((a) => a.Name === 'sub')?.Value;
+  }
+
+  /** --repair: bring one user in the pool to what the source says. */
+  async repair(username: string, fix: { attributes?: Array<{ Name: string; Value: string }>; enable?: boolean; disable?: boolean; addGroups?: string[]; removeGroups?: string[] }): Promise<void> {
+    const pool = this.opts.poolId;
+    if (fix.attributes?.length) await this.call('AdminUpdateUserAttributes', this.updateLimiter, () => this.client.send(new AdminUpdateUserAttributesCommand({ UserPoolId: pool, Username: username, UserAttributes: fix.attributes })));
+    if (fix.enable) await this.call('AdminEnableUser', this.updateLimiter, () => this.client.send(new AdminEnableUserCommand({ UserPoolId: pool, Username: username })));
+    if (fix.disable) await this.call('AdminDisableUser', this.updateLimiter, () => this.client.send(new AdminDisableUserCommand({ UserPoolId: pool, Username: username })));
+    for (const g of fix.addGroups ?? []) await this.call('AdminAddUserToGroup', this.updateLimiter, () => this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: pool, Username: username, GroupName: g })));
+    for (const g of fix.removeGroups ?? []) await this.call('AdminRemoveUserFromGroup', this.updateLimiter, () => this.client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: pool, Username: username, GroupName: g })));
+  }
+
+  /** Import-job mode, after the job: disable and group an imported user. */
+  async finishImported(user: MappedUser): Promise<void> {
+    await this.repair(user.username, { addGroups: user.groups, disable: user.disabled });
+    this.groupsAdded += user.groups.length;
+    if (user.disabled) this.disabled += 1;
   }
 
   private async call<T>(action: string, limiter: AdaptiveRateLimiter, fn: () => Promise<T>): Promise<T> {

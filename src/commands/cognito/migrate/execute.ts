@@ -16,9 +16,9 @@ import { AdaptiveRateLimiter, type Clock } from './rate.js';
 import type { MigrationState, Outcome, StateStore } from './state.js';
 import type { SourceRow, UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
-import { checkRow } from './plan.js';
+import { checkRow, reasonKind } from './plan.js';
 import { StopRun, UserFailed, UserWriter } from './cognito-calls.js';
-import { CsvFile, RejectsFile } from './writer.js';
+import { CsvFile, LinksFile, RejectsFile } from './writer.js';
 
 export interface ExecuteOptions {
   poolId: string;
@@ -32,6 +32,9 @@ export interface ExecuteOptions {
   reportPath: string;
   total: number;
   columns: string[];
+  linksPath: string;
+  /** Only these users are written here; the rest are someone else's (import-job mode). */
+  only?: (user: MappedUser) => boolean;
 }
 
 export interface ExecuteDeps {
@@ -80,6 +83,10 @@ export interface MigrationSummary {
   stateFile: string;
   rejectsFile?: string;
   reportFile?: string;
+  linksFile: string;
+  links: number;
+  /** Rejected rows by reason kind. */
+  rejectReasons: Record<string, number>;
 }
 
 /** How far past the watermark work may run ahead; bounds memory and checkpoint size. */
@@ -109,6 +116,9 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
   const writer = new UserWriter(deps.cognito, { poolId: opts.poolId, invite: opts.invite, update: opts.update, pool }, createLimiter, updateLimiter, clock, signal, deps.random);
   const rejects = new RejectsFile(opts.rejectsPath, opts.columns);
   const report = new CsvFile(opts.reportPath, ['row', 'username', 'error', 'message']);
+  const links = new LinksFile(opts.linksPath);
+  links.open();
+  const rejectReasons: Record<string, number> = {};
 
   const seen = new FingerprintSet();
   const hash: Hash = createHash('sha256');
@@ -181,7 +191,8 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
   const launch = (index: number, user: MappedUser, inWindow: boolean) => {
     const p = (async () => {
       try {
-        const outcome = await writer.write(user);
+        const { outcome, sub } = await writer.write(user, { needSub: !links.has(user.username) });
+        links.add(user.legacyId, user.username, sub);
         counts[outcome as 'created' | 'existing' | 'updated'] += 1;
         if (outcome === 'created') createdThisRun += 1;
         failed.delete(index);
@@ -223,11 +234,14 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
       if (!r.ok) {
         rejected += 1;
         rejects.add(row, r.reason);
+        const kind = reasonKind(r.reason);
+        rejectReasons[kind] = (rejectReasons[kind] ?? 0) + 1;
       }
       const key = r.ok ? r.user.key : '';
+      const mine = r.ok && (!opts.only || opts.only(r.user));
       if (i < resumeFrom) {
         hash.update(key + '\n');
-        if (r.ok && failedBefore.has(i)) {
+        if (r.ok && mine && failedBefore.has(i)) {
           await waitForRoom(i + 0);
           launch(i, r.user, false);
         }
@@ -237,8 +251,8 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
         replaying = false;
         if (prev && hash.copy().digest('hex') !== prev.prefixHash) throw sourceChanged(deps.state.path);
       }
-      if (!r.ok) {
-        window.set(i, { key, outcome: 'rejected' });
+      if (!r.ok || !mine) {
+        window.set(i, { key, outcome: r.ok ? 'skipped' : 'rejected' });
         advance();
         continue;
       }
@@ -265,6 +279,7 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
     await Promise.allSettled([...inflight]);
     rejects.close();
     report.close();
+    links.close();
     await checkpoint(true).catch(() => {});
   }
   progress(true);
@@ -292,6 +307,9 @@ export async function executeAdminCreate(opts: ExecuteOptions, deps: ExecuteDeps
     stateFile: deps.state.path,
     rejectsFile: rejects.rows ? rejects.path : undefined,
     reportFile: report.rows ? report.path : undefined,
+    linksFile: links.path,
+    links: links.rows,
+    rejectReasons,
   };
 }
 

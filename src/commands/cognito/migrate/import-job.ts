@@ -15,7 +15,6 @@ import { stringify } from 'csv-stringify/sync';
 import {
   CreateUserImportJobCommand,
   DescribeUserImportJobCommand,
-  GetCSVHeaderCommand,
   StartUserImportJobCommand,
   type CognitoIdentityProviderClient,
   type UserImportJobType,
@@ -29,6 +28,7 @@ import type { UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
 import { RejectsFile } from './writer.js';
+import { importHeader } from './csv-header.js';
 
 export const MAX_JOB_ROWS = 500_000;
 export const MAX_JOB_BYTES = 100 * 1024 * 1024;
@@ -45,6 +45,8 @@ export interface ImportJobOptions {
   columns: string[];
   maxRows?: number;
   maxBytes?: number;
+  /** --unconfirmed skip: unverified users are rejected, not sent to AdminCreateUser. */
+  skipUnconfirmed?: boolean;
   pollMs?: number;
 }
 
@@ -80,6 +82,8 @@ export interface ImportSummary {
   rejected: number;
   stateFile: string;
   rejectsFile?: string;
+  passwordHashingAlgorithm?: string;
+  hashColumn?: string;
 }
 
 export interface ImportDeps {
@@ -91,12 +95,7 @@ export interface ImportDeps {
 }
 
 export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, mapping: Mapping, pool: PoolInfo): Promise<ImportSummary> {
-  if (mapping.fixedGroups.length || mapping.entries.some((e) => e.target === 'groups' || e.target === 'disabled')) {
-    throw new OpsError('Import jobs cannot add users to groups or disable them.', { exitCode: ExitCode.USAGE, code: 'usage', hint: 'use --mode admin-create for --group/--group-column/disabled users' });
-  }
-  const header = (await awsCall('cognito-idp:GetCSVHeader', () => deps.cognito.send(new GetCSVHeaderCommand({ UserPoolId: o.poolId })))).CSVHeader ?? [];
-  const missing = mapping.entries.filter((e) => e.target !== 'username' && !header.includes(e.target)).map((e) => e.target);
-  if (missing.length) throw new OpsError(`The pool's import CSV has no column for ${missing.join(', ')}.`, { exitCode: ExitCode.USAGE, code: 'bad-mapping', hint: 'GetCSVHeader lists what an import job can set' });
+  const { header, hashColumn } = await importHeader(deps.cognito, o.poolId, mapping);
 
   if (o.restart) await rm(o.statePath, { force: true });
   const state = await loadState(o);
@@ -134,9 +133,13 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
       if (!r.ok) {
         rejected += 1;
         rejects.add(row, r.reason);
+      } else if (r.user.unconfirmed && o.skipUnconfirmed) {
+        rejected += 1;
+        rejects.add(row, 'email not verified (import jobs need a verified email; --unconfirmed skip)');
       }
-      if (row.index < resumeAt || !r.ok) continue;
-      const line = stringify([header.map((h) => cell(h, r.user))]);
+      // Import jobs refuse users without a verified email: those go to AdminCreateUser (or are skipped).
+      if (row.index < resumeAt || !r.ok || r.user.unconfirmed) continue;
+      const line = stringify([header.map((h) => (h === hashColumn ? r.user.passwordHash ?? '' : cell(h, r.user)))]);
       if (chunk && (chunk.users + 1 > maxRows || chunk.bytes + Buffer.byteLength(line) > maxBytes)) await flush(row.index);
       if (!chunk) {
         const file = path.join(o.workDir, `chunk-${state.chunks.length + 1}.csv`);
@@ -169,8 +172,20 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
 
   async function run(entry: ImportChunk, file: string): Promise<void> {
     const created = await awsCall('cognito-idp:CreateUserImportJob', () =>
-      deps.cognito.send(new CreateUserImportJobCommand({ UserPoolId: o.poolId, JobName: `opsctl-${o.fingerprint}-${state.chunks.length}`, CloudWatchLogsRoleArn: o.roleArn })),
-    );
+      deps.cognito.send(
+        new CreateUserImportJobCommand({
+          UserPoolId: o.poolId,
+          JobName: `opsctl-${o.fingerprint}-${state.chunks.length}`,
+          CloudWatchLogsRoleArn: o.roleArn,
+          ...(mapping.passwordHash ? { PasswordHashingAlgorithm: mapping.passwordHash.algorithm } : {}),
+        }),
+      ),
+    ).catch((err) => {
+      if (mapping.passwordHash && (err as Error).name === 'InvalidParameterException') {
+        throw new OpsError(`Cognito refused an import job with PasswordHashingAlgorithm=${mapping.passwordHash.algorithm}: ${firstLine(err)}`, { exitCode: ExitCode.FAILED, code: 'hash-import-refused', hint: 'import without --password-hash (users reset their password) or keep passwords with the lazy-migration trigger' });
+      }
+      throw err;
+    });
     const job = created.UserImportJob!;
     entry.jobId = job.JobId;
     entry.status = job.Status;
@@ -198,6 +213,8 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
   await save();
   const sum = (k: 'imported' | 'skipped' | 'failed') => state.chunks.reduce((n, c) => n + (c[k] ?? 0), 0);
   const bad = state.chunks.filter((c) => c.jobId && c.status !== 'Succeeded');
+  // Chunk files of an earlier, interrupted run (uploaded, then killed before their removal) go too.
+  if (bad.length === 0) await rm(o.workDir, { recursive: true, force: true });
   return {
     poolId: o.poolId,
     mode: 'import-job',
@@ -209,6 +226,8 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
     rejected,
     stateFile: o.statePath,
     rejectsFile: rejects.rows ? rejects.path : undefined,
+    passwordHashingAlgorithm: mapping.passwordHash?.algorithm,
+    hashColumn,
   };
 }
 

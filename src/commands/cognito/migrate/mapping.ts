@@ -5,6 +5,7 @@
  */
 import { ExitCode, OpsError } from '../../../lib/errors.js';
 import { valueToString, type SourceRecord } from './sources.js';
+import { ATTRIBUTE_MAX, HASH_FORMATS, checkUsername, normaliseEmail, normalisePhone, type HashAlgorithm } from './rules.js';
 
 export interface PoolAttribute {
   name: string;
@@ -29,7 +30,11 @@ export interface PoolInfo {
 }
 
 /** Targets that are not attributes. */
-const PSEUDO = new Set(['username', 'groups', 'disabled']);
+const PSEUDO = new Set(['username', 'groups', 'disabled', 'password_hash']);
+/** Devise :lockable and generic account-state columns: any of them set means the account is disabled. */
+const DISABLED_COLUMNS = ['locked_at', 'disabled', 'disabled_at'];
+/** Where Devise, has_secure_password and Django keep the password hash. */
+const HASH_COLUMNS = ['encrypted_password', 'password_digest', 'password'];
 /** Columns whose values must never leave the source (Devise's encrypted_password and friends). */
 export const SECRET_COLUMN = /password|passwd|secret|token|salt|otp|hash/i;
 /** Standard attributes a same-named column maps to without being asked. */
@@ -48,7 +53,20 @@ export interface Mapping {
   username: { from: 'email'; column: string } | { from: 'column'; column: string };
   /** Groups every user joins (from --group). */
   fixedGroups: string[];
+  /** The app's own id for the user (links file, duplicate detection, --write-back). */
+  legacyIdColumn?: string;
+  /** Password hashes carried into import jobs (PasswordHashingAlgorithm). */
+  passwordHash?: { column: string; algorithm: HashAlgorithm };
+  /** Country for phone numbers written without a country code. */
+  phoneCountry?: string;
   warnings: string[];
+}
+
+export interface MappingOptions {
+  groupColumn?: string;
+  groups?: string[];
+  passwordHash?: { algorithm: HashAlgorithm; column?: string };
+  phoneCountry?: string;
 }
 
 export function parseMapFlags(flags: string[] = [], file?: Record<string, unknown>): Array<[string, string]> {
@@ -72,7 +90,7 @@ export function parseMapFlags(flags: string[] = [], file?: Record<string, unknow
  * unknown attributes, missing required ones, or a username setup the source
  * does not fit. Nothing has been written when this throws.
  */
-export function buildMapping(columns: string[], explicit: Array<[string, string]>, pool: PoolInfo, opts: { groupColumn?: string; groups?: string[] } = {}): Mapping {
+export function buildMapping(columns: string[], explicit: Array<[string, string]>, pool: PoolInfo, opts: MappingOptions = {}): Mapping {
   const warnings: string[] = [];
   const cols = new Set(columns);
   const bad = (message: string, hint?: string) => new OpsError(message, { exitCode: ExitCode.USAGE, code: 'bad-mapping', hint });
@@ -85,7 +103,12 @@ export function buildMapping(columns: string[], explicit: Array<[string, string]
   if (cols.has('id') && pool.attributes.has('custom:legacy_id')) entries.push({ column: 'id', target: 'custom:legacy_id', origin: 'default' });
   if (!emailPool && cols.has('username')) entries.push({ column: 'username', target: 'username', origin: 'default' });
   for (const a of AUTO_STANDARD) if (cols.has(a) && pool.attributes.has(a)) entries.push({ column: a, target: a, origin: 'default' });
-  for (const c of ['disabled', 'disabled_at']) if (cols.has(c) && !entries.some((e) => e.target === 'disabled')) entries.push({ column: c, target: 'disabled', origin: 'default' });
+  for (const c of DISABLED_COLUMNS) if (cols.has(c)) entries.push({ column: c, target: 'disabled', origin: 'default' });
+  if (opts.passwordHash) {
+    const column = opts.passwordHash.column ?? HASH_COLUMNS.find((c) => cols.has(c));
+    if (!column || !cols.has(column)) throw bad(`--password-hash ${opts.passwordHash.algorithm}: the source has no ${column ? `column "${column}"` : `password-hash column (${HASH_COLUMNS.join(', ')})`}.`, 'name it with --password-column COLUMN');
+    entries.push({ column, target: 'password_hash', origin: opts.passwordHash.column ? 'flag' : 'default' });
+  }
 
   const given = [...explicit];
   if (opts.groupColumn) given.push([opts.groupColumn, 'groups']);
@@ -97,12 +120,12 @@ export function buildMapping(columns: string[], explicit: Array<[string, string]
       if (e.column === column || (target !== '-' && e.target === target && e.origin === 'default')) entries.splice(i, 1);
     }
     if (target === '-') continue;
-    if (entries.some((e) => e.target === target)) throw bad(`Two columns map to "${target}".`, 'map each attribute from one column');
+    if (target !== 'disabled' && entries.some((e) => e.target === target)) throw bad(`Two columns map to "${target}".`, 'map each attribute from one column');
     entries.push({ column, target, origin: 'flag' });
   }
 
   for (const e of entries) {
-    if (SECRET_COLUMN.test(e.column) && e.target !== 'disabled') {
+    if (SECRET_COLUMN.test(e.column) && e.target !== 'disabled' && e.target !== 'password_hash') {
       throw bad(`Column "${e.column}" looks like it holds a password or secret; opsctl never copies it into user attributes.`, 'remove that --map entry');
     }
     if (PSEUDO.has(e.target)) continue;
@@ -135,7 +158,17 @@ export function buildMapping(columns: string[], explicit: Array<[string, string]
   if (!entries.some((e) => e.target === 'custom:legacy_id') && cols.has('id')) {
     warnings.push(`pool ${pool.id} has no custom:legacy_id attribute, so the source id is not carried over`);
   }
-  return { entries, username, fixedGroups: opts.groups ?? [], warnings };
+  const legacyIdColumn = entries.find((e) => e.target === 'custom:legacy_id')?.column ?? (cols.has('id') ? 'id' : undefined);
+  const hashEntry = entries.find((e) => e.target === 'password_hash');
+  return {
+    entries,
+    username,
+    fixedGroups: opts.groups ?? [],
+    legacyIdColumn,
+    passwordHash: hashEntry && opts.passwordHash ? { column: hashEntry.column, algorithm: opts.passwordHash.algorithm } : undefined,
+    phoneCountry: opts.phoneCountry,
+    warnings,
+  };
 }
 
 export interface MappedUser {
@@ -144,11 +177,15 @@ export interface MappedUser {
   key: string;
   attributes: Array<{ Name: string; Value: string }>;
   groups: string[];
+  /** Locked (Devise locked_at) or disabled in the source: AdminDisableUser after it is created. */
   disabled: boolean;
+  /** Why it is disabled (the first column that said so). */
+  disabledBy?: string;
+  /** The email is not verified (Devise confirmed_at empty): import jobs cannot take such users. */
+  unconfirmed: boolean;
+  legacyId?: string;
+  passwordHash?: string;
 }
-
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
-const PHONE = /^\+[1-9]\d{1,14}$/;
 const GROUP = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 const FALSE = /^(false|f|0|no|n|off)$/i;
 const TRUE = /^(true|t|1|yes|y|on)$/i;
@@ -167,6 +204,8 @@ export function mapRow(record: SourceRecord, mapping: Mapping, pool: PoolInfo): 
   let username: string | null = null;
   let groups = [...mapping.fixedGroups];
   let disabled = false;
+  let disabledBy: string | undefined;
+  let passwordHash: string | undefined;
   for (const e of mapping.entries) {
     let v = valueToString(record[e.column]);
     if (e.target === 'username') {
@@ -181,7 +220,16 @@ export function mapRow(record: SourceRecord, mapping: Mapping, pool: PoolInfo): 
       continue;
     }
     if (e.target === 'disabled') {
-      disabled = truthy(v);
+      if (truthy(v) && !disabled) {
+        disabled = true;
+        disabledBy = e.column;
+      }
+      continue;
+    }
+    if (e.target === 'password_hash') {
+      const algorithm = mapping.passwordHash!.algorithm;
+      if (v !== null && !HASH_FORMATS[algorithm].test(v)) return { ok: false, reason: `password hash in column ${e.column} is not a ${algorithm} hash` };
+      passwordHash = v ?? undefined;
       continue;
     }
     const attr = pool.attributes.get(e.target)!;
@@ -194,10 +242,15 @@ export function mapRow(record: SourceRecord, mapping: Mapping, pool: PoolInfo): 
       continue;
     }
     if (e.target === 'email') {
-      v = v.toLowerCase();
-      if (!EMAIL.test(v)) return { ok: false, reason: `invalid email address "${v.slice(0, 80)}"` };
+      const checked = normaliseEmail(v, mapping.username.from === 'email');
+      if (!checked.ok) return checked;
+      v = checked.value;
     }
-    if (e.target === 'phone_number' && !PHONE.test(v)) return { ok: false, reason: `phone_number must be E.164 like +14325551212, got "${v.slice(0, 30)}"` };
+    if (e.target === 'phone_number') {
+      const checked = normalisePhone(v, mapping.phoneCountry);
+      if (!checked.ok) return checked;
+      v = checked.value;
+    }
     if (attr.type === 'Number') {
       const n = Number(v);
       if (!Number.isFinite(n)) return { ok: false, reason: `${e.target} must be a number, got "${v.slice(0, 30)}"` };
@@ -205,7 +258,7 @@ export function mapRow(record: SourceRecord, mapping: Mapping, pool: PoolInfo): 
       if (attr.maxValue !== undefined && n > attr.maxValue) return { ok: false, reason: `${e.target} is above its maximum ${attr.maxValue}` };
     } else if (attr.type === 'String') {
       const len = [...v].length;
-      const max = attr.maxLength ?? 2048;
+      const max = Math.min(attr.maxLength ?? ATTRIBUTE_MAX, ATTRIBUTE_MAX);
       if (len > max) return { ok: false, reason: `${e.target} is ${len} characters long; the pool allows at most ${max}` };
       if (attr.minLength !== undefined && len < attr.minLength) return { ok: false, reason: `${e.target} is ${len} characters long; the pool needs at least ${attr.minLength}` };
     }
@@ -216,8 +269,12 @@ export function mapRow(record: SourceRecord, mapping: Mapping, pool: PoolInfo): 
     if (!username) return { ok: false, reason: 'missing email (the pool uses email as the username)' };
   } else {
     if (!username) return { ok: false, reason: `missing username (column ${mapping.username.column} is empty)` };
-    if ([...username].length > 128 || /\s/.test(username)) return { ok: false, reason: `username "${username.slice(0, 40)}" is not a valid Cognito username (at most 128 characters, no spaces)` };
+    const checked = checkUsername(username);
+    if (!checked.ok) return checked;
   }
   const key = mapping.username.from === 'email' || !pool.caseSensitive ? username.toLowerCase() : username;
-  return { ok: true, user: { username, key, attributes, groups, disabled } };
+  const emailVerified = attributes.find((a) => a.Name === 'email_verified')?.Value;
+  const unconfirmed = attributes.some((a) => a.Name === 'email') && emailVerified !== 'true';
+  const legacyId = mapping.legacyIdColumn ? valueToString(record[mapping.legacyIdColumn]) ?? undefined : undefined;
+  return { ok: true, user: { username, key, attributes, groups, disabled, disabledBy, unconfirmed, legacyId, passwordHash } };
 }

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
-import { redactUrl, type UserSource } from './sources.js';
+import { ExitCode, OpsError } from '../../../lib/errors.js';
+import { redactUrl, resolveConnection, translatePgError } from '../../../lib/postgres.js';
+import type { UserSource } from './sources.js';
 
 const BATCH = 100;
 
@@ -17,30 +18,32 @@ export function quoteTable(name: string): string {
  * rows at a time. The default query reads the Devise `users` table ordered
  * by id, which keeps the order stable between runs (checkpoints rely on it).
  */
-export async function openPostgresSource(url: string, table?: string, query?: string): Promise<UserSource> {
+export async function openPostgresSource(url: string, table?: string, query?: string, env: NodeJS.ProcessEnv = process.env): Promise<UserSource> {
+  const spec = resolveConnection(url, env, '--from');
   const label = redactUrl(url);
   const connect = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'opsctl cognito migrate' });
+    const client = new pg.Client({ ...spec.config, application_name: 'opsctl cognito migrate' });
     client.on('error', () => {});
     try {
       await client.connect();
     } catch (err) {
       await client.end().catch(() => {});
-      throw pgError(err, label);
+      throw translatePgError(err, spec);
     }
     return client;
   };
   const client = await connect();
   let sql: string;
   let columns: string[];
+  const base = query ?? `SELECT * FROM ${quoteTable(table ?? 'users')}`;
   try {
-    const base = query ?? `SELECT * FROM ${quoteTable(table ?? 'users')}`;
     const probe = await client.query(`SELECT * FROM (${base}) AS opsctl_source LIMIT 0`);
     columns = probe.fields.map((f) => f.name);
     sql = query ?? (columns.includes('id') ? `${base} ORDER BY "id"` : base);
   } catch (err) {
     await client.end().catch(() => {});
-    throw pgError(err, label, query ? '--query' : `table ${table ?? 'users'}`);
+    const e = translatePgError(err, spec);
+    throw new OpsError(`${query ? '--query' : `--table ${table ?? 'users'}`}: ${e.message}`, { exitCode: e.exitCode, code: e.code, hint: e.hint, cause: err });
   }
   const clients = new Set<pg.Client>([client]);
   return {
@@ -65,7 +68,8 @@ export async function openPostgresSource(url: string, table?: string, query?: st
           for (const record of batch) yield { index: index++, record };
         }
       } catch (err) {
-        throw pgError(err, label);
+        const e = translatePgError(err, spec);
+        throw new OpsError(e.message, { exitCode: e.exitCode, code: e.code, hint: e.code.startsWith('pg-conn') ? 're-run the same command: the migration continues from its checkpoint' : e.hint, cause: err });
       } finally {
         await cursor.close().catch(() => {});
         await c.end().catch(() => {});
@@ -76,27 +80,4 @@ export async function openPostgresSource(url: string, table?: string, query?: st
       await Promise.all([...clients].map((c) => c.end().catch(() => {})));
     },
   };
-}
-
-function pgError(err: unknown, label: string, what?: string): OpsError {
-  const e = err as { code?: string; message?: string };
-  const msg = firstLine(err);
-  switch (e.code) {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'ETIMEDOUT':
-      return new OpsError(`Cannot reach PostgreSQL at ${label}: ${msg}`, { hint: 'check the host and port in --from and that the server is running', code: 'pg-unreachable', cause: err });
-    case '28P01':
-    case '28000':
-      return new OpsError(`PostgreSQL refused the login for ${label}: ${msg}`, { hint: 'check the user and password in --from', code: 'pg-auth', cause: err });
-    case '3D000':
-      return new OpsError(`PostgreSQL database does not exist: ${msg}`, { hint: 'check the database name in --from', code: 'pg-no-database', exitCode: ExitCode.USAGE, cause: err });
-    case '42P01':
-      return new OpsError(`PostgreSQL source: ${msg}.`, { hint: 'pass --table NAME or --query SQL', code: 'pg-no-table', exitCode: ExitCode.USAGE, cause: err });
-    default:
-      if (e.code && /^42/.test(e.code)) return new OpsError(`PostgreSQL rejected the ${what ?? 'query'}: ${msg}`, { code: 'pg-bad-query', exitCode: ExitCode.USAGE, cause: err });
-      if (/timeout|terminated|ECONNRESET/i.test(msg)) return new OpsError(`Lost the PostgreSQL connection to ${label}: ${msg}`, { hint: 're-run the same command: the migration continues from its checkpoint', code: 'pg-unreachable', cause: err });
-      return new OpsError(`PostgreSQL error: ${msg}`, { code: 'pg-error', cause: err });
-  }
 }

@@ -35,13 +35,15 @@ export interface SourceOptions {
   from: string;
   table?: string;
   query?: string;
+  /** For PG* variables and DATABASE_URL conventions (src/lib/postgres.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function openSource(opts: SourceOptions): Promise<UserSource> {
   const from = opts.from;
   if (/^postgres(ql)?:\/\//i.test(from)) {
     const { openPostgresSource } = await import('./source-postgres.js');
-    return openPostgresSource(from, opts.table, opts.query);
+    return openPostgresSource(from, opts.table, opts.query, opts.env);
   }
   if (opts.table || opts.query) throw new OpsError('--table and --query only apply to a PostgreSQL source.', { exitCode: ExitCode.USAGE, code: 'usage', hint: 'pass --from postgres://… or drop --table/--query' });
   const lower = from.toLowerCase();
@@ -114,6 +116,8 @@ async function* csvRows(file: string): AsyncGenerator<{ header?: string[]; row?:
   for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     while (skipped.length) yield { row: skipped.shift()! };
     const { record, info } = item;
+    // csv-parse counts to the line a record ends on; a quoted field with newlines started earlier.
+    const line = info.lines - record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);
     if (!header) {
       header = record.map((h) => h.trim());
       if (header.some((h) => h === '') || new Set(header).size !== header.length) {
@@ -123,12 +127,12 @@ async function* csvRows(file: string): AsyncGenerator<{ header?: string[]; row?:
       continue;
     }
     if (record.length !== header.length) {
-      yield { row: { line: info.lines, error: `malformed CSV row: expected ${header.length} fields, got ${record.length}` } };
+      yield { row: { line, error: `malformed CSV row: expected ${header.length} fields, got ${record.length}` } };
       continue;
     }
     const obj: SourceRecord = {};
     header.forEach((h, i) => (obj[h] = record[i] === '' ? null : record[i]));
-    yield { row: { line: info.lines, record: obj } };
+    yield { row: { line, record: obj } };
   }
   while (skipped.length) yield { row: skipped.shift()! };
 }

@@ -9,7 +9,8 @@ import { readFileIfExists, writeFileAtomic } from '../../../lib/fs.js';
 import { stateHome } from '../../../lib/config.js';
 import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
 
-export type Outcome = 'created' | 'existing' | 'updated' | 'rejected' | 'failed';
+/** 'skipped': another path handles the row (import-job mode sends only unconfirmed users here). */
+export type Outcome = 'created' | 'existing' | 'updated' | 'rejected' | 'failed' | 'skipped';
 
 export interface MigrationState {
   version: 1;
