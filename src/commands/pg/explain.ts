@@ -208,7 +208,9 @@ async function readSql(args: unknown[], opts: Record<string, any>): Promise<stri
 
 export function resolveDb(opts: Record<string, any>, ctx: Context): ConnectionSpec {
   const db = ctx.setting<string>('pg', 'db', opts.db);
-  return resolveConnection(db, ctx.env, opts.db ? '--db' : 'the pg.db setting');
+  const spec = resolveConnection(db, ctx.env, opts.db ? '--db' : db !== undefined ? 'the pg.db setting' : '--db');
+  for (const w of spec.warnings) ctx.out.warn(w);
+  return spec;
 }
 
 export function resolveFormat(opts: Record<string, any>, ctx: Context): OutputFormat {

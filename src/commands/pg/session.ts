@@ -4,9 +4,8 @@
  * transaction that is always rolled back.
  */
 import type pgTypes from 'pg';
-import pg from 'pg';
 import { interrupted } from '../../lib/errors.js';
-import { translatePgError, type ConnectionSpec } from '../../lib/postgres.js';
+import { connectPg, translatePgError, type ConnectionSpec } from '../../lib/postgres.js';
 
 /** Marks opsctl's own queries (inside the statement: PostgreSQL 18 drops leading comments from pg_stat_statements), so `pg slow` never lists them as the database's slow queries. */
 export const OWN = '/* opsctl */';
@@ -42,19 +41,22 @@ export class PgSession {
 
   static async connect(spec: ConnectionSpec, signal?: AbortSignal): Promise<PgSession> {
     if (signal?.aborted) throw interrupted();
-    const client = new pg.Client(spec.config);
-    // A server-side disconnect must surface as a failed query, not crash the process.
-    client.on('error', () => {});
-    const abort = () => void client.end().catch(() => {});
+    let client: pgTypes.Client | undefined;
+    let cancelled = false;
+    const abort = () => {
+      cancelled = true;
+      void client?.end().catch(() => {});
+    };
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      await client.connect();
+      client = await connectPg(spec);
+      if (cancelled) throw interrupted();
       const { rows } = await client.query<{ num: number; v: string; pid: number }>(
         `SELECT ${OWN} current_setting('server_version_num')::int AS num, current_setting('server_version') AS v, pg_backend_pid() AS pid`,
       );
       return new PgSession(client, spec, rows[0]!.num, rows[0]!.v, rows[0]!.pid, signal);
     } catch (err) {
-      await client.end().catch(() => {});
+      await client?.end().catch(() => {});
       if (signal?.aborted) throw interrupted();
       throw translatePgError(err, spec);
     } finally {
@@ -80,16 +82,15 @@ export class PgSession {
 
   /** Cancel the statement this session is running, from a second connection. */
   async cancelRunning(): Promise<void> {
-    const c = new pg.Client({ ...this.spec.config, connectionTimeoutMillis: 5000 });
-    c.on('error', () => {});
+    let c: pgTypes.Client | undefined;
     try {
-      await c.connect();
+      c = await connectPg(this.spec, { connectionTimeoutMillis: 5000 });
       await c.query(`SELECT ${OWN} pg_cancel_backend($1)`, [this.pid]);
     } catch {
       // Closing our connection below makes the server abort the transaction anyway.
       await this.client.end().catch(() => {});
     } finally {
-      await c.end().catch(() => {});
+      await c?.end().catch(() => {});
     }
   }
 
