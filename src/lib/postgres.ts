@@ -207,13 +207,45 @@ interface PgErrorLike {
 }
 
 /** Translate a pg / network error into an OpsError. `sql` gives syntax errors their context. */
-export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host' | 'port' | 'user' | 'database' | 'source'> & Partial<Pick<ConnectionSpec, 'passwordFrom' | 'socket'>>, sql?: string): OpsError {
+/**
+ * psql's context for an error position: the line of the query it is on and a
+ * caret under the character (long lines cut around it with "..."). The caret
+ * line is indented for the `hint: ` prefix it is printed after.
+ */
+export function caretLines(sql: string, position: number, indent = 'hint: '.length): string | undefined {
+  if (!(position >= 1) || position > sql.length + 1) return undefined;
+  const before = sql.slice(0, position - 1);
+  const lineNo = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const lineEnd = sql.indexOf('\n', lineStart);
+  let line = sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd).replace(/\t/g, ' ').replace(/\r$/, '');
+  let col = position - 1 - lineStart;
+  const WIDTH = 60;
+  if (line.length > WIDTH) {
+    const start = Math.max(0, Math.min(col - 10, line.length - WIDTH));
+    const cut = line.slice(start, start + WIDTH);
+    col = col - start + (start > 0 ? 3 : 0);
+    line = `${start > 0 ? '...' : ''}${cut}${start + WIDTH < line.length ? '...' : ''}`;
+  }
+  const label = `LINE ${lineNo}: `;
+  return `${label}${line}\n${' '.repeat(indent + label.length + col)}^`;
+}
+
+export function translatePgError(
+  err: unknown,
+  spec: Pick<ConnectionSpec, 'host' | 'port' | 'user' | 'database' | 'source'> & Partial<Pick<ConnectionSpec, 'passwordFrom' | 'socket'>>,
+  sql?: string,
+  /** Characters opsctl sent before the user's query (its EXPLAIN …): error positions count them. */
+  positionOffset = 0,
+): OpsError {
   if (err instanceof OpsError) return err;
   const e = (err ?? {}) as PgErrorLike;
   const code = e.code ?? e.errors?.find((x) => x.code)?.code;
   const msg = firstLine(err instanceof Error || typeof e.message !== 'string' ? err : new Error(e.message));
   const where = spec.socket ? `${spec.host}/.s.PGSQL.${spec.port}` : `${spec.host}:${spec.port}`;
   const opts = (hint: string | undefined, c: string, exitCode: number = ExitCode.FAILED) => ({ hint, code: c, exitCode, cause: err });
+  const userPosition = Number(e.position) - positionOffset;
+  const caret = sql && e.position ? caretLines(sql, userPosition) : undefined;
   switch (code) {
     case 'pg-no-password':
       return new OpsError(`The server asked for a password for user "${spec.user}" and none was given.`, opts(`put it in ${spec.source}, PGPASSWORD or ~/.pgpass (mode 0600)`, 'pg-auth-failed'));
@@ -246,10 +278,8 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
       return new OpsError(`PostgreSQL at ${where} is starting up or shutting down.`, opts('retry in a moment', 'pg-not-ready'));
     case '53300':
       return new OpsError(`PostgreSQL at ${where} has no free connection slots.`, opts('too many clients: close idle connections or use a pooler', 'pg-too-many-connections'));
-    case '42601': {
-      const pos = Number(e.position);
-      return new OpsError(`Syntax error in the query: ${msg}.`, opts(sql && pos ? `at character ${pos}: …${sql.slice(Math.max(0, pos - 25), pos - 1)}⟪${sql.slice(pos - 1, pos + 15)}⟫…`.replace(/\s+/g, ' ') : 'check the SQL', 'pg-syntax-error', ExitCode.USAGE));
-    }
+    case '42601':
+      return new OpsError(`Syntax error in the query: ${msg}.`, opts(caret ?? 'check the SQL', 'pg-syntax-error', ExitCode.USAGE));
     case '42P01':
     case '42703':
     case '42883':
@@ -260,7 +290,7 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
     case '08P01':
     case '22P02':
     case '3F000':
-      return new OpsError(`The query is not valid here: ${msg}.`, opts(code === '42P18' || code === '42P02' || code === '08P01' ? 'pass one --param per $n, or none to explain the generic plan' : `checked against database "${spec.database}" (search_path matters for unqualified names)`, 'pg-invalid-query', ExitCode.USAGE));
+      return new OpsError(`The query is not valid here: ${msg}.`, opts(caret && code !== '42P18' && code !== '42P02' && code !== '08P01' ? caret : code === '42P18' || code === '42P02' || code === '08P01' ? 'pass one --param per $n, or none to explain the generic plan' : `checked against database "${spec.database}" (search_path matters for unqualified names)`, 'pg-invalid-query', ExitCode.USAGE));
     case '42704':
     case '22023':
       return new OpsError(`Invalid setting: ${msg}.`, opts('check the --set NAME=VALUE options', 'pg-bad-setting', ExitCode.USAGE));

@@ -61,7 +61,8 @@ describe('--verify real', () => {
   it('proves the index with before/after numbers and leaves nothing behind (catalog check)', async () => {
     const r = await explainJson(url, SCENARIO_QUERY, '--verify', 'real');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/writes to activity_logs wait \(lock_timeout 5 s\)/);
+    expect(r.stderr).toMatch(/INSERT\/UPDATE\/DELETE on activity_logs \(~[\d,]+ rows\) wait \(reads do not\): the build, plus one more run of the query \([\d.]+ ms, as measured just now\)/);
+    expect(r.stderr).toMatch(/lock_timeout 5 s/);
     const v = r.doc.verification;
     expect(v.method).toBe('real');
     expect(v.indexes).toEqual([expect.objectContaining({ name: 'activity_logs_player_id_created_at_idx', used: true })]);
@@ -82,8 +83,15 @@ describe('--verify real', () => {
       await holder.query('BEGIN; LOCK TABLE activity_logs IN ROW EXCLUSIVE MODE');
       const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'real', '--lock-timeout', '0.3']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/Could not lock the table within lock_timeout/);
-      expect(r.stderr).toMatch(/--verify hypo/);
+      // The diagnosis is kept and printed; the failed proof says why, and what to do.
+      expect(r.stdout).toMatch(/limit-order-index-filter/);
+      expect(r.stdout).toMatch(/CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);
+      expect(r.stdout).toMatch(/Verification failed: Could not lock the table within lock_timeout/);
+      expect(r.stdout).toMatch(/--verify hypo/);
+      const j = await explainJson(url, SCENARIO_QUERY, '--verify', 'real', '--lock-timeout', '0.3');
+      expect(j.code).toBe(1);
+      expect(j.doc.verificationError).toMatchObject({ code: 'pg-lock-timeout' });
+      expect(kinds(j.doc)).toContain('limit-order-index-filter');
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
@@ -139,8 +147,12 @@ describe('writes are never kept', () => {
     expect(await count()).toBe(1000);
   });
 
-  it('a SELECT that writes through a function fails READ ONLY (exit 2), and changes nothing', async () => {
-    const r = await explainJson(url, 'SELECT wipe()');
+  it('a SELECT that writes through a (volatile) function is only planned; forced with --allow-volatile it fails READ ONLY (exit 2); nothing changes', async () => {
+    const planned = await explainJson(url, 'SELECT wipe()');
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.doc.mode).toBe('plan');
+    expect(planned.doc.refused).toEqual([{ name: 'wipe', reason: expect.stringMatching(/VOLATILE/) }]);
+    const r = await explainJson(url, 'SELECT wipe()', '--allow-volatile');
     expect(r.code).toBe(2);
     expect(r.doc.error.code).toBe('pg-read-only');
     expect(r.stderr).toMatch(/--allow-writes/);
@@ -227,11 +239,12 @@ describe('input', () => {
 });
 
 describe('failures are one clear line', () => {
-  it('--verify hypo on a server without HypoPG says how to get it', async () => {
+  it('--verify hypo on a server without HypoPG says how to get it (and keeps the diagnosis)', async () => {
     const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'hypo']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--verify hypo needs the HypoPG extension/);
-    expect(r.stderr).toMatch(/postgresql-18-hypopg.*--verify real/);
+    expect(r.stdout).toMatch(/limit-order-index-filter/);
+    expect(r.stdout).toMatch(/Verification failed: --verify hypo needs the HypoPG extension/);
+    expect(r.stdout).toMatch(/postgresql-18-hypopg.*--verify real/);
   });
 
   it('connection refused', async () => {
@@ -279,11 +292,39 @@ describe('failures are one clear line', () => {
     expect(r.stderr).toMatch(/does not accept SSL connections/);
   });
 
-  it('syntax error: exit 2 with where it is', async () => {
+  it('syntax error: exit 2, with psql\'s LINE and a caret under the spot in the user\'s query (not opsctl\'s EXPLAIN prefix)', async () => {
     const r = await opsctl(['pg', 'explain', 'SELEC * FROM accounts', '--db', url]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Syntax error in the query: syntax error at or near "SELEC"/);
-    oneLine(r.stderr);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const caretAt = (stderr: string, token: string) => {
+      const lines = stderr.split('\n');
+      const i = lines.findIndex((l) => l.startsWith('hint: LINE '));
+      return [lines[i]!.indexOf(token), lines[i + 1]!.indexOf('^')];
+    };
+    expect(caretAt(r.stderr, 'SELEC')).toEqual([14, 14]);
+    const multi = await opsctl(['pg', 'explain', '/* why */\nSELECT id\nFROM accounts\nWHERE id = = 3', '--db', url]);
+    expect(multi.stderr).toMatch(/hint: LINE 4: WHERE id = = 3/);
+    const [tokenAt, caret] = caretAt(multi.stderr, '= 3');
+    expect(caret).toBe(tokenAt);
+    // An unknown column: the caret too, also through a pasted EXPLAIN.
+    const col = await opsctl(['pg', 'explain', 'EXPLAIN ANALYZE SELECT nope FROM accounts', '--db', url]);
+    expect(col.code).toBe(2);
+    expect(caretAt(col.stderr, 'nope')).toEqual([caretAt(col.stderr, 'nope')[1], caretAt(col.stderr, 'nope')[1]]);
+    expect(col.stderr).toMatch(/hint: LINE 1: SELECT nope FROM accounts/);
+  });
+
+  it.each([
+    ['DROP TABLE accounts', 'DROP TABLE'],
+    ['VACUUM accounts', 'VACUUM'],
+    ["COPY accounts TO '/tmp/x'", 'COPY'],
+    ['CREATE INDEX ON accounts (balance)', 'CREATE INDEX'],
+    ['TRUNCATE accounts', 'TRUNCATE'],
+  ])('utility statement %s: "cannot EXPLAIN %s", exit 2, before connecting', async (text, tag) => {
+    const r = await opsctl(['pg', 'explain', text, '--db', `postgres://x@127.0.0.1:${await freePort()}/x`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(`PostgreSQL cannot EXPLAIN ${tag}: it is a utility statement`);
+    expect(await count()).toBe(1000);
   });
 
   it('statement timeout', async () => {
@@ -335,7 +376,13 @@ describe('Ctrl-C', () => {
       { sql: 'SELECT pg_sleep(30)', params: [], connection: resolveConnection(url, {}), timeoutMs: 60_000, lockTimeoutMs: 5000, allowWrites: false, analyze: true },
       { connect: (s, sig) => PgSession.connect(s, sig), signal: controller.signal, warn: () => {}, info: () => {} },
     );
-    await new Promise((r) => setTimeout(r, 500));
+    // Abort once the server shows the statement running (observed, not a guessed sleep).
+    let running = false;
+    for (let i = 0; i < 200 && !running; i++) {
+      running = (await sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'EXPLAIN%pg_sleep(30)%'")).rows[0].n > 0;
+      if (!running) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(running).toBe(true);
     const t0 = Date.now();
     controller.abort();
     await expect(started).rejects.toMatchObject({ exitCode: 130 });

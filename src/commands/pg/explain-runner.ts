@@ -33,7 +33,9 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
   // must go through the simple protocol (Parse would demand values for $n), and
   // are safe there because inspectStatement() already refused multiple statements.
   const run = async (text: string, values?: unknown[], extended = true) => {
-    const res = await s.query<{ 'QUERY PLAN': RawExplain[] | string }>(text, values, { sqlForErrors: spec.sql, extended });
+    // The user's query ends the text: the server's error positions count what precedes it.
+    const positionOffset = text.endsWith(spec.sql) ? text.length - spec.sql.length : 0;
+    const res = await s.query<{ 'QUERY PLAN': RawExplain[] | string }>(text, values, { sqlForErrors: spec.sql, positionOffset, extended });
     const doc = res.rows[0]!['QUERY PLAN'];
     return (typeof doc === 'string' ? JSON.parse(doc) : doc)[0] as RawExplain;
   };
@@ -45,7 +47,7 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
     }
     if (s.versionNum >= 160000) return run(explainText(spec, s.versionNum), undefined, false);
     // Before PostgreSQL 16: a prepared statement forced to its generic plan.
-    await s.query(`PREPARE ${GENERIC_NAME} AS ${spec.sql}`, undefined, { sqlForErrors: spec.sql });
+    await s.query(`PREPARE ${GENERIC_NAME} AS ${spec.sql}`, undefined, { sqlForErrors: spec.sql, positionOffset: `PREPARE ${GENERIC_NAME} AS `.length });
     try {
       await s.query('SET LOCAL plan_cache_mode = force_generic_plan');
       const nulls = Array.from({ length: spec.paramCount }, () => 'NULL').join(', ');

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
+import { fmtInt, fmtMs } from './analysis/finding.js';
 import { resolveConnection, type ConnectionSpec } from '../../lib/postgres.js';
 import { fetchCatalog } from './catalog.js';
 import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from './explain-runner.js';
@@ -17,6 +18,7 @@ import { reportJson, summarize, type ExplainMode, type ExplainReport, type Verif
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
 import { inspectStatement } from './sql-text.js';
+import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -27,6 +29,8 @@ export interface ExplainOptions {
   timeoutMs: number;
   lockTimeoutMs: number;
   allowWrites: boolean;
+  /** Execute even when the statement calls a volatile or server-acting function. */
+  allowVolatile?: boolean;
   analyze: boolean;
   verify?: 'hypo' | 'real';
   /** SET LOCAL for the explained statement (and its verification), e.g. { work_mem: '256MB' }. */
@@ -58,6 +62,7 @@ const EXPLAIN_PREFIX = /^(?:\s*(?:--[^\r\n]*|\/\*[\s\S]*?\*\/))*\s*EXPLAIN(?:\s*
 export function planExplain(o: ExplainOptions): { spec: ExplainSpec; notes: string[] } {
   const prefixed = EXPLAIN_PREFIX.test(o.sql);
   const info = inspectStatement(o.sql.replace(EXPLAIN_PREFIX, ''));
+  const statement = classifyStatement(info.words);
   if (o.params.length && o.params.length !== info.paramCount) {
     throw usageError(`The query uses ${info.paramCount} parameter(s) ($1…) but ${o.params.length} --param value(s) were given.`, 'pass one --param per $n, in order, or none to explain the generic plan', 'pg-param-count');
   }
@@ -67,7 +72,10 @@ export function planExplain(o: ExplainOptions): { spec: ExplainSpec; notes: stri
     mode = 'generic';
     notes.push(`the query has ${info.paramCount} parameter(s) and no --param values: this is the generic plan (estimates only); pass --param to execute it with real values`);
   } else if (!o.analyze) mode = 'plan';
-  else if (info.writes && !o.allowWrites) {
+  else if (statement.createsTable && !o.allowWrites) {
+    mode = 'plan';
+    notes.push('CREATE TABLE … AS / SELECT … INTO creates a table when executed, so it was planned, not executed; --allow-writes executes it inside a transaction that is rolled back');
+  } else if (info.writes && !o.allowWrites) {
     mode = 'plan';
     notes.push('the statement writes, so it was not executed (plan only); --allow-writes executes it inside a transaction that is rolled back');
   }
@@ -80,16 +88,31 @@ export function dryRunStatements(o: ExplainOptions): { statements: string[]; not
   const settings = Object.entries(o.settings ?? {}).map(([k, v]) => `SELECT set_config('${k}', '${v.replace(/'/g, "''")}', true)`);
   const statements = [...beginStatements({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs }), ...settings, explainText(spec, 180000), 'ROLLBACK'];
   if (spec.kind === 'generic') notes.push('before PostgreSQL 16 the generic plan comes from PREPARE + plan_cache_mode = force_generic_plan + EXPLAIN EXECUTE');
+  if (spec.kind === 'analyze' && !o.allowVolatile) notes.push('before executing, opsctl plans the statement (EXPLAIN VERBOSE without ANALYZE) and executes it only if it calls no volatile function outside a short harmless list (--allow-volatile overrides)');
   if (o.verify === 'real') notes.push(`--verify real would then build the proposed index (it depends on the plan) with CREATE INDEX in a second transaction, READ WRITE with lock_timeout = ${o.lockTimeoutMs} ms, re-run the EXPLAIN and roll back`);
   if (o.verify === 'hypo') notes.push('--verify hypo would then create the proposed index hypothetically (HypoPG) in a second rolled-back transaction and re-run the EXPLAIN without ANALYZE');
   return { statements, notes };
 }
 
 export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
-  const { spec, notes } = planExplain(o);
+  const planned = planExplain(o);
+  const notes = planned.notes;
+  let spec = planned.spec;
   const session = await deps.connect(o.connection, deps.signal);
   try {
+    let refused: RiskyCall[] | undefined;
+    if (spec.kind === 'analyze' && !o.allowVolatile) {
+      const plainSpec: ExplainSpec = { ...spec, kind: 'plan' };
+      refused = await session.rolledBack({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs, settings: o.settings }, async () => riskyCalls(session, await explainStatement(session, plainSpec)));
+      if (refused.length) {
+        spec = plainSpec;
+        notes.push(
+          `not executed, plan only: it calls ${refused.map((r) => `${r.name}() (${r.reason})`).join(', ')}; a rollback does not undo that. --allow-volatile executes it anyway`,
+        );
+      }
+    }
     const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
+    if (refused?.length) report.refused = refused;
     if (o.verify) {
       let todo = report.advice.filter((a) => !a.existing);
       if (o.verify === 'hypo' && todo.some((a) => a.foreignKey)) {
@@ -97,7 +120,16 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
         notes.push('--verify hypo cannot show foreign-key checks (they run only when the statement executes): use --verify real with --allow-writes for those indexes');
       }
       if (todo.length === 0) notes.push(`--verify ${o.verify}: there is no new index to verify`);
-      else report.verification = await verify(session, spec, plan, catalog, todo, o, deps);
+      else {
+        try {
+          report.verification = await verify(session, spec, plan, catalog, todo, o, deps);
+        } catch (err) {
+          // The diagnosis stands on its own: keep it, and say why the proof is missing.
+          if (deps.signal?.aborted) throw err;
+          const e = err instanceof OpsError ? err : new OpsError(String((err as Error)?.message ?? err), { code: 'pg-verify-failed' });
+          report.verificationError = { message: e.message, hint: e.hint, code: e.code };
+        }
+      }
     }
     return report;
   } finally {
@@ -132,6 +164,26 @@ export async function diagnose(
   return { report, plan, catalog };
 }
 
+/**
+ * What --verify real blocks, and for how long: CREATE INDEX holds a SHARE lock
+ * from the build to the rollback, so writers of the table wait for the build
+ * plus one more run of the query; readers do not wait.
+ */
+export function lockWarning(todo: IndexAdvice[], catalog: Catalog, before: Plan, o: Pick<ExplainOptions, 'lockTimeoutMs' | 'timeoutMs'>): string {
+  const tables = [...new Set(todo.map((a) => a.table))];
+  const sizes = tables.map((t) => {
+    const info = catalog.tables.find((x) => x.name === t);
+    const rows = info?.rows;
+    return `${t}${rows !== undefined && rows >= 0 ? ` (~${fmtInt(rows)} rows)` : ''}`;
+  });
+  const run = before.executionMs !== undefined ? `${fmtMs(before.executionMs)}, as measured just now` : 'not measured: plan only';
+  return (
+    `--verify real builds ${todo.map((a) => a.name).join(', ')} with CREATE INDEX inside a transaction that is rolled back. ` +
+    `From the start of the build until the rollback, INSERT/UPDATE/DELETE on ${sizes.join(', ')} wait (reads do not): the build, plus one more run of the query (${run}); at most --timeout ${o.timeoutMs / 1000} s in all. ` +
+    `If another transaction holds a conflicting lock, opsctl gives up after lock_timeout ${o.lockTimeoutMs / 1000} s rather than queue. If opsctl dies, the server notices within about a second and rolls back.`
+  );
+}
+
 async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catalog: Catalog, todo: IndexAdvice[], o: ExplainOptions, deps: ExplainDeps): Promise<Verification> {
   // What is still wrong with the index in place (the catalog now has it too).
   const withIndexes: Catalog = {
@@ -148,8 +200,7 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
   };
   const remainingKinds = (p: Plan) => analyzePlan(p, withIndexes, { sql: spec.sql }).findings.filter((f) => f.severity !== 'low').map((f) => f.kind);
   if (o.verify === 'real') {
-    const tables = [...new Set(todo.map((a) => a.table))].join(', ');
-    deps.warn(`--verify real builds ${todo.map((a) => a.name).join(', ')} inside a transaction that is rolled back; while it runs, writes to ${tables} wait (lock_timeout ${o.lockTimeoutMs / 1000} s).`);
+    deps.warn(lockWarning(todo, catalog, before, o));
     const v = await verifyReal(session, spec, todo, { timeoutMs: o.timeoutMs, lockTimeoutMs: o.lockTimeoutMs, allowWrites: o.allowWrites, settings: o.settings });
     const after = parsePlan(v.after);
     const b = summarize(before);
@@ -231,6 +282,7 @@ export async function resolveOptions(args: unknown[], opts: Record<string, any>,
     timeoutMs: timeout * 1000,
     lockTimeoutMs: lockTimeout * 1000,
     allowWrites: Boolean(opts.allowWrites),
+    allowVolatile: Boolean(opts.allowVolatile),
     analyze: opts.analyze !== false,
     verify: opts.verify,
     settings: parseSettings(opts.set),
@@ -265,6 +317,26 @@ export function printReport(report: ExplainReport, format: OutputFormat, ctx: Co
   else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t)) + '\n');
 }
 
+/**
+ * SIGTERM handled like Ctrl-C: the running statement is cancelled on the
+ * server and the transaction rolled back before exiting, instead of the
+ * default of dying with the query still running.
+ */
+export async function withTermination<T>(parent: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onParent = () => controller.abort(parent.reason);
+  if (parent.aborted) onParent();
+  parent.addEventListener('abort', onParent, { once: true });
+  const onTerm = () => controller.abort(new OpsError('Terminated.', { exitCode: 130, code: 'interrupted' }));
+  process.on('SIGTERM', onTerm);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGTERM', onTerm);
+    parent.removeEventListener('abort', onParent);
+  }
+}
+
 export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const options = await resolveOptions(args, opts, ctx);
   const format = resolveFormat(opts, ctx);
@@ -278,8 +350,9 @@ export async function handler(args: unknown[], opts: Record<string, any>, ctx: C
     }
     return 0;
   }
-  const report = await run(options, defaultDeps(ctx));
+  const report = await withTermination(ctx.signal, (signal) => run(options, { ...defaultDeps(ctx), signal }));
   printReport(report, format, ctx);
+  if (report.verificationError) return 1;
   if (report.verification?.leftBehind.length) {
     throw new OpsError(`Verification left ${report.verification.leftBehind.join(', ')} behind after the rollback.`, { hint: 'drop it by hand: DROP INDEX CONCURRENTLY …', code: 'pg-left-behind' });
   }

@@ -142,5 +142,10 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
     if (creatable.length && !r.verification) out.push(s('dim', '  prove it: re-run with --verify real (builds it in a rolled-back transaction) or --verify hypo (HypoPG)'));
   }
   if (r.verification) out.push('', ...renderVerification(r.verification, s));
+  if (r.verificationError) {
+    out.push('', s('bold', 'Verification') + s('red', ` failed: ${r.verificationError.message}`));
+    if (r.verificationError.hint) out.push(s('dim', `  hint: ${r.verificationError.hint}`));
+    out.push('  The diagnosis above does not depend on it; nothing was left behind (the transaction was rolled back).');
+  }
   return out.join('\n');
 }

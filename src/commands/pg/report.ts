@@ -47,6 +47,10 @@ export interface ExplainReport {
   findings: Finding[];
   advice: IndexAdvice[];
   verification?: Verification;
+  /** --verify failed or timed out: the diagnosis above still stands. */
+  verificationError?: { message: string; hint?: string; code: string };
+  /** Not executed because of these calls (plan only). */
+  refused?: Array<{ name: string; reason: string }>;
   notes: string[];
 }
 
@@ -104,6 +108,8 @@ export function reportJson(r: ExplainReport) {
       nodeIds: a.nodeIds,
     })),
     verification: r.verification ? (({ afterPlan, ...v }) => v)(r.verification) : null,
+    verificationError: r.verificationError ?? null,
+    refused: r.refused ?? [],
     notes: r.notes,
     plan: r.plan.raw,
   };

@@ -16,6 +16,8 @@ export interface TransactionOptions {
   lockTimeoutMs?: number;
   /** Session settings for this transaction only (SET LOCAL), e.g. work_mem. */
   settings?: Record<string, string>;
+  /** PostgreSQL 14+: how often the server checks that opsctl is still there while a statement runs. */
+  checkConnectionMs?: number;
 }
 
 /** How every transaction opens: read-only unless allowed, with its timeouts (user settings follow, via set_config). */
@@ -26,6 +28,8 @@ export function beginStatements(opts: TransactionOptions): string[] {
     `SET LOCAL statement_timeout = ${ms(opts.timeoutMs)}`,
     `SET LOCAL lock_timeout = ${ms(opts.lockTimeoutMs ?? opts.timeoutMs)}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, ms(opts.timeoutMs * 2))}`,
+    // Without it a killed opsctl leaves the statement (and --verify real's SHARE lock) running to its end.
+    ...(opts.checkConnectionMs ? [`SET LOCAL client_connection_check_interval = ${ms(opts.checkConnectionMs)}`] : []),
   ];
 }
 
@@ -65,7 +69,7 @@ export class PgSession {
   }
 
   /** Run a statement; on Ctrl-C the server cancels it and this throws "Interrupted". */
-  async query<T extends pgTypes.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; extended?: boolean } = {}): Promise<pgTypes.QueryResult<T>> {
+  async query<T extends pgTypes.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; positionOffset?: number; extended?: boolean } = {}): Promise<pgTypes.QueryResult<T>> {
     if (this.signal?.aborted) throw interrupted();
     const onAbort = () => void this.cancelRunning();
     this.signal?.addEventListener('abort', onAbort, { once: true });
@@ -74,7 +78,7 @@ export class PgSession {
       return await this.client.query<T>({ text, values, ...(opts.extended ? { queryMode: 'extended' as const } : {}) } as pgTypes.QueryConfig);
     } catch (err) {
       if (this.signal?.aborted) throw interrupted();
-      throw translatePgError(err, this.spec, opts.sqlForErrors);
+      throw translatePgError(err, this.spec, opts.sqlForErrors, opts.positionOffset);
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
     }
@@ -102,7 +106,8 @@ export class PgSession {
   async rolledBack<T>(opts: TransactionOptions, fn: () => Promise<T>): Promise<T> {
     try {
       // One round trip: our own fixed text, so the simple protocol's multiple statements are fine here.
-      await this.query(beginStatements(opts).join('; '));
+      const checkConnectionMs = this.versionNum >= 140000 ? (opts.checkConnectionMs ?? 500) : undefined;
+      await this.query(beginStatements({ ...opts, checkConnectionMs }).join('; '));
       for (const [name, value] of Object.entries(opts.settings ?? {})) await this.query(`SELECT ${OWN} set_config($1, $2, true)`, [name, value]);
       return await fn();
     } finally {
