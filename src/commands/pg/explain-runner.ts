@@ -64,6 +64,8 @@ export interface BuiltIndex {
   table: string;
   sql: string;
   buildMs: number;
+  /** On a partitioned table: the partitions' own indexes it created (what the plan names). */
+  children: string[];
 }
 
 export interface RealVerification {
@@ -93,7 +95,12 @@ export async function verifyReal(
       for (const a of advice) {
         const t0 = performance.now();
         await s.query(a.buildSql);
-        indexes.push({ name: a.name, table: a.table, sql: a.buildSql, buildMs: performance.now() - t0 });
+        const buildMs = performance.now() - t0;
+        const { rows } = await s.query<{ name: string }>(
+          `SELECT ${OWN} c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+          [a.schema ? `"${a.schema.replace(/"/g, '""')}"."${a.name.replace(/"/g, '""')}"` : `"${a.name.replace(/"/g, '""')}"`],
+        );
+        indexes.push({ name: a.name, table: a.table, sql: a.buildSql, buildMs, children: rows.map((r) => r.name) });
       }
       // The statement itself still must not write unless allowed.
       if (!opts.allowWrites) await s.query('SET TRANSACTION READ ONLY');

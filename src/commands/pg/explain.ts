@@ -19,6 +19,7 @@ import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
 import { inspectStatement } from './sql-text.js';
 import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
+import { verifyRewrites } from './rewrite.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -113,6 +114,14 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
     }
     const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
     if (refused?.length) report.refused = refused;
+    if (o.verify === 'real' && spec.kind === 'analyze' && report.findings.some((f) => f.rewrite)) {
+      try {
+        report.rewrites = await verifyRewrites(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+      } catch (err) {
+        if (deps.signal?.aborted) throw err;
+        report.verificationError = { message: (err as Error).message, hint: (err as OpsError).hint, code: (err as OpsError).code ?? 'pg-verify-failed' };
+      }
+    }
     if (o.verify) {
       let todo = report.advice.filter((a) => !a.existing);
       if (o.verify === 'hypo' && todo.some((a) => a.foreignKey)) {
@@ -209,7 +218,8 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
     const triggerMs = (p: Plan, fk: string) => (p.raw.Triggers ?? []).filter((t) => t['Constraint Name'] === fk).reduce((sum, t) => sum + Number(t['Time'] ?? 0), 0);
     const used = (name: string) => {
       const fk = todo.find((x) => x.name === name)?.foreignKey;
-      return fk ? triggerMs(after, fk) < 0.5 * triggerMs(before, fk) : after.nodes.some((n) => n.index === name);
+      const children = v.indexes.find((i) => i.name === name)?.children ?? [];
+      return fk ? triggerMs(after, fk) < 0.5 * triggerMs(before, fk) : after.nodes.some((n) => n.index === name || (n.index !== undefined && children.includes(n.index)));
     };
     return {
       method: 'real',

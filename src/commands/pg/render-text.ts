@@ -142,6 +142,13 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
     if (creatable.length && !r.verification) out.push(s('dim', '  prove it: re-run with --verify real (builds it in a rolled-back transaction) or --verify hypo (HypoPG)'));
   }
   if (r.verification) out.push('', ...renderVerification(r.verification, s));
+  for (const w of r.rewrites ?? []) {
+    const t = (x: { medianMs: number; minMs: number; maxMs: number; runs: number }) => `${fmtMs(x.medianMs)} median (${fmtMs(x.minMs)}–${fmtMs(x.maxMs)}, ${x.runs} runs)`;
+    out.push('', s('bold', `Rewrite (${w.kind})`) + (w.advised ? s('green', ' verified') : s('yellow', ` ${w.note ?? 'not advised'}`)));
+    out.push(`  ${s('cyan', w.sql.replace(/\s+/g, ' '))}`);
+    out.push(`  before ${t(w.before)}`, `  after  ${t(w.after)}   → ${fmtNum(w.speedup, 1)}×`);
+    out.push(`  ${w.sameRows ? s('green', '✓') : s('red', '✗')} ${w.sameRows ? `same ${fmtInt(w.rows)} rows (count and hash of every row)` : 'returns different rows'}`);
+  }
   if (r.verificationError) {
     out.push('', s('bold', 'Verification') + s('red', ` failed: ${r.verificationError.message}`));
     if (r.verificationError.hint) out.push(s('dim', `  hint: ${r.verificationError.hint}`));

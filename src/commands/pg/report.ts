@@ -49,6 +49,8 @@ export interface ExplainReport {
   verification?: Verification;
   /** --verify failed or timed out: the diagnosis above still stands. */
   verificationError?: { message: string; hint?: string; code: string };
+  /** --verify real: the rewrites of the query, timed and row-checked. */
+  rewrites?: import('./rewrite.js').RewriteVerification[];
   /** Not executed because of these calls (plan only). */
   refused?: Array<{ name: string; reason: string }>;
   notes: string[];
@@ -93,7 +95,7 @@ export function reportJson(r: ExplainReport) {
     server: r.server,
     summary: { ...summarize(r.plan), nodes: r.plan.nodes.length, hottestPath: r.plan.nodes.filter((n) => n.hot).map((n) => n.id), settings: r.plan.settings, jit: r.plan.jit ?? null },
     nodes: r.plan.nodes.map(nodeJson),
-    findings: r.findings.map(({ advice, impactMs, ...f }) => ({ ...f, fix: { ...f.fix, index: advice?.name ?? null } })),
+    findings: r.findings.map(({ advice, extraAdvice, impactMs, ...f }) => ({ ...f, fix: { ...f.fix, index: advice?.name ?? null, indexes: [advice, ...(extraAdvice ?? [])].filter((a) => a).map((a) => a!.name) } })),
     advice: r.advice.map((a) => ({
       table: a.schema ? `${a.schema}.${a.table}` : a.table,
       name: a.name,
@@ -106,10 +108,12 @@ export function reportJson(r: ExplainReport) {
       alternatives: a.alternatives,
       supersedes: a.supersedes,
       nodeIds: a.nodeIds,
+      partitions: a.partitions ?? null,
     })),
     verification: r.verification ? (({ afterPlan, ...v }) => v)(r.verification) : null,
     verificationError: r.verificationError ?? null,
     refused: r.refused ?? [],
+    rewrites: r.rewrites ?? [],
     notes: r.notes,
     plan: r.plan.raw,
   };
