@@ -202,3 +202,19 @@ describe('index advice', () => {
     expect(suggestMemory(3_000_000)).toBe('4GB');
   });
 });
+
+describe('the tree fits the terminal', () => {
+  it('no line is wider than the width given; figures move to their own line, conditions are cut with …', () => {
+    const plan = parsePlan(fixture('pg18-limit-order-index-filter'));
+    const wide = renderTree(plan);
+    expect(Math.max(...wide.map((l) => [...l].length))).toBeGreaterThan(60);
+    for (const width of [60, 80]) {
+      const lines = renderTree(plan, undefined, width);
+      expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(width);
+      // Nothing dropped: every node is still there, with its id.
+      for (const n of plan.nodes) expect(lines.some((l) => l.includes(`#${n.id}`))).toBe(true);
+    }
+    const narrow = renderTree(plan, undefined, 60);
+    expect(narrow.some((l) => l.endsWith('…'))).toBe(true);
+  });
+});

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
 import { fmtInt, fmtMs } from './analysis/finding.js';
+import { terminalWidth } from '../../lib/terminal.js';
 import { resolveConnection, type ConnectionSpec } from '../../lib/postgres.js';
 import { fetchCatalog } from './catalog.js';
 import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from './explain-runner.js';
@@ -324,7 +325,7 @@ export function parseSettings(list: string[] | undefined): Record<string, string
 export function printReport(report: ExplainReport, format: OutputFormat, ctx: Context): void {
   if (format === 'json') ctx.out.data(reportJson(report));
   else if (format === 'markdown') ctx.out.streams.stdout.write(renderMarkdown(report) + '\n');
-  else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t)) + '\n');
+  else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t), terminalWidth(ctx.out.streams.stdout as { isTTY?: boolean; columns?: number }, ctx.env)) + '\n');
 }
 
 /**
