@@ -207,7 +207,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .option('--lock-timeout <seconds>', 'lock_timeout for --verify real (default 5)', num('--lock-timeout'))
     .option('--set <name=value>', 'a setting for this statement only (SET LOCAL), repeatable, e.g. work_mem=256MB', collect)
     .addOption(new Option('--verify <how>', 'prove the proposed index: hypothetical (HypoPG) or real (rolled back)').choices(['hypo', 'real']))
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
+    .addOption(new Option('--format <format>', 'output format (html: one self-contained page, e.g. > plan.html)').choices(['text', 'markdown', 'json', 'html']))
     .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c", 'opsctl pg explain -f report.sql --set work_mem=256MB --format markdown'))
     .action(action(() => import('./commands/pg/explain.js')));
   pg

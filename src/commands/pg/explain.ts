@@ -18,11 +18,12 @@ import { parsePlan, type Plan } from './analysis/plan.js';
 import { reportJson, summarize, type ExplainMode, type ExplainReport, type Verification } from './report.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
+import { renderHtml } from './render-html.js';
 import { inspectStatement } from './sql-text.js';
 import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
 import { verifyRewrites } from './rewrite.js';
 
-export type OutputFormat = 'text' | 'markdown' | 'json';
+export type OutputFormat = 'text' | 'markdown' | 'json' | 'html';
 
 export interface ExplainOptions {
   sql: string;
@@ -278,7 +279,7 @@ export function resolveDb(opts: Record<string, any>, ctx: Context): ConnectionSp
 export function resolveFormat(opts: Record<string, any>, ctx: Context): OutputFormat {
   if (ctx.global.json) return 'json';
   const format = ctx.setting<string>('pg', 'format', opts.format, 'text');
-  if (format !== 'text' && format !== 'markdown' && format !== 'json') throw usageError(`pg.format must be text, markdown or json, got "${format}".`, undefined, 'config-malformed');
+  if (format !== 'text' && format !== 'markdown' && format !== 'json' && format !== 'html') throw usageError(`pg.format must be text, markdown, json or html, got "${format}".`, undefined, 'config-malformed');
   return format;
 }
 
@@ -325,6 +326,7 @@ export function parseSettings(list: string[] | undefined): Record<string, string
 export function printReport(report: ExplainReport, format: OutputFormat, ctx: Context): void {
   if (format === 'json') ctx.out.data(reportJson(report));
   else if (format === 'markdown') ctx.out.streams.stdout.write(renderMarkdown(report) + '\n');
+  else if (format === 'html') ctx.out.streams.stdout.write(renderHtml(report));
   else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t), terminalWidth(ctx.out.streams.stdout as { isTTY?: boolean; columns?: number }, ctx.env)) + '\n');
 }
 
