@@ -44,6 +44,12 @@ function judge(s: Scenario, doc: any) {
     const v = doc.verification;
     verified = Boolean(v) && v.indexes.every((i: any) => i.used) && v.after.executionMs < v.before.executionMs && v.leftBehind.length === 0;
     if (v) gain = `${v.before.executionMs.toFixed(1)} → ${v.after.executionMs.toFixed(2)} ms`;
+  } else if (s.proof === 'statistics') {
+    const st = doc.statistics?.[0];
+    const f = doc.findings.find((x: any) => x.kind === s.kind);
+    fix &&= Boolean(f && s.statistics!.test(f.fix.sql[0] ?? ''));
+    verified = Boolean(st?.advised);
+    if (st) gain = `estimate off ${st.errorBefore}× → ${st.errorAfter}× (${st.estimatedBefore} → ${st.estimatedAfter} est., ${st.actualRows} actual)`;
   } else if (s.proof === 'rewrite') {
     const w = doc.rewrites.find((x: any) => x.kind === s.kind);
     fix &&= Boolean(w && s.rewrite!.test(w.sql));

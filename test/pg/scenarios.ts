@@ -17,7 +17,9 @@ export interface Scenario {
   /** Extra pg explain flags (e.g. --set work_mem=64kB). */
   flags?: string[];
   /** How the fix is proven: an index used by the new plan and faster, a rewrite, or nothing to prove (controls). */
-  proof: 'index' | 'rewrite' | 'none';
+  proof: 'index' | 'rewrite' | 'statistics' | 'none';
+  /** For proof 'statistics': the finding's CREATE STATISTICS. */
+  statistics?: RegExp;
 }
 
 export const ROWS = 200_000;
@@ -80,7 +82,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'bigint vs numeric literal', query: 'SELECT * FROM ledger WHERE id = 4242.0', kind: 'cast-on-column', advice: [], rewrite: /WHERE id = 4242$/, proof: 'rewrite' },
   { name: 'GROUP BY … ORDER BY … LIMIT', query: 'SELECT k, count(*) FROM metrics GROUP BY k ORDER BY k LIMIT 10', kind: 'sorted-limit-without-index', advice: [/ON (public\.)?metrics \(k\);$/], proof: 'index' },
   { name: 'ORDER BY … LIMIT (top-N sort)', query: 'SELECT * FROM metrics ORDER BY ts DESC LIMIT 10', kind: 'sorted-limit-without-index', advice: [/ON (public\.)?metrics \(ts DESC\);$/], proof: 'index' },
-  { name: 'correlated columns', query: 'SELECT * FROM cities WHERE zip = 42 AND city = 42', kind: 'row-misestimate', advice: [/ON (public\.)?cities \((zip, city|city, zip)\);$/], proof: 'index' },
+  { name: 'correlated columns', query: 'SELECT * FROM cities WHERE zip = 42 AND city = 42', kind: 'row-misestimate', advice: [/ON (public\.)?cities \((zip, city|city, zip)\);$/], statistics: /^CREATE STATISTICS \S+ \(dependencies, ndistinct, mcv\) ON zip, city FROM (public\.)?cities;$/, proof: 'statistics' },
   { name: 'partitioned table', query: 'SELECT * FROM measurements WHERE device_id = 42', kind: 'seq-scan-selective-filter', advice: [/^CREATE INDEX measurements_device_id_idx ON (public\.)?measurements \(device_id\);$/], proof: 'index' },
   { name: 'selective filter, no index', query: "SELECT * FROM accounts WHERE email = 'u4242@example.com'", kind: 'seq-scan-selective-filter', advice: [/ON (public\.)?accounts \(email\);$/], proof: 'index' },
   { name: 'index + discarding Filter', query: 'SELECT * FROM tickets WHERE status = 3 AND assignee = 4243', kind: 'index-filter-leftover', advice: [/ON (public\.)?tickets \((status, assignee|assignee, status)\);$/], proof: 'index' },

@@ -22,6 +22,7 @@ import { renderHtml } from './render-html.js';
 import { inspectStatement } from './sql-text.js';
 import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
 import { verifyRewrites } from './rewrite.js';
+import { verifyStatistics } from './verify-stats.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json' | 'html';
 
@@ -116,9 +117,11 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
     }
     const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
     if (refused?.length) report.refused = refused;
-    if (o.verify === 'real' && spec.kind === 'analyze' && report.findings.some((f) => f.rewrite)) {
+    if (o.verify === 'real' && spec.kind === 'analyze') {
       try {
-        report.rewrites = await verifyRewrites(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        if (report.findings.some((f) => f.rewrite)) report.rewrites = await verifyRewrites(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        const stats = await verifyStatistics(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings, before: plan });
+        if (stats.length) report.statistics = stats;
       } catch (err) {
         if (deps.signal?.aborted) throw err;
         report.verificationError = { message: (err as Error).message, hint: (err as OpsError).hint, code: (err as OpsError).code ?? 'pg-verify-failed' };

@@ -51,6 +51,8 @@ export interface ExplainReport {
   verificationError?: { message: string; hint?: string; code: string };
   /** --verify real: the rewrites of the query, timed and row-checked. */
   rewrites?: import('./rewrite.js').RewriteVerification[];
+  /** --verify real: CREATE STATISTICS + ANALYZE (rolled back) and the estimate it gives. */
+  statistics?: import('./verify-stats.js').StatisticsVerification[];
   /** Not executed because of these calls (plan only). */
   refused?: Array<{ name: string; reason: string }>;
   notes: string[];
@@ -114,6 +116,7 @@ export function reportJson(r: ExplainReport) {
     verificationError: r.verificationError ?? null,
     refused: r.refused ?? [],
     rewrites: r.rewrites ?? [],
+    statistics: r.statistics ?? [],
     notes: r.notes,
     plan: r.plan.raw,
   };

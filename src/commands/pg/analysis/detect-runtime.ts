@@ -3,7 +3,7 @@
  * spilling to disk, index-only scans visiting the heap, lossy bitmaps, pages
  * read for nothing, JIT and parallel workers.
  */
-import { memoryKb, suggestMemory, type Catalog } from './catalog.js';
+import { findTable, memoryKb, suggestMemory, type Catalog } from './catalog.js';
 import { fmtInt, fmtMs, n0, qualified, round, severityOf, workMem, type Detector, type Finding } from './finding.js';
 import { ancestors, type Plan, type PlanNode } from './plan.js';
 import { parseConditions, quoteIdent } from './predicates.js';
@@ -29,8 +29,19 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     sql.push(`CREATE STATISTICS ${quoteIdent(name)} (dependencies, ndistinct, mcv) ON ${cols.map(quoteIdent).join(', ')} FROM ${qualified(node)};`, `ANALYZE ${qualified(node)};`);
     text = `The planner treats ${cols.join(' and ')} as independent; if they are correlated, extended statistics teach it otherwise.`;
   } else {
-    for (const t of tables) sql.push(`ANALYZE ${qualified(t)};`);
-    text = sql.length ? 'Refresh the statistics; if the estimate stays off, raise the column statistics target (ALTER TABLE … ALTER COLUMN … SET STATISTICS 1000) and ANALYZE again.' : 'Check the statistics of the tables below this node (ANALYZE them).';
+    // ANALYZE only where pg_stat_user_tables says the statistics are stale (never as a reflex).
+    const stale = tables.filter((t) => {
+      const info = t.relation ? findTable(catalog, t.schema, t.relation) : undefined;
+      if (!info?.stats) return true;
+      return !info.stats.analyzed || info.stats.modSinceAnalyze > 0.1 * Math.max(1, info.rows);
+    });
+    for (const t of stale) sql.push(`ANALYZE ${qualified(t)};`);
+    const fresh = tables.filter((t) => !stale.includes(t)).map((t) => t.relation);
+    text = sql.length
+      ? `The statistics of ${stale.map((t) => t.relation).join(', ')} are stale (many rows changed since the last ANALYZE): refresh them.`
+      : fresh.length
+        ? `The statistics of ${fresh.join(', ')} are fresh, so ANALYZE would not change this estimate: raise the column's statistics target (ALTER TABLE … ALTER COLUMN … SET STATISTICS 1000) or rewrite the condition so the planner can estimate it.`
+        : 'The estimate goes wrong above the scans (a join or an expression): look at the join condition.';
   }
   return {
     kind: 'row-misestimate',
