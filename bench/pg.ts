@@ -44,6 +44,12 @@ function judge(s: Scenario, doc: any) {
     const v = doc.verification;
     verified = Boolean(v) && v.indexes.every((i: any) => i.used) && v.after.executionMs < v.before.executionMs && v.leftBehind.length === 0;
     if (v) gain = `${v.before.executionMs.toFixed(1)} → ${v.after.executionMs.toFixed(2)} ms`;
+  } else if (s.proof === 'setting') {
+    const st = doc.settingsVerified?.find((x: any) => x.kind === s.kind);
+    const f = doc.findings.find((x: any) => x.kind === s.kind);
+    // Right either way, as long as the advice follows the measurement.
+    verified = Boolean(st) && (st.advised ? f.fix.sql.length === 1 : f.fix.sql.length === 0);
+    if (st) gain = `${st.setting}=${st.value}: ${st.before.medianMs.toFixed(1)} → ${st.after.medianMs.toFixed(1)} ms median, ${st.advised ? 'advised' : 'no better: not advised'}`;
   } else if (s.proof === 'statistics') {
     const st = doc.statistics?.[0];
     const f = doc.findings.find((x: any) => x.kind === s.kind);

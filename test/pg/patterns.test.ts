@@ -42,6 +42,14 @@ describe('classic slow-query patterns (200k rows each)', () => {
       expect(v.after.executionMs).toBeLessThan(v.before.executionMs);
       expect(v.leftBehind).toEqual([]);
     }
+    if (s.proof === 'setting') {
+      // work_mem advised only as measured: kept when faster, withdrawn (and said so) when not.
+      const v = r.doc.settingsVerified.find((x: any) => x.kind === s.kind);
+      expect(v.setting).toBe('work_mem');
+      const f = r.doc.findings.find((x: any) => x.kind === s.kind);
+      if (v.advised) expect(f.fix.sql).toEqual([`SET work_mem = '${v.value}';`]);
+      else expect(f.fix.text).toMatch(/no faster .* so not advised/);
+    }
     if (s.proof === 'statistics') {
       expect(r.doc.findings.find((f: any) => f.kind === s.kind).fix.sql[0]).toMatch(s.statistics!);
       expect(r.doc.statistics[0].advised).toBe(true);

@@ -17,7 +17,7 @@ export interface Scenario {
   /** Extra pg explain flags (e.g. --set work_mem=64kB). */
   flags?: string[];
   /** How the fix is proven: an index used by the new plan and faster, a rewrite, or nothing to prove (controls). */
-  proof: 'index' | 'rewrite' | 'statistics' | 'none';
+  proof: 'index' | 'rewrite' | 'statistics' | 'setting' | 'none';
   /** For proof 'statistics': the finding's CREATE STATISTICS. */
   statistics?: RegExp;
 }
@@ -86,8 +86,8 @@ export const SCENARIOS: Scenario[] = [
   { name: 'partitioned table', query: 'SELECT * FROM measurements WHERE device_id = 42', kind: 'seq-scan-selective-filter', advice: [/^CREATE INDEX measurements_device_id_idx ON (public\.)?measurements \(device_id\);$/], proof: 'index' },
   { name: 'selective filter, no index', query: "SELECT * FROM accounts WHERE email = 'u4242@example.com'", kind: 'seq-scan-selective-filter', advice: [/ON (public\.)?accounts \(email\);$/], proof: 'index' },
   { name: 'index + discarding Filter', query: 'SELECT * FROM tickets WHERE status = 3 AND assignee = 4243', kind: 'index-filter-leftover', advice: [/ON (public\.)?tickets \((status, assignee|assignee, status)\);$/], proof: 'index' },
-  { name: 'sort spill (work_mem)', query: 'SELECT * FROM contacts ORDER BY note', kind: 'sort-spill', advice: [], flags: ['--set', 'work_mem=64kB'], proof: 'none' },
-  { name: 'hash aggregate spill', query: 'SELECT note, count(*) FROM contacts GROUP BY note', kind: 'hashagg-spill', advice: [], flags: ['--set', 'work_mem=64kB', '--set', 'enable_sort=off'], proof: 'none' },
+  { name: 'sort spill (work_mem)', query: 'SELECT * FROM contacts ORDER BY note', kind: 'sort-spill', advice: [], flags: ['--set', 'work_mem=64kB'], proof: 'setting' },
+  { name: 'hash aggregate spill', query: 'SELECT note, count(*) FROM contacts GROUP BY note', kind: 'hashagg-spill', advice: [], flags: ['--set', 'work_mem=64kB', '--set', 'enable_sort=off'], proof: 'setting' },
   { name: 'lossy bitmap', query: 'SELECT count(*) FROM wide WHERE g < 50', kind: 'lossy-bitmap', advice: [], flags: ['--set', 'work_mem=64kB', '--set', 'enable_seqscan=off', '--set', 'enable_indexscan=off', '--set', 'enable_indexonlyscan=off'], proof: 'none' },
 ];
 

@@ -21,7 +21,7 @@ import { renderText } from './render-text.js';
 import { renderHtml } from './render-html.js';
 import { inspectStatement } from './sql-text.js';
 import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
-import { verifyRewrites } from './rewrite.js';
+import { verifyRewrites, verifySettings } from './rewrite.js';
 import { verifyStatistics } from './verify-stats.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json' | 'html';
@@ -120,6 +120,8 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
     if (o.verify === 'real' && spec.kind === 'analyze') {
       try {
         if (report.findings.some((f) => f.rewrite)) report.rewrites = await verifyRewrites(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        const settings = await verifySettings(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        if (settings.length) report.settingsVerified = settings;
         const stats = await verifyStatistics(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings, before: plan });
         if (stats.length) report.statistics = stats;
       } catch (err) {

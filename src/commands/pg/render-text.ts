@@ -172,6 +172,10 @@ export function renderText(r: ExplainReport, s: Styler = plain, width?: number):
     out.push(`  before ${t(w.before)}`, `  after  ${t(w.after)}   → ${fmtNum(w.speedup, 1)}×`);
     out.push(`  ${w.sameRows ? s('green', '✓') : s('red', '✗')} ${w.sameRows ? `same ${fmtInt(w.rows)} rows (count and hash of every row)` : 'returns different rows'}`);
   }
+  for (const v of r.settingsVerified ?? []) {
+    out.push('', s('bold', `Setting ${v.setting} = '${v.value}'`) + (v.advised ? s('green', ' verified') : s('yellow', ' measured no better: not advised')) + ' (SET LOCAL, rolled back)');
+    out.push(`  without ${fmtMs(v.before.medianMs)} median (${fmtMs(v.before.minMs)}–${fmtMs(v.before.maxMs)})   with ${fmtMs(v.after.medianMs)} median (${fmtMs(v.after.minMs)}–${fmtMs(v.after.maxMs)}), ${v.after.runs} runs each`);
+  }
   for (const st of r.statistics ?? []) {
     out.push('', s('bold', 'Statistics') + (st.advised ? s('green', ' verified') : s('yellow', ' measured no better: not advised')) + ' (CREATE STATISTICS + ANALYZE, rolled back)');
     out.push(`  estimate ${fmtInt(st.estimatedBefore)} → ${fmtInt(st.estimatedAfter)} rows (actual ${fmtInt(st.actualRows)}): off by ${fmtNum(st.errorBefore, 1)}× → ${fmtNum(st.errorAfter, 1)}×`);

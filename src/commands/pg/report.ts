@@ -53,6 +53,8 @@ export interface ExplainReport {
   rewrites?: import('./rewrite.js').RewriteVerification[];
   /** --verify real: CREATE STATISTICS + ANALYZE (rolled back) and the estimate it gives. */
   statistics?: import('./verify-stats.js').StatisticsVerification[];
+  /** --verify real: SET LOCAL advice (work_mem) timed with and without. */
+  settingsVerified?: import('./rewrite.js').SettingVerification[];
   /** Not executed because of these calls (plan only). */
   refused?: Array<{ name: string; reason: string }>;
   notes: string[];
@@ -117,6 +119,7 @@ export function reportJson(r: ExplainReport) {
     refused: r.refused ?? [],
     rewrites: r.rewrites ?? [],
     statistics: r.statistics ?? [],
+    settingsVerified: r.settingsVerified ?? [],
     notes: r.notes,
     plan: r.plan.raw,
   };

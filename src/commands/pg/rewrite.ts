@@ -126,3 +126,34 @@ export async function verifyRewrites(session: PgSession, spec: ExplainSpec, find
   }
   return out;
 }
+
+export interface SettingVerification {
+  kind: string;
+  setting: string;
+  value: string;
+  before: Timing;
+  after: Timing;
+  speedup: number;
+  /** Measured better (slowest run with it beats the fastest without): advised. */
+  advised: boolean;
+}
+
+/** SET work_mem advice, measured: the query with SET LOCAL and without, median of several runs each. */
+export async function verifySettings(session: PgSession, spec: ExplainSpec, findings: Finding[], o: { timeoutMs: number; runs?: number; settings?: Record<string, string> }): Promise<SettingVerification[]> {
+  const out: SettingVerification[] = [];
+  const runs = o.runs ?? 3;
+  const seen = new Set<string>();
+  for (const f of findings) {
+    const m = f.fix.sql.map((q) => /^SET (\w+) = '([^']+)';$/.exec(q)).find(Boolean);
+    if (!m || seen.has(`${m[1]}=${m[2]}`)) continue;
+    seen.add(`${m[1]}=${m[2]}`);
+    const [, setting, value] = m as unknown as [string, string, string];
+    const before = await session.rolledBack({ readOnly: true, timeoutMs: o.timeoutMs, settings: o.settings }, () => timeRuns(session, spec, runs));
+    const after = await session.rolledBack({ readOnly: true, timeoutMs: o.timeoutMs, settings: { ...o.settings, [setting]: value } }, () => timeRuns(session, spec, runs));
+    const advised = after.maxMs < before.minMs;
+    out.push({ kind: f.kind, setting, value, before, after, speedup: Math.round((before.medianMs / Math.max(0.001, after.medianMs)) * 10) / 10, advised });
+    // Not measured better: the advice is withdrawn, and says so.
+    if (!advised) f.fix = { text: `${f.fix.text} Measured with SET LOCAL ${setting} = '${value}': no faster (${before.medianMs.toFixed(1)} → ${after.medianMs.toFixed(1)} ms median), so not advised.`, sql: [] };
+  }
+  return out;
+}
