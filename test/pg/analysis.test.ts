@@ -218,3 +218,14 @@ describe('the tree fits the terminal', () => {
     expect(narrow.some((l) => l.endsWith('…'))).toBe(true);
   });
 });
+
+describe('no "bloat" from a nested loop', () => {
+  it('an inner index scan run 20,000 times, a few pages each and no rows, is the loop, not bloat', () => {
+    const inner = { 'Node Type': 'Index Scan', 'Parent Relationship': 'Inner', 'Relation Name': 'items', Schema: 'public', Alias: 'i', 'Index Name': 'items_pkey', 'Plan Rows': 1, 'Actual Rows': 0, 'Actual Loops': 20000, 'Actual Total Time': 0.002, 'Shared Hit Blocks': 60000, 'Shared Read Blocks': 0 };
+    const outer = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Outer', 'Relation Name': 'orders', Schema: 'public', Alias: 'o', 'Plan Rows': 20000, 'Actual Rows': 20000, 'Actual Loops': 1, 'Actual Total Time': 5, 'Shared Hit Blocks': 100, 'Shared Read Blocks': 0 };
+    const plan = parsePlan({ Plan: { 'Node Type': 'Nested Loop', 'Join Type': 'Inner', 'Plan Rows': 1, 'Actual Rows': 0, 'Actual Loops': 1, 'Actual Total Time': 60, 'Shared Hit Blocks': 60100, 'Shared Read Blocks': 0, Plans: [outer, inner] }, 'Execution Time': 60 } as RawExplain);
+    const kinds = analyzePlan(plan, emptyCatalog()).findings.map((f) => f.kind);
+    expect(kinds).not.toContain('high-buffer-reads');
+    expect(analyzePlan(plan, emptyCatalog()).findings.flatMap((f) => f.fix.sql).join(' ')).not.toMatch(/VACUUM/);
+  });
+});

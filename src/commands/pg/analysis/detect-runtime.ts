@@ -175,6 +175,9 @@ export const highBufferReads: Detector = (plan, node) => {
   const removed = ['Rows Removed by Filter', 'Rows Removed by Index Recheck'].reduce((sum, k) => sum + n0(node.raw[k]) * node.loops, 0);
   const rows = Math.max(1, (node.totalRows ?? 0) + removed);
   if (blocks < 1000 || blocks / rows < 100) return;
+  // The inner side of a nested loop descends its index once per loop (a few pages each, found or not):
+  // many loops × a few pages is the loop's cost, not bloat.
+  if (node.loops > 1 && blocks / node.loops < 20) return;
   const mb = (blocks * 8192) / 1024 / 1024;
   return {
     kind: 'high-buffer-reads',
