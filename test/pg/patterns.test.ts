@@ -71,6 +71,14 @@ describe('classic slow-query patterns (200k rows each)', () => {
     expect((await server.query("SELECT count(*)::int AS n FROM pg_statistic_ext")).rows[0].n).toBe(0);
   });
 
+  it('CREATE STATISTICS only on the columns that correlate: zip and city do, kind does not', async () => {
+    const r = await explainJson(url, 'SELECT * FROM cities WHERE zip = 42 AND city = 42 AND kind = 3');
+    const f = r.doc.findings.find((x: any) => x.kind === 'row-misestimate');
+    expect(f, JSON.stringify(r.doc.findings.map((x: any) => x.kind))).toBeDefined();
+    expect(f.fix.sql[0]).toMatch(/ON zip, city FROM/);
+    expect(f.fix.text).toMatch(/kind is not/);
+  });
+
   it('a misestimate on fresh statistics gets no ANALYZE (pg_stat_user_tables says nothing changed)', async () => {
     const r = await explainJson(url, 'SELECT * FROM contacts WHERE a + 0 = 42');
     const f = r.doc.findings.find((x: any) => x.kind === 'row-misestimate');

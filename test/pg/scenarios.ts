@@ -54,7 +54,7 @@ export function setupSql(rows = ROWS): string[] {
     // GROUP BY / ORDER BY + LIMIT.
     `CREATE TABLE metrics AS SELECT i AS id, i % 20000 AS k, timestamp '2024-01-01' + i * interval '1 second' AS ts, random() AS v FROM generate_series(1, ${r}) i`,
     // Correlated columns.
-    `CREATE TABLE cities AS SELECT i AS id, i % 100 AS zip, i % 100 AS city FROM generate_series(1, ${r}) i`,
+    `CREATE TABLE cities AS SELECT i AS id, i % 100 AS zip, i % 100 AS city, (i * 7) % 13 AS kind FROM generate_series(1, ${r}) i`,
     // Partitioned table.
     `CREATE TABLE measurements (id int, device_id int, reading float8) PARTITION BY RANGE (id)`,
     ...Array.from({ length: 10 }, (_, p) => `CREATE TABLE measurements_p${p} PARTITION OF measurements FOR VALUES FROM (${(p * r) / 10 + 1}) TO (${((p + 1) * r) / 10 + 1})`),

@@ -22,6 +22,7 @@ import { inspectStatement } from './sql-text.js';
 import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
 import { verifyRewrites, verifySettings } from './rewrite.js';
 import { verifyStatistics } from './verify-stats.js';
+import { refineStatistics } from './correlation.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json' | 'html';
 
@@ -166,6 +167,9 @@ export async function diagnose(
     catalog = await fetchCatalog(session, relationsOf(plan), fkTriggers);
   });
   const analysis = analyzePlan(plan, catalog, { sql: spec.sql });
+  if (analysis.findings.some((f) => f.kind === 'row-misestimate' && f.fix.sql[0]?.startsWith('CREATE STATISTICS'))) {
+    await session.rolledBack({ readOnly: true, timeoutMs: o.timeoutMs }, () => refineStatistics(session, analysis.findings));
+  }
   const report: ExplainReport = {
     query: spec.sql,
     params: spec.params,
