@@ -229,3 +229,13 @@ describe('no "bloat" from a nested loop', () => {
     expect(analyzePlan(plan, emptyCatalog()).findings.flatMap((f) => f.fix.sql).join(' ')).not.toMatch(/VACUUM/);
   });
 });
+
+describe('misestimate severity by its effect above', () => {
+  it('a cheap scan underestimated 1,000× that feeds a nested loop taking the whole query is HIGH, not LOW', () => {
+    const outer = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Outer', 'Relation Name': 'cities', Schema: 'public', Alias: 'c', Filter: '((c.zip = 42) AND (c.city = 42))', 'Plan Rows': 2, 'Actual Rows': 2000, 'Actual Loops': 1, 'Actual Total Time': 0.5, 'Rows Removed by Filter': 0 };
+    const inner = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Inner', 'Relation Name': 'shops', Schema: 'public', Alias: 's', 'Plan Rows': 10, 'Actual Rows': 10, 'Actual Loops': 2000, 'Actual Total Time': 10 };
+    const plan = parsePlan({ Plan: { 'Node Type': 'Nested Loop', 'Join Type': 'Inner', 'Plan Rows': 20, 'Actual Rows': 20000, 'Actual Loops': 1, 'Actual Total Time': 20000, Plans: [outer, inner] }, 'Execution Time': 20000 } as RawExplain);
+    const f = analyzePlan(plan, emptyCatalog()).findings.find((x) => x.kind === 'row-misestimate' && x.node?.includes('cities'));
+    expect(f?.severity).toBe('high');
+  });
+});

@@ -43,13 +43,24 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
         ? `The statistics of ${fresh.join(', ')} are fresh, so ANALYZE would not change this estimate: raise the column's statistics target (ALTER TABLE … ALTER COLUMN … SET STATISTICS 1000) or rewrite the condition so the planner can estimate it.`
         : 'The estimate goes wrong above the scans (a join or an expression): look at the join condition.';
   }
+  // Severity by the damage above: an underestimate feeding a nested loop costs what that loop costs.
+  let severity = severityOf(plan, node, f >= 100);
+  const rank = { low: 0, medium: 1, high: 2 } as const;
+  if (under) {
+    for (const a of ancestors(plan, node)) {
+      if (!/^(Nested Loop|Hash Join|Merge Join|Sort|Aggregate|Hash)$/.test(a.type)) continue;
+      const above = severityOf(plan, a);
+      if (rank[above] > rank[severity]) severity = above;
+      if (a.type === 'Nested Loop') break;
+    }
+  }
   return {
     kind: 'row-misestimate',
-    severity: severityOf(plan, node, f >= 100),
+    severity,
     nodeId: node.id,
     node: node.label,
     title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows)} expected, ${fmtInt(node.actualRows ?? 0)} actual)`,
-    explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count.`,
+    explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count${severity !== severityOf(plan, node, f >= 100) ? ', and the node above it that this choice made slow is where the time went' : ''}.`,
     evidence: { estimatedRows: node.estRows, actualRows: node.actualRows ?? 0, loops: node.loops, factor: round(f, 1), direction: under ? 'under' : 'over' },
     fix: { text, sql },
     impactMs: node.totalMs,
