@@ -95,6 +95,7 @@ describe.skipIf(!chromium && !process.env.CI)('--format html in headless Chromiu
     const png = path.join(dir, 'shot.png');
     const shot = spawnSync(chromium!, [...flags, '--hide-scrollbars', `--screenshot=${png}`, '--window-size=1200,900', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
     expect(shot.status, shot.stderr).toBe(0);
+    if (process.env.KEEP_SHOT) writeFileSync(process.env.KEEP_SHOT, readFileSync(png));
     const img = decodePng(readFileSync(png));
     expect([img.width, img.height]).toEqual([1200, 900]);
     let ink = 0, red = 0;
