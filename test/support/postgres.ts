@@ -9,6 +9,9 @@ export interface TestPostgres {
   /** postgres://postgres:…@127.0.0.1:PORT/postgres */
   url: string;
   port: number;
+  /** unix_socket_directories: connect with host=<this dir>. */
+  socketDir: string;
+  password: string;
   /** A URL for another database on the same server. */
   urlFor(database: string): string;
   /** Create a fresh database and return its URL. */
@@ -39,7 +42,7 @@ export async function startPostgres(opts: { postgresFlags?: string[] } = {}): Pr
     password: PASSWORD,
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(opts.postgresFlags ?? [])],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`, ...(opts.postgresFlags ?? [])],
     onLog: (m) => logs.push(String(m)),
     onError: (m) => logs.push(String(m)),
   });
@@ -57,6 +60,8 @@ export async function startPostgres(opts: { postgresFlags?: string[] } = {}): Pr
   return {
     url: urlFor('postgres'),
     port,
+    socketDir: root,
+    password: PASSWORD,
     urlFor,
     async createDatabase(name) {
       await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);

@@ -20,7 +20,8 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
   }
   const settingsRes = await session.query<{ name: string; setting: string }>(
     `SELECT ${OWN} name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)
-     UNION ALL SELECT 'database', current_database()`,
+     UNION ALL SELECT 'database', current_database()
+     UNION ALL SELECT 'database_collate', datcollate::text FROM pg_database WHERE datname = current_database()`,
     [SETTINGS],
   );
   const settings = Object.fromEntries(settingsRes.rows.map((r) => [r.name, r.setting]));
@@ -41,7 +42,13 @@ export async function fetchCatalog(session: PgSession, relations: Array<{ schema
                     'include', (SELECT COALESCE(json_agg(pg_get_indexdef(i.indexrelid, k.n, true) ORDER BY k.n), '[]')
                                 FROM generate_series(${include} + 1, i.indnatts) AS k(n))) ORDER BY ic.relname)
                   FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
-                  WHERE i.indrelid = c.oid), '[]') AS indexes
+                  WHERE i.indrelid = c.oid), '[]') AS indexes,
+        COALESCE((SELECT json_object_agg(a.attname, COALESCE(co.collname, 'default')) FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0), '{}') AS collations,
+        (SELECT json_build_object('schema', pn.nspname, 'name', p.relname) FROM pg_inherits ih JOIN pg_class p ON p.oid = ih.inhparent
+           JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE ih.inhrelid = c.oid AND p.relkind = 'p' LIMIT 1) AS parent,
+        (SELECT json_build_object('modSinceAnalyze', st.n_mod_since_analyze, 'analyzed', COALESCE(st.last_analyze, st.last_autoanalyze) IS NOT NULL)
+           FROM pg_stat_all_tables st WHERE st.relid = c.oid) AS stats
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'm') AND (n.nspname, c.relname) IN (
             SELECT COALESCE(r.schema, (SELECT nspname FROM pg_namespace WHERE oid = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass(quote_ident(r.name))))), r.name

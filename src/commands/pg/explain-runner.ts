@@ -33,7 +33,9 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
   // must go through the simple protocol (Parse would demand values for $n), and
   // are safe there because inspectStatement() already refused multiple statements.
   const run = async (text: string, values?: unknown[], extended = true) => {
-    const res = await s.query<{ 'QUERY PLAN': RawExplain[] | string }>(text, values, { sqlForErrors: spec.sql, extended });
+    // The user's query ends the text: the server's error positions count what precedes it.
+    const positionOffset = text.endsWith(spec.sql) ? text.length - spec.sql.length : 0;
+    const res = await s.query<{ 'QUERY PLAN': RawExplain[] | string }>(text, values, { sqlForErrors: spec.sql, positionOffset, extended });
     const doc = res.rows[0]!['QUERY PLAN'];
     return (typeof doc === 'string' ? JSON.parse(doc) : doc)[0] as RawExplain;
   };
@@ -45,7 +47,7 @@ export async function explainStatement(s: PgSession, spec: ExplainSpec, opts: { 
     }
     if (s.versionNum >= 160000) return run(explainText(spec, s.versionNum), undefined, false);
     // Before PostgreSQL 16: a prepared statement forced to its generic plan.
-    await s.query(`PREPARE ${GENERIC_NAME} AS ${spec.sql}`, undefined, { sqlForErrors: spec.sql });
+    await s.query(`PREPARE ${GENERIC_NAME} AS ${spec.sql}`, undefined, { sqlForErrors: spec.sql, positionOffset: `PREPARE ${GENERIC_NAME} AS `.length });
     try {
       await s.query('SET LOCAL plan_cache_mode = force_generic_plan');
       const nulls = Array.from({ length: spec.paramCount }, () => 'NULL').join(', ');
@@ -62,6 +64,8 @@ export interface BuiltIndex {
   table: string;
   sql: string;
   buildMs: number;
+  /** On a partitioned table: the partitions' own indexes it created (what the plan names). */
+  children: string[];
 }
 
 export interface RealVerification {
@@ -91,7 +95,12 @@ export async function verifyReal(
       for (const a of advice) {
         const t0 = performance.now();
         await s.query(a.buildSql);
-        indexes.push({ name: a.name, table: a.table, sql: a.buildSql, buildMs: performance.now() - t0 });
+        const buildMs = performance.now() - t0;
+        const { rows } = await s.query<{ name: string }>(
+          `SELECT ${OWN} c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+          [a.schema ? `"${a.schema.replace(/"/g, '""')}"."${a.name.replace(/"/g, '""')}"` : `"${a.name.replace(/"/g, '""')}"`],
+        );
+        indexes.push({ name: a.name, table: a.table, sql: a.buildSql, buildMs, children: rows.map((r) => r.name) });
       }
       // The statement itself still must not write unless allowed.
       if (!opts.allowWrites) await s.query('SET TRANSACTION READ ONLY');

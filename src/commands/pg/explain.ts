@@ -2,9 +2,10 @@
  * opsctl pg explain: run EXPLAIN (ANALYZE, BUFFERS) safely, name what is wrong
  * in the plan, propose the index that fixes it and, on request, prove it.
  */
-import { readFile } from 'node:fs/promises';
 import type { Context } from '../../lib/context.js';
 import { OpsError, usageError } from '../../lib/errors.js';
+import { fmtInt, fmtMs } from './analysis/finding.js';
+import { terminalWidth } from '../../lib/terminal.js';
 import { resolveConnection, type ConnectionSpec } from '../../lib/postgres.js';
 import { fetchCatalog } from './catalog.js';
 import { explainStatement, explainText, verifyHypo, verifyReal, type ExplainSpec } from './explain-runner.js';
@@ -16,9 +17,14 @@ import { parsePlan, type Plan } from './analysis/plan.js';
 import { reportJson, summarize, type ExplainMode, type ExplainReport, type Verification } from './report.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
+import { renderHtml } from './render-html.js';
 import { inspectStatement } from './sql-text.js';
+import { classifyStatement, riskyCalls, type RiskyCall } from './safety.js';
+import { verifyRewrites, verifySettings } from './rewrite.js';
+import { verifyStatistics } from './verify-stats.js';
+import { refineStatistics } from './correlation.js';
 
-export type OutputFormat = 'text' | 'markdown' | 'json';
+export type OutputFormat = 'text' | 'markdown' | 'json' | 'html';
 
 export interface ExplainOptions {
   sql: string;
@@ -27,6 +33,8 @@ export interface ExplainOptions {
   timeoutMs: number;
   lockTimeoutMs: number;
   allowWrites: boolean;
+  /** Execute even when the statement calls a volatile or server-acting function. */
+  allowVolatile?: boolean;
   analyze: boolean;
   verify?: 'hypo' | 'real';
   /** SET LOCAL for the explained statement (and its verification), e.g. { work_mem: '256MB' }. */
@@ -58,6 +66,7 @@ const EXPLAIN_PREFIX = /^(?:\s*(?:--[^\r\n]*|\/\*[\s\S]*?\*\/))*\s*EXPLAIN(?:\s*
 export function planExplain(o: ExplainOptions): { spec: ExplainSpec; notes: string[] } {
   const prefixed = EXPLAIN_PREFIX.test(o.sql);
   const info = inspectStatement(o.sql.replace(EXPLAIN_PREFIX, ''));
+  const statement = classifyStatement(info.words);
   if (o.params.length && o.params.length !== info.paramCount) {
     throw usageError(`The query uses ${info.paramCount} parameter(s) ($1…) but ${o.params.length} --param value(s) were given.`, 'pass one --param per $n, in order, or none to explain the generic plan', 'pg-param-count');
   }
@@ -67,7 +76,10 @@ export function planExplain(o: ExplainOptions): { spec: ExplainSpec; notes: stri
     mode = 'generic';
     notes.push(`the query has ${info.paramCount} parameter(s) and no --param values: this is the generic plan (estimates only); pass --param to execute it with real values`);
   } else if (!o.analyze) mode = 'plan';
-  else if (info.writes && !o.allowWrites) {
+  else if (statement.createsTable && !o.allowWrites) {
+    mode = 'plan';
+    notes.push('CREATE TABLE … AS / SELECT … INTO creates a table when executed, so it was planned, not executed; --allow-writes executes it inside a transaction that is rolled back');
+  } else if (info.writes && !o.allowWrites) {
     mode = 'plan';
     notes.push('the statement writes, so it was not executed (plan only); --allow-writes executes it inside a transaction that is rolled back');
   }
@@ -80,16 +92,43 @@ export function dryRunStatements(o: ExplainOptions): { statements: string[]; not
   const settings = Object.entries(o.settings ?? {}).map(([k, v]) => `SELECT set_config('${k}', '${v.replace(/'/g, "''")}', true)`);
   const statements = [...beginStatements({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs }), ...settings, explainText(spec, 180000), 'ROLLBACK'];
   if (spec.kind === 'generic') notes.push('before PostgreSQL 16 the generic plan comes from PREPARE + plan_cache_mode = force_generic_plan + EXPLAIN EXECUTE');
+  if (spec.kind === 'analyze' && !o.allowVolatile) notes.push('before executing, opsctl plans the statement (EXPLAIN VERBOSE without ANALYZE) and executes it only if it calls no volatile function outside a short harmless list (--allow-volatile overrides)');
   if (o.verify === 'real') notes.push(`--verify real would then build the proposed index (it depends on the plan) with CREATE INDEX in a second transaction, READ WRITE with lock_timeout = ${o.lockTimeoutMs} ms, re-run the EXPLAIN and roll back`);
   if (o.verify === 'hypo') notes.push('--verify hypo would then create the proposed index hypothetically (HypoPG) in a second rolled-back transaction and re-run the EXPLAIN without ANALYZE');
   return { statements, notes };
 }
 
 export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<ExplainReport> {
-  const { spec, notes } = planExplain(o);
+  const planned = planExplain(o);
+  const notes = planned.notes;
+  let spec = planned.spec;
   const session = await deps.connect(o.connection, deps.signal);
   try {
+    let refused: RiskyCall[] | undefined;
+    if (spec.kind === 'analyze' && !o.allowVolatile) {
+      const plainSpec: ExplainSpec = { ...spec, kind: 'plan' };
+      refused = await session.rolledBack({ readOnly: !o.allowWrites, timeoutMs: o.timeoutMs, settings: o.settings }, async () => riskyCalls(session, await explainStatement(session, plainSpec)));
+      if (refused.length) {
+        spec = plainSpec;
+        notes.push(
+          `not executed, plan only: it calls ${refused.map((r) => `${r.name}() (${r.reason})`).join(', ')}; a rollback does not undo that. --allow-volatile executes it anyway`,
+        );
+      }
+    }
     const { report, plan, catalog } = await diagnose(session, spec, { timeoutMs: o.timeoutMs, allowWrites: o.allowWrites, connection: o.connection.display, notes, settings: o.settings });
+    if (refused?.length) report.refused = refused;
+    if (o.verify === 'real' && spec.kind === 'analyze') {
+      try {
+        if (report.findings.some((f) => f.rewrite)) report.rewrites = await verifyRewrites(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        const settings = await verifySettings(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings });
+        if (settings.length) report.settingsVerified = settings;
+        const stats = await verifyStatistics(session, spec, report.findings, { timeoutMs: o.timeoutMs, settings: o.settings, before: plan });
+        if (stats.length) report.statistics = stats;
+      } catch (err) {
+        if (deps.signal?.aborted) throw err;
+        report.verificationError = { message: (err as Error).message, hint: (err as OpsError).hint, code: (err as OpsError).code ?? 'pg-verify-failed' };
+      }
+    }
     if (o.verify) {
       let todo = report.advice.filter((a) => !a.existing);
       if (o.verify === 'hypo' && todo.some((a) => a.foreignKey)) {
@@ -97,7 +136,16 @@ export async function run(o: ExplainOptions, deps: ExplainDeps): Promise<Explain
         notes.push('--verify hypo cannot show foreign-key checks (they run only when the statement executes): use --verify real with --allow-writes for those indexes');
       }
       if (todo.length === 0) notes.push(`--verify ${o.verify}: there is no new index to verify`);
-      else report.verification = await verify(session, spec, plan, catalog, todo, o, deps);
+      else {
+        try {
+          report.verification = await verify(session, spec, plan, catalog, todo, o, deps);
+        } catch (err) {
+          // The diagnosis stands on its own: keep it, and say why the proof is missing.
+          if (deps.signal?.aborted) throw err;
+          const e = err instanceof OpsError ? err : new OpsError(String((err as Error)?.message ?? err), { code: 'pg-verify-failed' });
+          report.verificationError = { message: e.message, hint: e.hint, code: e.code };
+        }
+      }
     }
     return report;
   } finally {
@@ -119,6 +167,9 @@ export async function diagnose(
     catalog = await fetchCatalog(session, relationsOf(plan), fkTriggers);
   });
   const analysis = analyzePlan(plan, catalog, { sql: spec.sql });
+  if (analysis.findings.some((f) => f.kind === 'row-misestimate' && f.fix.sql[0]?.startsWith('CREATE STATISTICS'))) {
+    await session.rolledBack({ readOnly: true, timeoutMs: o.timeoutMs }, () => refineStatistics(session, analysis.findings));
+  }
   const report: ExplainReport = {
     query: spec.sql,
     params: spec.params,
@@ -130,6 +181,26 @@ export async function diagnose(
     notes: o.notes ?? [],
   };
   return { report, plan, catalog };
+}
+
+/**
+ * What --verify real blocks, and for how long: CREATE INDEX holds a SHARE lock
+ * from the build to the rollback, so writers of the table wait for the build
+ * plus one more run of the query; readers do not wait.
+ */
+export function lockWarning(todo: IndexAdvice[], catalog: Catalog, before: Plan, o: Pick<ExplainOptions, 'lockTimeoutMs' | 'timeoutMs'>): string {
+  const tables = [...new Set(todo.map((a) => a.table))];
+  const sizes = tables.map((t) => {
+    const info = catalog.tables.find((x) => x.name === t);
+    const rows = info?.rows;
+    return `${t}${rows !== undefined && rows >= 0 ? ` (~${fmtInt(rows)} rows)` : ''}`;
+  });
+  const run = before.executionMs !== undefined ? `${fmtMs(before.executionMs)}, as measured just now` : 'not measured: plan only';
+  return (
+    `--verify real builds ${todo.map((a) => a.name).join(', ')} with CREATE INDEX inside a transaction that is rolled back. ` +
+    `From the start of the build until the rollback, INSERT/UPDATE/DELETE on ${sizes.join(', ')} wait (reads do not): the build, plus one more run of the query (${run}); at most --timeout ${o.timeoutMs / 1000} s in all. ` +
+    `If another transaction holds a conflicting lock, opsctl gives up after lock_timeout ${o.lockTimeoutMs / 1000} s rather than queue. If opsctl dies, the server notices within about a second and rolls back.`
+  );
 }
 
 async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catalog: Catalog, todo: IndexAdvice[], o: ExplainOptions, deps: ExplainDeps): Promise<Verification> {
@@ -148,8 +219,7 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
   };
   const remainingKinds = (p: Plan) => analyzePlan(p, withIndexes, { sql: spec.sql }).findings.filter((f) => f.severity !== 'low').map((f) => f.kind);
   if (o.verify === 'real') {
-    const tables = [...new Set(todo.map((a) => a.table))].join(', ');
-    deps.warn(`--verify real builds ${todo.map((a) => a.name).join(', ')} inside a transaction that is rolled back; while it runs, writes to ${tables} wait (lock_timeout ${o.lockTimeoutMs / 1000} s).`);
+    deps.warn(lockWarning(todo, catalog, before, o));
     const v = await verifyReal(session, spec, todo, { timeoutMs: o.timeoutMs, lockTimeoutMs: o.lockTimeoutMs, allowWrites: o.allowWrites, settings: o.settings });
     const after = parsePlan(v.after);
     const b = summarize(before);
@@ -158,7 +228,8 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
     const triggerMs = (p: Plan, fk: string) => (p.raw.Triggers ?? []).filter((t) => t['Constraint Name'] === fk).reduce((sum, t) => sum + Number(t['Time'] ?? 0), 0);
     const used = (name: string) => {
       const fk = todo.find((x) => x.name === name)?.foreignKey;
-      return fk ? triggerMs(after, fk) < 0.5 * triggerMs(before, fk) : after.nodes.some((n) => n.index === name);
+      const children = v.indexes.find((i) => i.name === name)?.children ?? [];
+      return fk ? triggerMs(after, fk) < 0.5 * triggerMs(before, fk) : after.nodes.some((n) => n.index === name || (n.index !== undefined && children.includes(n.index)));
     };
     return {
       method: 'real',
@@ -189,50 +260,18 @@ async function verify(session: PgSession, spec: ExplainSpec, before: Plan, catal
   };
 }
 
-async function readSql(args: unknown[], opts: Record<string, any>): Promise<string> {
-  const arg = typeof args[0] === 'string' ? args[0] : undefined;
-  if (arg !== undefined && opts.file) throw usageError('Give the query either as an argument or with -f FILE, not both.');
-  if (arg !== undefined) return arg;
-  if (opts.file && opts.file !== '-') {
-    try {
-      return await readFile(opts.file, 'utf8');
-    } catch (err) {
-      throw usageError(`Cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, undefined, 'pg-file');
-    }
-  }
-  if (!opts.file && process.stdin.isTTY) throw usageError('No query given.', "pass it as an argument, with -f FILE, or on stdin: opsctl pg explain 'SELECT …'", 'pg-no-query');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export function resolveDb(opts: Record<string, any>, ctx: Context): ConnectionSpec {
+export function resolveDb(opts: { db?: string }, ctx: Context): ConnectionSpec {
   const db = ctx.setting<string>('pg', 'db', opts.db);
-  return resolveConnection(db, ctx.env, opts.db ? '--db' : 'the pg.db setting');
+  const spec = resolveConnection(db, ctx.env, opts.db ? '--db' : db !== undefined ? 'the pg.db setting' : '--db');
+  for (const w of spec.warnings) ctx.out.warn(w);
+  return spec;
 }
 
-export function resolveFormat(opts: Record<string, any>, ctx: Context): OutputFormat {
+export function resolveFormat(opts: { format?: string }, ctx: Context): OutputFormat {
   if (ctx.global.json) return 'json';
   const format = ctx.setting<string>('pg', 'format', opts.format, 'text');
-  if (format !== 'text' && format !== 'markdown' && format !== 'json') throw usageError(`pg.format must be text, markdown or json, got "${format}".`, undefined, 'config-malformed');
+  if (format !== 'text' && format !== 'markdown' && format !== 'json' && format !== 'html') throw usageError(`pg.format must be text, markdown, json or html, got "${format}".`, undefined, 'config-malformed');
   return format;
-}
-
-export async function resolveOptions(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<ExplainOptions> {
-  const timeout = Number(ctx.setting('pg', 'timeout', opts.timeout, 60, 'number'));
-  const lockTimeout = Number(ctx.setting('pg', 'lockTimeout', opts.lockTimeout, 5, 'number'));
-  if (!(timeout > 0) || !(lockTimeout > 0)) throw usageError('--timeout and --lock-timeout must be positive numbers of seconds.');
-  return {
-    sql: await readSql(args, opts),
-    params: (opts.param as string[] | undefined) ?? [],
-    connection: resolveDb(opts, ctx),
-    timeoutMs: timeout * 1000,
-    lockTimeoutMs: lockTimeout * 1000,
-    allowWrites: Boolean(opts.allowWrites),
-    analyze: opts.analyze !== false,
-    verify: opts.verify,
-    settings: parseSettings(opts.set),
-  };
 }
 
 /** Settings that keep the explained statement safe: they have their own flags, and --set must not undo them. */
@@ -257,29 +296,22 @@ export function parseSettings(list: string[] | undefined): Record<string, string
   return out;
 }
 
-export function printReport(report: ExplainReport, format: OutputFormat, ctx: Context): void {
-  if (format === 'json') ctx.out.data(reportJson(report));
-  else if (format === 'markdown') ctx.out.streams.stdout.write(renderMarkdown(report) + '\n');
-  else ctx.out.streams.stdout.write(renderText(report, (s, t) => ctx.out.style(s, t)) + '\n');
-}
-
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const options = await resolveOptions(args, opts, ctx);
-  const format = resolveFormat(opts, ctx);
-  if (ctx.global.dryRun) {
-    const { statements, notes } = dryRunStatements(options);
-    if (format === 'json') ctx.out.data({ dryRun: true, connection: options.connection.display, statements, notes });
-    else {
-      ctx.out.line(`[Dry run] Not connected to ${options.connection.display}. opsctl would send:`);
-      for (const st of statements) ctx.out.line(`  ${st.replace(/\s+/g, ' ')};`);
-      for (const n of notes) ctx.out.line(`note: ${n}`);
-    }
-    return 0;
+/**
+ * SIGTERM handled like Ctrl-C: the running statement is cancelled on the
+ * server and the transaction rolled back before exiting, instead of the
+ * default of dying with the query still running.
+ */
+export async function withTermination<T>(parent: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onParent = () => controller.abort(parent.reason);
+  if (parent.aborted) onParent();
+  parent.addEventListener('abort', onParent, { once: true });
+  const onTerm = () => controller.abort(new OpsError('Terminated.', { exitCode: 130, code: 'interrupted' }));
+  process.on('SIGTERM', onTerm);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGTERM', onTerm);
+    parent.removeEventListener('abort', onParent);
   }
-  const report = await run(options, defaultDeps(ctx));
-  printReport(report, format, ctx);
-  if (report.verification?.leftBehind.length) {
-    throw new OpsError(`Verification left ${report.verification.leftBehind.join(', ')} behind after the rollback.`, { hint: 'drop it by hand: DROP INDEX CONCURRENTLY …', code: 'pg-left-behind' });
-  }
-  return 0;
 }

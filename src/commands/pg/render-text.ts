@@ -1,5 +1,6 @@
 /** The human report: the plan as a tree (hottest path marked), findings, advice, verification. */
 import type { Style } from '../../lib/output.js';
+import { escapeLine, truncate } from '../../lib/terminal.js';
 import { fmtInt, fmtMs, fmtNum, type Finding } from './analysis/findings.js';
 import { n0 } from './analysis/finding.js';
 import type { Plan, PlanNode } from './analysis/plan.js';
@@ -41,14 +42,35 @@ function nodeStats(n: PlanNode, plan: Plan): string {
   return parts.join('  · ');
 }
 
-export function renderTree(plan: Plan, s: Styler = plain): string[] {
+/**
+ * The plan as a tree. With a width (the terminal's), no line is longer: a node
+ * whose figures do not fit moves them to a line of their own, and condition
+ * lines are cut with "…" (the JSON and HTML outputs keep everything).
+ */
+export function renderTree(plan: Plan, s: Styler = plain, width?: number): string[] {
   const lines: string[] = [];
+  const fit = (text: string) => (width ? truncate(text, width) : text);
   const walk = (n: PlanNode, prefix: string, childPrefix: string) => {
-    const marker = n.hot ? s('red', '▶ ') : '  ';
-    const name = n.hot ? s('bold', n.label) : n.label;
-    lines.push(`${prefix}${marker}${name}  ${s('dim', `#${n.id}`)}  · ${nodeStats(n, plan)}`);
+    const marker = n.hot ? '▶ ' : '  ';
+    const label = escapeLine(n.label);
+    const stats = nodeStats(n, plan);
     const detailPrefix = childPrefix + (n.children.length ? '│    ' : '     ');
-    for (const d of nodeDetails(n, plan.analyzed)) lines.push(s('dim', `${detailPrefix}${d}`));
+    const head = `${prefix}${marker}${label}  #${n.id}`;
+    const styledHead = `${prefix}${n.hot ? s('red', marker) : marker}${n.hot ? s('bold', label) : label}  ${s('dim', `#${n.id}`)}`;
+    const len = (t: string) => [...t].length;
+    const oneLine = `${head}  · ${stats}`;
+    if (!width || len(oneLine) <= width) lines.push(`${styledHead}  · ${stats}`);
+    else {
+      if (len(head) <= width) lines.push(styledHead);
+      else {
+        // Cut the label, keep the node id (findings refer to it).
+        const room = Math.max(8, width - len(prefix) - len(marker) - len(`  #${n.id}`));
+        const cut = truncate(label, room);
+        lines.push(`${prefix}${n.hot ? s('red', marker) : marker}${n.hot ? s('bold', cut) : cut}  ${s('dim', `#${n.id}`)}`);
+      }
+      lines.push(s('dim', fit(`${detailPrefix}${stats}`)));
+    }
+    for (const d of nodeDetails(n, plan.analyzed)) lines.push(s('dim', fit(`${detailPrefix}${escapeLine(d)}`)));
     n.children.forEach((c, i) => {
       const last = i === n.children.length - 1;
       walk(c, childPrefix + (last ? '└─' : '├─'), childPrefix + (last ? '   ' : '│  '));
@@ -100,10 +122,11 @@ function renderVerification(v: Verification, s: Styler): string[] {
   return out;
 }
 
-export function renderText(r: ExplainReport, s: Styler = plain): string {
+export function renderText(r: ExplainReport, s: Styler = plain, width?: number): string {
   const out: string[] = [];
   const p = r.plan;
-  out.push(`${s('bold', 'Query')}   ${r.query.replace(/\s+/g, ' ')}`);
+  const query = escapeLine(r.query.replace(/\s+/g, ' '));
+  out.push(`${s('bold', 'Query')}   ${width ? truncate(query, Math.max(20, width - 8)) : query}`);
   if (r.params.length) out.push(`${s('bold', 'Params')}  ${r.params.map((x, i) => `$${i + 1}=${x}`).join('  ')}`);
   out.push(`${s('bold', 'Server')}  PostgreSQL ${r.server.version} · ${r.server.connection}`);
   if (p.analyzed) {
@@ -116,7 +139,7 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
   if (settings.length) out.push(`${s('bold', 'Settings')} ${settings.map(([k, v]) => `${k}=${v}`).join(', ')} (non-default, as the planner saw them)`);
   for (const n of r.notes) out.push(s('yellow', `note: ${n}`));
   out.push('', s('bold', `Plan${p.analyzed ? ' (▶ = hottest path)' : ''}`));
-  out.push(...renderTree(p, s));
+  out.push(...renderTree(p, s, width));
   out.push('');
   if (r.findings.length === 0) out.push(s('green', 'No problems found in this plan.'));
   else {
@@ -142,5 +165,25 @@ export function renderText(r: ExplainReport, s: Styler = plain): string {
     if (creatable.length && !r.verification) out.push(s('dim', '  prove it: re-run with --verify real (builds it in a rolled-back transaction) or --verify hypo (HypoPG)'));
   }
   if (r.verification) out.push('', ...renderVerification(r.verification, s));
+  for (const w of r.rewrites ?? []) {
+    const t = (x: { medianMs: number; minMs: number; maxMs: number; runs: number }) => `${fmtMs(x.medianMs)} median (${fmtMs(x.minMs)}–${fmtMs(x.maxMs)}, ${x.runs} runs)`;
+    out.push('', s('bold', `Rewrite (${w.kind})`) + (w.advised ? s('green', ' verified') : s('yellow', ` ${w.note ?? 'not advised'}`)));
+    out.push(`  ${s('cyan', w.sql.replace(/\s+/g, ' '))}`);
+    out.push(`  before ${t(w.before)}`, `  after  ${t(w.after)}   → ${fmtNum(w.speedup, 1)}×`);
+    out.push(`  ${w.sameRows ? s('green', '✓') : s('red', '✗')} ${w.sameRows ? `same ${fmtInt(w.rows)} rows (count and hash of every row)` : 'returns different rows'}`);
+  }
+  for (const v of r.settingsVerified ?? []) {
+    out.push('', s('bold', `Setting ${v.setting} = '${v.value}'`) + (v.advised ? s('green', ' verified') : s('yellow', ' measured no better: not advised')) + ' (SET LOCAL, rolled back)');
+    out.push(`  without ${fmtMs(v.before.medianMs)} median (${fmtMs(v.before.minMs)}–${fmtMs(v.before.maxMs)})   with ${fmtMs(v.after.medianMs)} median (${fmtMs(v.after.minMs)}–${fmtMs(v.after.maxMs)}), ${v.after.runs} runs each`);
+  }
+  for (const st of r.statistics ?? []) {
+    out.push('', s('bold', 'Statistics') + (st.advised ? s('green', ' verified') : s('yellow', ' measured no better: not advised')) + ' (CREATE STATISTICS + ANALYZE, rolled back)');
+    out.push(`  estimate ${fmtInt(st.estimatedBefore)} → ${fmtInt(st.estimatedAfter)} rows (actual ${fmtInt(st.actualRows)}): off by ${fmtNum(st.errorBefore, 1)}× → ${fmtNum(st.errorAfter, 1)}×`);
+  }
+  if (r.verificationError) {
+    out.push('', s('bold', 'Verification') + s('red', ` failed: ${r.verificationError.message}`));
+    if (r.verificationError.hint) out.push(s('dim', `  hint: ${r.verificationError.hint}`));
+    out.push('  The diagnosis above does not depend on it; nothing was left behind (the transaction was rolled back).');
+  }
   return out.join('\n');
 }

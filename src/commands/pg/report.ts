@@ -47,6 +47,16 @@ export interface ExplainReport {
   findings: Finding[];
   advice: IndexAdvice[];
   verification?: Verification;
+  /** --verify failed or timed out: the diagnosis above still stands. */
+  verificationError?: { message: string; hint?: string; code: string };
+  /** --verify real: the rewrites of the query, timed and row-checked. */
+  rewrites?: import('./rewrite.js').RewriteVerification[];
+  /** --verify real: CREATE STATISTICS + ANALYZE (rolled back) and the estimate it gives. */
+  statistics?: import('./verify-stats.js').StatisticsVerification[];
+  /** --verify real: SET LOCAL advice (work_mem) timed with and without. */
+  settingsVerified?: import('./rewrite.js').SettingVerification[];
+  /** Not executed because of these calls (plan only). */
+  refused?: Array<{ name: string; reason: string }>;
   notes: string[];
 }
 
@@ -89,7 +99,7 @@ export function reportJson(r: ExplainReport) {
     server: r.server,
     summary: { ...summarize(r.plan), nodes: r.plan.nodes.length, hottestPath: r.plan.nodes.filter((n) => n.hot).map((n) => n.id), settings: r.plan.settings, jit: r.plan.jit ?? null },
     nodes: r.plan.nodes.map(nodeJson),
-    findings: r.findings.map(({ advice, impactMs, ...f }) => ({ ...f, fix: { ...f.fix, index: advice?.name ?? null } })),
+    findings: r.findings.map(({ advice, extraAdvice, impactMs, ...f }) => ({ ...f, fix: { ...f.fix, index: advice?.name ?? null, indexes: [advice, ...(extraAdvice ?? [])].filter((a) => a).map((a) => a!.name) } })),
     advice: r.advice.map((a) => ({
       table: a.schema ? `${a.schema}.${a.table}` : a.table,
       name: a.name,
@@ -102,8 +112,14 @@ export function reportJson(r: ExplainReport) {
       alternatives: a.alternatives,
       supersedes: a.supersedes,
       nodeIds: a.nodeIds,
+      partitions: a.partitions ?? null,
     })),
     verification: r.verification ? (({ afterPlan, ...v }) => v)(r.verification) : null,
+    verificationError: r.verificationError ?? null,
+    refused: r.refused ?? [],
+    rewrites: r.rewrites ?? [],
+    statistics: r.statistics ?? [],
+    settingsVerified: r.settingsVerified ?? [],
     notes: r.notes,
     plan: r.plan.raw,
   };

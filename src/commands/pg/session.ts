@@ -4,9 +4,8 @@
  * transaction that is always rolled back.
  */
 import type pgTypes from 'pg';
-import pg from 'pg';
 import { interrupted } from '../../lib/errors.js';
-import { translatePgError, type ConnectionSpec } from '../../lib/postgres.js';
+import { connectPg, translatePgError, type ConnectionSpec } from '../../lib/postgres.js';
 
 /** Marks opsctl's own queries (inside the statement: PostgreSQL 18 drops leading comments from pg_stat_statements), so `pg slow` never lists them as the database's slow queries. */
 export const OWN = '/* opsctl */';
@@ -17,6 +16,8 @@ export interface TransactionOptions {
   lockTimeoutMs?: number;
   /** Session settings for this transaction only (SET LOCAL), e.g. work_mem. */
   settings?: Record<string, string>;
+  /** PostgreSQL 14+: how often the server checks that opsctl is still there while a statement runs. */
+  checkConnectionMs?: number;
 }
 
 /** How every transaction opens: read-only unless allowed, with its timeouts (user settings follow, via set_config). */
@@ -27,6 +28,8 @@ export function beginStatements(opts: TransactionOptions): string[] {
     `SET LOCAL statement_timeout = ${ms(opts.timeoutMs)}`,
     `SET LOCAL lock_timeout = ${ms(opts.lockTimeoutMs ?? opts.timeoutMs)}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, ms(opts.timeoutMs * 2))}`,
+    // Without it a killed opsctl leaves the statement (and --verify real's SHARE lock) running to its end.
+    ...(opts.checkConnectionMs ? [`SET LOCAL client_connection_check_interval = ${ms(opts.checkConnectionMs)}`] : []),
   ];
 }
 
@@ -42,19 +45,22 @@ export class PgSession {
 
   static async connect(spec: ConnectionSpec, signal?: AbortSignal): Promise<PgSession> {
     if (signal?.aborted) throw interrupted();
-    const client = new pg.Client(spec.config);
-    // A server-side disconnect must surface as a failed query, not crash the process.
-    client.on('error', () => {});
-    const abort = () => void client.end().catch(() => {});
+    let client: pgTypes.Client | undefined;
+    let cancelled = false;
+    const abort = () => {
+      cancelled = true;
+      void client?.end().catch(() => {});
+    };
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      await client.connect();
+      client = await connectPg(spec);
+      if (cancelled) throw interrupted();
       const { rows } = await client.query<{ num: number; v: string; pid: number }>(
         `SELECT ${OWN} current_setting('server_version_num')::int AS num, current_setting('server_version') AS v, pg_backend_pid() AS pid`,
       );
       return new PgSession(client, spec, rows[0]!.num, rows[0]!.v, rows[0]!.pid, signal);
     } catch (err) {
-      await client.end().catch(() => {});
+      await client?.end().catch(() => {});
       if (signal?.aborted) throw interrupted();
       throw translatePgError(err, spec);
     } finally {
@@ -63,7 +69,7 @@ export class PgSession {
   }
 
   /** Run a statement; on Ctrl-C the server cancels it and this throws "Interrupted". */
-  async query<T extends pgTypes.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; extended?: boolean } = {}): Promise<pgTypes.QueryResult<T>> {
+  async query<T extends pgTypes.QueryResultRow = any>(text: string, values?: unknown[], opts: { sqlForErrors?: string; positionOffset?: number; extended?: boolean } = {}): Promise<pgTypes.QueryResult<T>> {
     if (this.signal?.aborted) throw interrupted();
     const onAbort = () => void this.cancelRunning();
     this.signal?.addEventListener('abort', onAbort, { once: true });
@@ -72,7 +78,7 @@ export class PgSession {
       return await this.client.query<T>({ text, values, ...(opts.extended ? { queryMode: 'extended' as const } : {}) } as pgTypes.QueryConfig);
     } catch (err) {
       if (this.signal?.aborted) throw interrupted();
-      throw translatePgError(err, this.spec, opts.sqlForErrors);
+      throw translatePgError(err, this.spec, opts.sqlForErrors, opts.positionOffset);
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
     }
@@ -80,16 +86,15 @@ export class PgSession {
 
   /** Cancel the statement this session is running, from a second connection. */
   async cancelRunning(): Promise<void> {
-    const c = new pg.Client({ ...this.spec.config, connectionTimeoutMillis: 5000 });
-    c.on('error', () => {});
+    let c: pgTypes.Client | undefined;
     try {
-      await c.connect();
+      c = await connectPg(this.spec, { connectionTimeoutMillis: 5000 });
       await c.query(`SELECT ${OWN} pg_cancel_backend($1)`, [this.pid]);
     } catch {
       // Closing our connection below makes the server abort the transaction anyway.
       await this.client.end().catch(() => {});
     } finally {
-      await c.end().catch(() => {});
+      await c?.end().catch(() => {});
     }
   }
 
@@ -101,7 +106,8 @@ export class PgSession {
   async rolledBack<T>(opts: TransactionOptions, fn: () => Promise<T>): Promise<T> {
     try {
       // One round trip: our own fixed text, so the simple protocol's multiple statements are fine here.
-      await this.query(beginStatements(opts).join('; '));
+      const checkConnectionMs = this.versionNum >= 140000 ? (opts.checkConnectionMs ?? 500) : undefined;
+      await this.query(beginStatements({ ...opts, checkConnectionMs }).join('; '));
       for (const [name, value] of Object.entries(opts.settings ?? {})) await this.query(`SELECT ${OWN} set_config($1, $2, true)`, [name, value]);
       return await fn();
     } finally {

@@ -10,7 +10,9 @@ import type { ExplainSpec } from './explain-runner.js';
 import { OWN } from './session.js';
 import { table } from '../../lib/output.js';
 import { fmtInt, fmtMs } from './analysis/findings.js';
-import { defaultDeps, diagnose, resolveDb, resolveFormat, type ExplainDeps } from './explain.js';
+import { defaultDeps, diagnose, resolveDb, resolveFormat, withTermination, type ExplainDeps } from './explain.js';
+import { defineCommand, flag } from '../../lib/command.js';
+import { dryRunResult, isDryRun, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { reportJson, type ExplainReport } from './report.js';
 import { formatEvidence, type Styler } from './render-text.js';
 import { inspectStatement } from './sql-text.js';
@@ -153,22 +155,46 @@ export function renderSlow(result: SlowResult, top: number, s: Styler): string {
   return out.join('\n');
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const top = Number(ctx.setting('pg', 'top', opts.top, 10, 'number'));
-  const timeout = Number(ctx.setting('pg', 'timeout', opts.timeout, 60, 'number'));
-  if (!Number.isInteger(top) || top < 1) throw usageError(`--top must be a whole number of at least 1, got ${top}.`, undefined, 'usage');
-  if (!(timeout > 0)) throw usageError(`--timeout must be a positive number of seconds, got ${timeout}.`, undefined, 'usage');
-  const connection = resolveDb(opts, ctx);
-  if (ctx.global.dryRun) {
-    ctx.out.line(`[Dry run] Not connected to ${connection.display}. opsctl would read the top ${top} statements by total and by mean time from pg_stat_statements and EXPLAIN each one's generic plan (never executed) in a READ ONLY transaction that is rolled back.`);
-    return 0;
-  }
-  const result = await run({ connection, top, timeoutMs: timeout * 1000 }, defaultDeps(ctx));
-  if (resolveFormat(opts, ctx) === 'json') {
-    ctx.out.data({
-      statsSince: result.statsSince ?? null,
-      queries: result.queries.map(({ report, ...q }) => ({ ...q, diagnosis: report ? (({ plan, nodes, ...rest }) => rest)(reportJson(report)) : null })),
-    });
-  } else ctx.out.streams.stdout.write(renderSlow(result, top, (st, t) => ctx.out.style(st, t)) + '\n');
-  return 0;
+export interface SlowCommandOptions {
+  connection: ConnectionSpec;
+  top: number;
+  timeoutMs: number;
+  format: 'text' | 'json';
+  dryRun: boolean;
 }
+
+/** The result, printed as its JSON document with --json (diagnoses without their raw plans). */
+export class SlowCommandResult {
+  constructor(readonly result: SlowResult) {}
+  toJSON() {
+    return {
+      statsSince: this.result.statsSince ?? null,
+      queries: this.result.queries.map(({ report, ...q }) => ({ ...q, diagnosis: report ? (({ plan, nodes, ...rest }) => rest)(reportJson(report)) : null })),
+    };
+  }
+}
+
+export const command = defineCommand<SlowCommandOptions, SlowCommandResult | DryRunResult>({
+  options(_args, flags, ctx) {
+    const top = Number(ctx.setting('pg', 'top', flag.number(flags, 'top'), 10, 'number'));
+    const timeout = Number(ctx.setting('pg', 'timeout', flag.number(flags, 'timeout'), 60, 'number'));
+    if (!Number.isInteger(top) || top < 1) throw usageError(`--top must be a whole number of at least 1, got ${top}.`, undefined, 'usage');
+    if (!(timeout > 0)) throw usageError(`--timeout must be a positive number of seconds, got ${timeout}.`, undefined, 'usage');
+    const format = resolveFormat({ format: flag.string(flags, 'format') }, ctx);
+    return { connection: resolveDb({ db: flag.string(flags, 'db') }, ctx), top, timeoutMs: timeout * 1000, format: format === 'json' ? 'json' : 'text', dryRun: Boolean(ctx.global.dryRun) };
+  },
+  async run(o, ctx) {
+    if (o.dryRun) {
+      return dryRunResult(
+        [{ action: 'read', target: `the top ${o.top} statements by total and by mean time from pg_stat_statements`, detail: `on ${o.connection.display}; each one's generic plan is EXPLAINed (never executed) in a READ ONLY transaction that is rolled back` }],
+        [`not connected to ${o.connection.display}`],
+      );
+    }
+    return new SlowCommandResult(await withTermination(ctx.signal, (signal) => run({ connection: o.connection, top: o.top, timeoutMs: o.timeoutMs }, { ...defaultDeps(ctx), signal })));
+  },
+  print(result, out, o) {
+    if (isDryRun(result)) return printDryRun(result, out);
+    if (o.format === 'json') out.streams.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else out.streams.stdout.write(renderSlow(result.result, o.top, (st, t) => out.style(st, t)) + '\n');
+  },
+});

@@ -16,6 +16,8 @@ export interface StatementInfo {
   command: string;
   /** Whether it writes (INSERT/UPDATE/DELETE/MERGE anywhere, incl. data-modifying CTEs). */
   writes: boolean;
+  /** Its keywords and identifiers outside quotes and comments, upper-cased, in order. */
+  words: string[];
 }
 
 const WRITE_WORDS = new Set(['INSERT', 'DELETE', 'MERGE', 'TRUNCATE', 'COPY']);
@@ -101,5 +103,5 @@ export function inspectStatement(sql: string): StatementInfo {
   const text = sql.slice(0, Math.max(0, lastSignificant)).trim();
   if (text === '') throw usageError('The query is empty.', 'pass the SQL as an argument, with -f FILE, or on stdin', 'pg-empty-query');
   const writes = words.some((w, k) => WRITE_WORDS.has(w) || (w === 'UPDATE' && words[k - 1] !== 'FOR' && words[k - 1] !== 'KEY' && words[k - 1] !== 'DO'));
-  return { text, paramCount, command: words[0] ?? '', writes };
+  return { text, paramCount, command: words[0] ?? '', writes, words };
 }

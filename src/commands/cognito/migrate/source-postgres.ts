@@ -1,7 +1,7 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ExitCode, OpsError } from '../../../lib/errors.js';
-import { redactUrl, resolveConnection, translatePgError } from '../../../lib/postgres.js';
+import { redactUrl, connectPg, resolveConnection, translatePgError } from '../../../lib/postgres.js';
 import type { UserSource } from './sources.js';
 
 const BATCH = 100;
@@ -22,15 +22,8 @@ export async function openPostgresSource(url: string, table?: string, query?: st
   const spec = resolveConnection(url, env, '--from');
   const label = redactUrl(url);
   const connect = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ ...spec.config, application_name: 'opsctl cognito migrate' });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw translatePgError(err, spec);
-    }
-    return client;
+    // connectPg: libpq's sslmode (default prefer: TLS when the server offers it, else plain).
+    return connectPg(spec, { application_name: 'opsctl cognito migrate' });
   };
   const client = await connect();
   let sql: string;

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { ExitCode, OpsError } from '../../../lib/errors.js';
-import { resolveConnection, translatePgError } from '../../../lib/postgres.js';
+import { connectPg, resolveConnection, translatePgError } from '../../../lib/postgres.js';
 import { quoteTable } from './source-postgres.js';
 import { readLinks } from './writer.js';
 
@@ -38,14 +38,12 @@ const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export async function writeBack(url: string, target: WriteBackTarget, keyColumn: string, linksPath: string, env: NodeJS.ProcessEnv = process.env): Promise<WriteBackResult> {
   const spec = resolveConnection(url, env, '--from');
-  const client = new pg.Client({ ...spec.config, application_name: 'opsctl cognito migrate --write-back' });
-  client.on('error', () => {});
+  const client = await connectPg(spec, { application_name: 'opsctl cognito migrate --write-back' });
   const table = quoteTable(target.table);
   let updated = 0;
   let batches = 0;
   let links = 0;
   try {
-    await client.connect();
     // Cast to the columns' own types, so the key comparison can use the table's index.
     const types = await client.query<{ attname: string; type: string }>(
       `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attname = ANY($2) AND NOT attisdropped`,

@@ -42,6 +42,8 @@ export interface IndexAdvice {
   supersedes: string[];
   /** For a foreign key's referencing columns: the constraint whose checks it serves. */
   foreignKey?: string;
+  /** An index on a partitioned table: the partitions whose scans it serves. */
+  partitions?: string[];
 }
 
 export interface OrderKey {

@@ -26,6 +26,12 @@ export interface TableInfo {
   rows: number;
   pages: number;
   indexes: IndexInfo[];
+  /** Column → collation name ('default' = the database's); only collatable columns. */
+  collations?: Record<string, string>;
+  /** The partitioned table this one is a partition of. */
+  parent?: { schema: string; name: string } | null;
+  /** pg_stat_all_tables: rows changed since the last ANALYZE, and whether it was ever analyzed. */
+  stats?: { modSinceAnalyze: number; analyzed: boolean } | null;
 }
 
 /** A foreign key whose checks ran as triggers in the explained statement. */

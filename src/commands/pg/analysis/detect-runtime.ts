@@ -3,7 +3,7 @@
  * spilling to disk, index-only scans visiting the heap, lossy bitmaps, pages
  * read for nothing, JIT and parallel workers.
  */
-import { memoryKb, suggestMemory, type Catalog } from './catalog.js';
+import { findTable, memoryKb, suggestMemory, type Catalog } from './catalog.js';
 import { fmtInt, fmtMs, n0, qualified, round, severityOf, workMem, type Detector, type Finding } from './finding.js';
 import { ancestors, type Plan, type PlanNode } from './plan.js';
 import { parseConditions, quoteIdent } from './predicates.js';
@@ -29,16 +29,38 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     sql.push(`CREATE STATISTICS ${quoteIdent(name)} (dependencies, ndistinct, mcv) ON ${cols.map(quoteIdent).join(', ')} FROM ${qualified(node)};`, `ANALYZE ${qualified(node)};`);
     text = `The planner treats ${cols.join(' and ')} as independent; if they are correlated, extended statistics teach it otherwise.`;
   } else {
-    for (const t of tables) sql.push(`ANALYZE ${qualified(t)};`);
-    text = sql.length ? 'Refresh the statistics; if the estimate stays off, raise the column statistics target (ALTER TABLE … ALTER COLUMN … SET STATISTICS 1000) and ANALYZE again.' : 'Check the statistics of the tables below this node (ANALYZE them).';
+    // ANALYZE only where pg_stat_user_tables says the statistics are stale (never as a reflex).
+    const stale = tables.filter((t) => {
+      const info = t.relation ? findTable(catalog, t.schema, t.relation) : undefined;
+      if (!info?.stats) return true;
+      return !info.stats.analyzed || info.stats.modSinceAnalyze > 0.1 * Math.max(1, info.rows);
+    });
+    for (const t of stale) sql.push(`ANALYZE ${qualified(t)};`);
+    const fresh = tables.filter((t) => !stale.includes(t)).map((t) => t.relation);
+    text = sql.length
+      ? `The statistics of ${stale.map((t) => t.relation).join(', ')} are stale (many rows changed since the last ANALYZE): refresh them.`
+      : fresh.length
+        ? `The statistics of ${fresh.join(', ')} are fresh, so ANALYZE would not change this estimate: raise the column's statistics target (ALTER TABLE … ALTER COLUMN … SET STATISTICS 1000) or rewrite the condition so the planner can estimate it.`
+        : 'The estimate goes wrong above the scans (a join or an expression): look at the join condition.';
+  }
+  // Severity by the damage above: an underestimate feeding a nested loop costs what that loop costs.
+  let severity = severityOf(plan, node, f >= 100);
+  const rank = { low: 0, medium: 1, high: 2 } as const;
+  if (under) {
+    for (const a of ancestors(plan, node)) {
+      if (!/^(Nested Loop|Hash Join|Merge Join|Sort|Aggregate|Hash)$/.test(a.type)) continue;
+      const above = severityOf(plan, a);
+      if (rank[above] > rank[severity]) severity = above;
+      if (a.type === 'Nested Loop') break;
+    }
   }
   return {
     kind: 'row-misestimate',
-    severity: severityOf(plan, node, f >= 100),
+    severity,
     nodeId: node.id,
     node: node.label,
     title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows)} expected, ${fmtInt(node.actualRows ?? 0)} actual)`,
-    explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count.`,
+    explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count${severity !== severityOf(plan, node, f >= 100) ? ', and the node above it that this choice made slow is where the time went' : ''}.`,
     evidence: { estimatedRows: node.estRows, actualRows: node.actualRows ?? 0, loops: node.loops, factor: round(f, 1), direction: under ? 'under' : 'over' },
     fix: { text, sql },
     impactMs: node.totalMs,
@@ -164,6 +186,9 @@ export const highBufferReads: Detector = (plan, node) => {
   const removed = ['Rows Removed by Filter', 'Rows Removed by Index Recheck'].reduce((sum, k) => sum + n0(node.raw[k]) * node.loops, 0);
   const rows = Math.max(1, (node.totalRows ?? 0) + removed);
   if (blocks < 1000 || blocks / rows < 100) return;
+  // The inner side of a nested loop descends its index once per loop (a few pages each, found or not):
+  // many loops × a few pages is the loop's cost, not bloat.
+  if (node.loops > 1 && blocks / node.loops < 20) return;
   const mb = (blocks * 8192) / 1024 / 1024;
   return {
     kind: 'high-buffer-reads',

@@ -23,6 +23,14 @@ export const FINDING_KINDS = [
   'jit-overhead',
   'workers-not-launched',
   'fk-trigger-unindexed',
+  'like-prefix-collation',
+  'cast-on-column',
+  'or-across-columns',
+  'not-in-subplan',
+  'deep-offset',
+  'hash-join-unindexed-probe',
+  'sorted-limit-without-index',
+  'dominant-node',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 export type Severity = 'high' | 'medium' | 'low';
@@ -37,6 +45,10 @@ export interface Finding {
   evidence: Record<string, number | string>;
   fix: { text: string; sql: string[] };
   advice?: IndexAdvice;
+  /** More indexes the same fix needs (one per column of an OR). */
+  extraAdvice?: IndexAdvice[];
+  /** The query is the cause: what to write instead (the condition as the plan shows it → its rewrite). */
+  rewrite?: { from: string; to: string };
   /** Time the finding accounts for (node inclusive ms), for ordering. */
   impactMs?: number;
 }
