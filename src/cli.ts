@@ -6,11 +6,10 @@
  * `--json` branch is taken here, once, for results and failures alike.
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ExitCode, OpsError, firstLine, isOpsError } from './lib/errors.js';
+import { ExitCode, OpsError, isOpsError } from './lib/errors.js';
 import { addGroupHelp, applicableGlobals, commandPath, examples, forEachCommand, resolveHelpTarget } from './help-pages.js';
 import { jsonRequested, usageFromCommander } from './usage-errors.js';
-import { Output, type OutputStreams } from './lib/output.js';
-import { translateAwsError } from './lib/aws-errors.js';
+import type { OutputStreams } from './lib/output.js';
 import type { Context, GlobalOptions } from './lib/context.js';
 import type { CommandModule } from './lib/command.js';
 import type { ProcessRunner } from './lib/process.js';
@@ -391,18 +390,20 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)) return ExitCode.OK;
       // A group typed without its subcommand: its help page (on stderr) already says what to type.
       if (err.code === 'commander.help' && !json) return ExitCode.USAGE;
-      return report(usageFromCommander(err, failing), new Output(streams, { json }), debug);
+      return reportWith(usageFromCommander(err, failing), streams, { json }, debug);
     }
     // Option parsers (int/num) and the help command throw OpsErrors; a bad value's hint points at the help page.
     if (isOpsError(err) && err.exitCode === ExitCode.USAGE && !err.hint) {
       const where = ['opsctl', commandPath(commandNamedBy(program, argv))].filter(Boolean).join(' ');
       err = new OpsError(err.message, { exitCode: err.exitCode, code: err.code, hint: `see \`${where} --help\`` });
     }
-    return report(err, new Output(streams, { json }), debug);
+    return reportWith(err, streams, { json }, debug);
   }
   if (!state.run) return ExitCode.OK;
 
   const global = state.run.cmd.optsWithGlobals() as GlobalOptions;
+  // Output and the error report load only when a command runs or fails: --help needs neither.
+  const [{ Output }, { report }] = await Promise.all([import('./lib/output.js'), import('./report.js')]);
   const out = new Output(streams, { json: global.json, color: global.color, verbose: global.verbose, debug: global.debug });
   const controller = new AbortController();
   let interrupts = 0;
@@ -440,18 +441,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-export function report(err: unknown, out: Output, debug: boolean): number {
-  if (isOpsError(err)) {
-    out.error(err.message, err.hint);
-    if (debug && err.cause instanceof Error && err.cause.stack) out.debug(err.cause.stack);
-    if (out.json) out.data({ error: { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } });
-    return err.exitCode;
-  }
-  // An AWS error no command translated still gets the shared translation.
-  const aws = translateAwsError(err);
-  if (aws) return report(aws, out, debug);
-  out.error(`unexpected error: ${firstLine(err)}`, debug ? undefined : 're-run with --debug for details');
-  if (debug && err instanceof Error && err.stack) out.debug(err.stack);
-  if (out.json) out.data({ error: { code: 'unexpected', message: firstLine(err), hint: debug ? null : 're-run with --debug for details', exitCode: ExitCode.FAILED } });
-  return ExitCode.FAILED;
+/** Print a failure (one line + hint, or the --json document) and return its exit code. */
+async function reportWith(err: unknown, streams: OutputStreams, opts: { json: boolean }, debug: boolean): Promise<number> {
+  const [{ Output }, { report }] = await Promise.all([import('./lib/output.js'), import('./report.js')]);
+  return report(err, new Output(streams, opts), debug);
 }

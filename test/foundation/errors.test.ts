@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { report } from '../../src/cli.js';
+import { report } from '../../src/report.js';
 import { OpsError } from '../../src/lib/errors.js';
 import { Output } from '../../src/lib/output.js';
 import { memoryStreams } from '../support/cli.js';
