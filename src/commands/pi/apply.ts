@@ -4,6 +4,7 @@
  * manifest (once: later runs never overwrite the original backup), so uninstall
  * can put everything back byte for byte.
  */
+import { createHash } from 'node:crypto';
 import { OpsError } from '../../lib/errors.js';
 import { formatCommand } from '../../lib/process.js';
 import type { FileOp, TargetSystem } from './target.js';
@@ -37,8 +38,8 @@ function remember(manifest: Manifest, change: Extract<Change, { path: string }>)
   if (manifest.files[change.path]) return undefined;
   const b = change.before;
   if (b.type === 'file') {
-    manifest.files[change.path] = { existed: true, backup: backupPath(change.path), mode: b.mode & 0o7777 };
-    return { op: 'write', path: backupPath(change.path), content: b.content, mode: b.mode & 0o7777 };
+    manifest.files[change.path] = { existed: true, backup: backupPath(change.path), mode: b.mode & 0o7777, ...owner(b), sha256: sha256(b.content) };
+    return { op: 'write', path: backupPath(change.path), content: b.content, mode: b.mode & 0o7777, ...owner(b) };
   }
   manifest.files[change.path] = b.type === 'symlink' ? { existed: true, link: b.target } : { existed: false };
   return undefined;
@@ -46,8 +47,12 @@ function remember(manifest: Manifest, change: Extract<Change, { path: string }>)
 
 const manifestOp = (manifest: Manifest): FileOp => ({ op: 'write', path: PATHS.manifest, content: JSON.stringify(manifest, null, 2) + '\n', mode: 0o644 });
 
+const owner = (e: { uid?: number; gid?: number }) => (e.uid !== undefined ? { uid: e.uid, gid: e.gid } : {});
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** An edited file keeps its owner and group (the mode is the change's own). */
 const fileOp = (c: Extract<Change, { path: string }>): FileOp =>
-  c.kind === 'write' ? { op: 'write', path: c.path, content: c.after, mode: c.mode } : c.kind === 'link' ? { op: 'link', path: c.path, target: c.target } : { op: 'remove', path: c.path, tree: c.before.type === 'dir' };
+  c.kind === 'write' ? { op: 'write', path: c.path, content: c.after, mode: c.mode, ...(c.owner ?? (c.before.type === 'file' ? owner(c.before) : {})) } : c.kind === 'link' ? { op: 'link', path: c.path, target: c.target } : { op: 'remove', path: c.path, tree: c.before.type === 'dir' };
 
 /** The line of a failed command's output that says why (apt's "E: …", else the last line). */
 function failureLine(output: string): string {

@@ -6,7 +6,7 @@ import type { TargetSystem } from './target.js';
 import { parseController, parseDeviceInfo, parseShortModules, parseShortSinks } from './bluetooth.js';
 import { paIncludes } from './edit.js';
 import { userUnitPath, type Facts } from './facts.js';
-import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, DBUS_POLICY, PACKAGES, PATHS, PULSE_SOCKET, PULSE_USER_UNITS, SERVICE_UNIT, connectUnitName, connectWantsPath } from './recipe.js';
+import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, PACKAGES, PATHS, PULSE_SOCKET, PULSE_USER_UNITS, SERVICE_UNIT, connectUnitName, connectWantsPath } from './recipe.js';
 
 export interface Check {
   id: string;
@@ -47,8 +47,7 @@ export function configChecks(facts: Facts, opts: { user?: string; speakers: stri
   out.push(fileCheck('bluetooth-pa', PATHS.bluetoothPa, BLUETOOTH_PA, 'Bluetooth modules in system.pa.d'));
   const systemPa = f(PATHS.systemPa);
   out.push(check(systemPa?.type === 'file' && paIncludes(systemPa.content, '/etc/pulse/system.pa.d'), 'system-pa', 'system.pa includes system.pa.d', systemPa?.type === 'file' ? 'no .include /etc/pulse/system.pa.d line' : `${PATHS.systemPa} is missing`));
-  out.push(fileCheck('dbus-policy', PATHS.dbusPolicy, DBUS_POLICY, 'D-Bus policy lets pulse talk to BlueZ'));
-  const members: Array<[string, string]> = [['pulse', 'bluetooth'], ['root', 'pulse-access'], ...(opts.user ? [[opts.user, 'pulse-access'] as [string, string]] : [])];
+  const members: Array<[string, string]> = [['root', 'pulse-access'], ...(opts.user ? [[opts.user, 'pulse-access'] as [string, string]] : [])];
   for (const [u, g] of members) {
     out.push(check((facts.groups.get(g) ?? []).includes(u), `group:${u}:${g}`, `${u} in group ${g}`, facts.groups.has(g) ? 'not a member' : `group ${g} does not exist`));
   }

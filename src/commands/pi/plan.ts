@@ -5,17 +5,17 @@
  * what apply would do.
  */
 import { ExitCode, OpsError } from '../../lib/errors.js';
-import type { Entry, TargetCommand } from './target.js';
-import { addMember, findBlock, iniValue, paIncludes, upsertBlock } from './edit.js';
-import { isDebianFamily, userUnitPath, type Facts } from './facts.js';
+import { contentOf, type Entry, type TargetCommand } from './target.js';
+import { addMember, iniValue, paIncludes, upsertBlock } from './edit.js';
+import { describeArch, isDebianFamily, userUnitPath, type Facts } from './facts.js';
 import type { DeviceInfo } from './bluetooth.js';
 import {
-  BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, DBUS_POLICY, MAIN_CONF_AUTOENABLE, PACKAGES, PATHS, PIPEWIRE_USER_UNITS,
+  BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, PACKAGES, PATHS, PIPEWIRE_USER_UNITS,
   PULSE_USER_UNITS, SERVICE_UNIT, SYSTEM_PA_INCLUDE, connectUnitName, connectWantsPath,
 } from './recipe.js';
 
 export type Change =
-  | { kind: 'write'; path: string; mode: number; before: Entry; after: string; members?: Array<{ user: string; group: string }> }
+  | { kind: 'write'; path: string; mode: number; before: Entry; after: string; members?: Array<{ user: string; group: string }>; owner?: { uid?: number; gid?: number } }
   | { kind: 'link'; path: string; target: string; before: Entry }
   | { kind: 'remove'; path: string; before: Entry }
   | { kind: 'run'; cmd: TargetCommand; why: string; optional?: boolean; bluetooth?: { action: 'power on' | 'scan' | 'pair' | 'trust' | 'connect'; mac: string }; group?: { user: string; group: string } };
@@ -45,7 +45,7 @@ export interface SetupOptions {
 
 export const changeCount = (plan: Plan) => plan.steps.reduce((n, s) => n + s.changes.length, 0);
 
-const fileText = (e: Entry | undefined) => (e?.type === 'file' ? e.content : undefined);
+const fileText = (e: Entry | undefined) => contentOf(e);
 
 /** A whole file opsctl owns: written when missing or different. */
 function own(facts: Facts, path: string, content: string, mode = 0o644): Change[] {
@@ -69,6 +69,8 @@ export function preflight(facts: Facts, opts: SetupOptions, target: { live: bool
     });
   }
   found.push(facts.os!.prettyName);
+  const arch = describeArch(facts.arch);
+  if (arch) found.push(arch);
   if (!facts.hasApt) throw new OpsError(`${facts.os!.prettyName} has no apt-get.`, { code: 'wrong-os', hint: 'install apt, or set the Pi up from a standard Raspberry Pi OS image' });
   found.push('apt');
   if (!facts.hasSystemctl) throw new OpsError(`${facts.os!.prettyName} has no systemd (systemctl not found).`, { code: 'wrong-os', hint: 'PulseAudio runs as a systemd service here: use a systemd-based image' });
@@ -126,7 +128,8 @@ export function planSetup(facts: Facts, opts: SetupOptions, target: { live: bool
     pkg.changes.push({ kind: 'run', cmd: { argv: ['apt-get', 'update', '-q'], env }, why: 'refresh package lists' });
     pkg.changes.push({
       kind: 'run',
-      cmd: { argv: ['apt-get', 'install', '-y', '-q', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...missing], env },
+      // Recommends would pull a desktop's worth onto Lite (~380 packages / 933 MB on trixie, 123 without).
+      cmd: { argv: ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...missing], env },
       why: `install ${missing.join(', ')}`,
     });
   }
@@ -149,16 +152,16 @@ export function planSetup(facts: Facts, opts: SetupOptions, target: { live: bool
     const after = upsertBlock(systemPa, SYSTEM_PA_INCLUDE);
     if (after !== systemPa) bt.changes.push({ kind: 'write', path: PATHS.systemPa, mode: modeOf(facts, PATHS.systemPa), before: facts.files.get(PATHS.systemPa)!, after });
   } else if (systemPa !== undefined) bt.notes.push('system.pa already includes /etc/pulse/system.pa.d');
+  // BlueZ ≥ 5.65 (bookworm 5.66, trixie 5.82) powers controllers on by itself: AutoEnable defaults to true.
   const mainConf = fileText(facts.files.get(PATHS.mainConf));
-  if (mainConf !== undefined && !findBlock(mainConf) && iniValue(mainConf, 'Policy', 'AutoEnable') !== 'true') {
-    bt.changes.push({ kind: 'write', path: PATHS.mainConf, mode: modeOf(facts, PATHS.mainConf), before: facts.files.get(PATHS.mainConf)!, after: upsertBlock(mainConf, MAIN_CONF_AUTOENABLE, 'Policy') });
-  } else if (mainConf !== undefined) bt.notes.push('main.conf powers the adapter on at boot (AutoEnable=true)');
+  if (mainConf !== undefined && iniValue(mainConf, 'Policy', 'AutoEnable') === 'false') bt.notes.push('main.conf sets AutoEnable=false: power the controller on yourself (`bluetoothctl power on`), or remove that line');
   steps.push(bt);
 
   // 5. Permissions: D-Bus policy and groups.
   const perm: Step = { id: 'permissions', title: 'Permissions', changes: [], notes: [] };
-  perm.changes.push(...own(facts, PATHS.dbusPolicy, DBUS_POLICY));
-  const memberships: Array<[string, string]> = [['pulse', 'bluetooth'], ['root', 'pulse-access'], ...(user ? [[user, 'pulse-access'] as [string, string]] : [])];
+  // No D-Bus policy and no bluetooth group for pulse: BlueZ's own policy
+  // (bluetooth.conf) lets every local user talk to org.bluez (<policy context="default">).
+  const memberships: Array<[string, string]> = [['root', 'pulse-access'], ...(user ? [[user, 'pulse-access'] as [string, string]] : [])];
   const toAdd: Array<{ user: string; group: string }> = [];
   for (const [u, g] of memberships) {
     if (inGroup(facts, u, g)) perm.notes.push(`${u} is in ${g}`);
@@ -182,8 +185,8 @@ export function planSetup(facts: Facts, opts: SetupOptions, target: { live: bool
   const speakerSteps = opts.speaker ? planSpeaker(facts, opts.speaker, opts.bluetooth, target.live) : undefined;
   const touched = (paths: string[]) => steps.concat(speakerSteps ? [speakerSteps] : []).some((s) => s.changes.some((c) => c.kind !== 'run' && paths.includes(c.path)));
   const unitsChanged = touched([PATHS.service, PATHS.serviceWants, PATHS.connectTemplate, ...(opts.speaker ? [connectWantsPath(opts.speaker)] : [])]) || run.changes.length > 0;
-  const pulseChanged = touched([PATHS.service, PATHS.bluetoothPa, PATHS.systemPa, PATHS.dbusPolicy]) || perm.changes.some((c) => c.kind === 'run' && c.group?.user === 'pulse') || missing.length > 0;
-  const bluezChanged = touched([PATHS.mainConf, PATHS.dbusPolicy]) || missing.includes('bluez');
+  const pulseChanged = touched([PATHS.service, PATHS.bluetoothPa, PATHS.systemPa]) || missing.length > 0;
+  const bluezChanged = missing.includes('bluez');
   const pulseState = facts.active.get('pulseaudio.service');
   if (unitsChanged) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'daemon-reload'] }, why: 'load the new unit files' });
   if (pulseState === 'active' && pulseChanged) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'restart', 'pulseaudio.service'] }, why: 'apply the new configuration' });

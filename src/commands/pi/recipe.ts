@@ -12,8 +12,12 @@ export const PIPEWIRE_USER_UNITS = ['pipewire-pulse.service', 'pipewire-pulse.so
 /** Per-user PulseAudio, masked for every user: one system-wide daemon owns the sound card and Bluetooth. */
 export const PULSE_USER_UNITS = ['pulseaudio.service', 'pulseaudio.socket'] as const;
 
+/** Looked up too: which sound server an image runs, and WirePlumber's config format (0.4 Lua, 0.5 SPA-JSON). */
+export const EXTRA_PACKAGES = ['pipewire', 'libspa-0.2-bluetooth', 'pipewire-bin'] as const;
+
 export const PATHS = {
   osRelease: '/etc/os-release',
+  osReleaseFallback: '/usr/lib/os-release',
   dpkgStatus: '/var/lib/dpkg/status',
   aptGet: '/usr/bin/apt-get',
   systemctl: ['/usr/bin/systemctl', '/bin/systemctl'],

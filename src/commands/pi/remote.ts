@@ -27,23 +27,49 @@ export interface RemoteTargetOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-// Reads each path given as an argument: one line per path, base64 so any bytes survive.
-const READ_SCRIPT = `for p in "$@"; do
-if [ -L "$p" ]; then printf 'L %s\\n' "$(readlink "$p" | head -c -1 | base64 -w0)"
-elif [ -f "$p" ]; then printf 'F %s %s\\n' "$(stat -c %a "$p")" "$(base64 -w0 < "$p")"
-elif [ -d "$p" ]; then echo D
-else echo N; fi
+// Resolves $1 inside the root $R the way the Pi's kernel would with $R as /
+// (relative link targets from the link's directory, absolute ones from $R,
+// ".." never above $R); $2=1 follows the last component too. Sets r.
+const RESOLVE = `res() {
+rest=\${1#/}; cur=; n=0
+while [ -n "$rest" ]; do
+  case $rest in */*) c=\${rest%%/*}; rest=\${rest#*/} ;; *) c=$rest; rest= ;; esac
+  case $c in ''|.) continue ;; ..) cur=\${cur%/*}; continue ;; esac
+  if [ -z "$rest" ] && [ "$2" = 0 ]; then cur=$cur/$c; break; fi
+  if [ -L "$R$cur/$c" ]; then
+    n=$((n+1)); [ $n -le 40 ] || return 1
+    t=$(readlink "$R$cur/$c")
+    case $t in /*) cur= ;; esac
+    rest=\${t#/}\${rest:+/$rest}
+  else cur=$cur/$c; fi
+done
+r=$R$cur
+}`;
+// Reads each path given as an argument (after the root): one line per path,
+// base64 so any bytes survive; a symlink line carries what it resolves to.
+const READ_SCRIPT = `R=$1; shift; [ "$R" = / ] && R=
+${RESOLVE}
+ent() { if [ -f "$1" ]; then printf 'F %s %s\\n' "$(stat -c %a:%u:%g "$1")" "$(base64 -w0 < "$1")"; elif [ -d "$1" ]; then echo D; else echo N; fi; }
+for p in "$@"; do
+  if ! res "$p" 0; then echo N; continue; fi
+  if [ -L "$r" ]; then
+    l=$(printf %s "$(readlink "$r")" | base64 -w0)
+    if res "$p" 1 && [ ! -L "$r" ]; then printf 'L %s ' "$l"; ent "$r"; else printf 'L %s N\\n' "$l"; fi
+  else ent "$r"; fi
 done`;
 // File operations read from stdin, one per line, every field base64 so no byte
 // of a path or content is ever interpreted by the shell. Writes are atomic:
-// temp file in the same directory, mode set, then rename.
+// temp file in the same directory, owner and mode set, then rename.
 const FILES_SCRIPT = `set -e
+R=$1; [ "$R" = / ] && R=
+${RESOLVE}
 t=
 trap '[ -z "$t" ] || rm -f "$t"' EXIT
 while read -r op a b c; do
-  p=$(printf %s "$a" | base64 -d)
+  res "$(printf %s "$a" | base64 -d)" 0; p=$r
   case "$op" in
-  W) d=$(dirname "$p"); mkdir -p "$d"; t=$(mktemp "$d/.opsctl.XXXXXX"); printf %s "$c" | base64 -d > "$t"; chmod "$b" "$t"; mv -f "$t" "$p"; t= ;;
+  W) d=$(dirname "$p"); mkdir -p "$d"; t=$(mktemp "$d/.opsctl.XXXXXX"); printf %s "$c" | base64 -d > "$t"
+     o=\${b#*:}; [ "$o" = "$b" ] || chown "$o" "$t"; chmod "\${b%%:*}" "$t"; mv -f "$t" "$p"; t= ;;
   L) mkdir -p "$(dirname "$p")"; ln -sfn "$(printf %s "$b" | base64 -d)" "$p" ;;
   R) if [ "$b" = tree ]; then rm -rf -- "$p"; else rm -f -- "$p"; fi ;;
   esac
@@ -55,7 +81,6 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     throw new OpsError(`"${opts.host}" is not a valid ssh host.`, { exitCode: 2, code: 'usage', hint: 'use HOST, USER@HOST or an alias from ~/.ssh/config' });
   }
   const root = opts.root ? path.posix.resolve(opts.root) : '/';
-  const at = (p: string) => path.posix.join(root, p);
   // One connection for the whole run (a setup is a few dozen round trips), closed in close().
   // Short path: a unix socket path must stay under ~104 bytes (macOS tmpdirs are long).
   const controlDir = mkdtempSync(path.join(existsSync('/tmp') ? '/tmp' : os.tmpdir(), 'opsctl-ssh-'));
@@ -112,7 +137,7 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     live: !opts.root || Boolean(opts.liveUnderRoot),
     root,
     async read(paths) {
-      const res = await asRoot(['sh', '-c', READ_SCRIPT, 'sh', ...paths.map(at)]);
+      const res = await asRoot(['sh', '-c', READ_SCRIPT, 'sh', root, ...paths]);
       if (res.exitCode !== 0) throw new OpsError(`reading files on ${opts.host} failed: ${firstLine(res.stderr)}`, { code: 'remote-file' });
       const lines = res.stdout.split('\n');
       const out = new Map<string, Entry>();
@@ -122,9 +147,9 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     async applyFiles(ops) {
       if (!ops.length) return;
       const input = ops
-        .map((o) => (o.op === 'write' ? `W ${b64(at(o.path))} ${o.mode.toString(8)} ${b64(o.content)}` : o.op === 'link' ? `L ${b64(at(o.path))} ${b64(o.target)}` : `R ${b64(at(o.path))} ${o.tree ? 'tree' : 'file'}`))
+        .map((o) => (o.op === 'write' ? `W ${b64(o.path)} ${o.mode.toString(8)}${o.uid !== undefined ? `:${o.uid}:${o.gid ?? o.uid}` : ''} ${b64(o.content)}` : o.op === 'link' ? `L ${b64(o.path)} ${b64(o.target)}` : `R ${b64(o.path)} ${o.tree ? 'tree' : 'file'}`))
         .join('\n') + '\n';
-      const res = await asRoot(['sh', '-c', FILES_SCRIPT], input);
+      const res = await asRoot(['sh', '-c', FILES_SCRIPT, 'sh', root], input);
       if (res.exitCode !== 0) throw new OpsError(`changing files on ${opts.host} failed: ${firstLine(res.stderr || res.stdout)}`, { code: 'remote-file', hint: ops.map((o) => o.path).join(', ') });
     },
     async exec(cmd) {
@@ -162,9 +187,15 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
 }
 
 export function parseReadLine(line: string): Entry {
-  const [tag, a, b] = line.split(' ');
-  if (tag === 'L') return { type: 'symlink', target: Buffer.from(a ?? '', 'base64').toString('utf8') };
-  if (tag === 'F') return { type: 'file', mode: parseInt(a ?? '644', 8), content: Buffer.from(b ?? '', 'base64').toString('utf8') };
+  const [tag, a, ...rest] = line.split(' ');
+  if (tag === 'L') {
+    const resolved = parseReadLine(rest.join(' '));
+    return { type: 'symlink', target: Buffer.from(a ?? '', 'base64').toString('utf8'), resolved: resolved.type === 'symlink' ? { type: 'missing' } : resolved };
+  }
+  if (tag === 'F') {
+    const [mode, uid, gid] = (a ?? '644').split(':');
+    return { type: 'file', mode: parseInt(mode ?? '644', 8), ...(uid !== undefined ? { uid: Number(uid), gid: Number(gid) } : {}), content: Buffer.from(rest[0] ?? '', 'base64').toString('utf8') };
+  }
   if (tag === 'D') return { type: 'dir' };
   return { type: 'missing' };
 }
