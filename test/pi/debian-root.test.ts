@@ -36,7 +36,8 @@ describe.skipIf(skip)('pi audio --root on debootstrapped Debian roots', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`found ${NAMES[suite]}, amd64 (64-bit), apt, systemd`);
-      expect(r.stdout).toMatch(/apt-get install -y -q --no-install-recommends .* pulseaudio pulseaudio-module-bluetooth {2}#/);
+      expect(r.stdout).toMatch(/\$ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends .* pulseaudio pulseaudio-module-bluetooth\n/);
+      expect(r.stdout).toContain('sound server: pulseaudio — no sound server installed (Lite): PulseAudio in system mode plays from boot with nobody logged in');
       expect(r.stdout).toContain(`installed already: bluez ${suite === 'bookworm' ? '5.66' : '5.82'}`);
     });
 

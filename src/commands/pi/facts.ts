@@ -5,7 +5,8 @@
  */
 import { contentOf, type Entry, type TargetSystem } from './target.js';
 import { withTimeout } from './timeouts.js';
-import { EXTRA_PACKAGES, PACKAGES, PATHS, PIPEWIRE_PACKAGES, PIPEWIRE_USER_UNITS, PULSE_USER_UNITS, connectWantsPath } from './recipe.js';
+import { lingerPath, pipewirePaths, PIPEWIRE_SETUP_PACKAGES } from './pipewire.js';
+import { EXTRA_PACKAGES, PACKAGES, PATHS, PIPEWIRE_PACKAGES, PIPEWIRE_USER_UNITS, PULSE_USER_UNITS, connectWantsPath, timerWantsPath } from './recipe.js';
 
 export interface Manifest {
   version: 1;
@@ -67,6 +68,8 @@ export function pathsToRead(speakers: string[], live = true): string[] {
     PATHS.service,
     PATHS.serviceWants,
     PATHS.connectTemplate,
+    PATHS.connectTimer,
+    PATHS.connectScript,
     PATHS.clientConf,
     PATHS.bluetoothPa,
     PATHS.systemPa,
@@ -75,17 +78,21 @@ export function pathsToRead(speakers: string[], live = true): string[] {
     PATHS.manifest,
     ...[...PULSE_USER_UNITS, ...PIPEWIRE_USER_UNITS].map(userUnitPath),
     ...PIPEWIRE_USER_UNITS.map((u) => `${PATHS.vendorUserUnitDir}/${u}`),
-    ...speakers.map(connectWantsPath),
+    ...speakers.flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]),
   ];
 }
 
-export async function gatherFacts(target: TargetSystem, opts: { speakers?: string[]; units?: string[] } = {}): Promise<Facts> {
+export async function gatherFacts(target: TargetSystem, opts: { speakers?: string[]; units?: string[]; user?: string } = {}): Promise<Facts> {
   const uid = await target.uid();
-  const extra = target.live ? [] : [PATHS.dpkgStatus];
-  let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...extra]);
+  const invokingUser = await target.invokingUser();
+  const extra: string[] = target.live ? [] : [PATHS.dpkgStatus];
+  // The user's linger flag (PipeWire path); only a valid name becomes a path.
+  const user = opts.user ?? invokingUser;
+  if (user && /^[a-z_][a-z0-9_-]{0,31}$/.test(user)) extra.push(lingerPath(user));
+  let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...pipewirePaths(), ...extra]);
   const manifest = parseManifest(files.get(PATHS.manifest));
   // Speakers an earlier setup recorded: their boot links are read too.
-  const more = (manifest?.speakers ?? []).map(connectWantsPath).filter((p) => !files.has(p));
+  const more = (manifest?.speakers ?? []).flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]).filter((p) => !files.has(p));
   if (more.length) files = new Map([...files, ...(await target.read(more))]);
   const text = (p: string) => contentOf(files.get(p));
   // os-release(5): /etc/os-release, else /usr/lib/os-release.
@@ -99,7 +106,7 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
   let running: string[] = [];
   let wouldRemove: string[] = [];
   const active = new Map<string, string>();
-  const wanted = [...PACKAGES, ...PIPEWIRE_PACKAGES, ...EXTRA_PACKAGES];
+  const wanted = [...new Set([...PACKAGES, ...PIPEWIRE_PACKAGES, ...EXTRA_PACKAGES, ...PIPEWIRE_SETUP_PACKAGES])];
   let arch: string | undefined;
   if (target.live) {
     if (hasApt || hasSystemctl) {
@@ -142,7 +149,7 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
     groups,
     users,
     uid,
-    invokingUser: await target.invokingUser(),
+    invokingUser,
     manifest,
     active,
   };
@@ -152,7 +159,7 @@ export function parseManifest(e: Entry | undefined): Manifest | undefined {
   if (e?.type !== 'file') return undefined;
   try {
     const m = JSON.parse(e.content) as Manifest;
-    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [] } : undefined;
+    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [], ...(m.written ? { written: m.written } : {}) } : undefined;
   } catch {
     return undefined;
   }

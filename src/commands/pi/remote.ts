@@ -4,12 +4,14 @@
  * login is not root), every argument shell-quoted, file contents and paths
  * base64-encoded on the wire, writes atomic on the far side.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OpsError, firstLine } from '../../lib/errors.js';
 import { shellQuote, type CommandResult, type ProcessRunner } from '../../lib/process.js';
-import type { Entry, FileOp, TargetCommand, TargetSystem } from './target.js';
+import { connectTimeoutFor, resolveSsh, sshCommand, sshFailure, type SshTarget } from '../../lib/ssh.js';
+import { limitedArgv, type Entry, type FileOp, type TargetCommand, type TargetSystem } from './target.js';
 
 export interface RemoteTargetOptions {
   runner: ProcessRunner;
@@ -25,6 +27,7 @@ export interface RemoteTargetOptions {
    */
   liveUnderRoot?: boolean;
   env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
 }
 
 // Resolves $1 inside the root $R the way the Pi's kernel would with $R as /
@@ -84,21 +87,23 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
   // One connection for the whole run (a setup is a few dozen round trips), closed in close().
   // Short path: a unix socket path must stay under ~104 bytes (macOS tmpdirs are long).
   const controlDir = mkdtempSync(path.join(existsSync('/tmp') ? '/tmp' : os.tmpdir(), 'opsctl-ssh-'));
-  const mux = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlDir}/%C`, '-o', 'ControlPersist=120'];
-  const sshBase = [...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '-o', 'ConnectTimeout=15', ...mux, '-T'];
+  const controlPath = `${controlDir}/%C`;
+  const sshTarget: SshTarget = { host: opts.host, configFile: opts.sshConfig };
+  let connectTimeout: Promise<number | undefined> | undefined;
   let uidCache: number | undefined;
   let userCache: string | undefined;
+  let closed = false;
 
   const ssh = async (remoteArgv: string[], input?: string): Promise<CommandResult> => {
-    const res = await opts.runner.run({ file: 'ssh', args: [...sshBase, opts.host, '--', remoteArgv.map(shellQuote).join(' ')], input, env: opts.env });
-    if (res.exitCode === 255) {
-      throw new OpsError(`cannot reach ${opts.host} over ssh: ${firstLine(res.stderr || 'connection failed')}`, {
-        hint: `check that \`ssh ${opts.host}\` works (host name, keys, ~/.ssh/config)`,
-        code: 'ssh-unreachable',
-      });
-    }
+    // Our ConnectTimeout unless the user's own config sets one (asked of `ssh -G` once).
+    connectTimeout ??= resolveSsh(opts.runner, opts.host, { configFile: opts.sshConfig, env: opts.env }).then(connectTimeoutFor);
+    const spec = sshCommand(sshTarget, { remote: remoteArgv, connectTimeout: await connectTimeout, batchMode: true, control: { path: controlPath, master: true, persist: '120' } });
+    const res = await opts.runner.run({ ...spec, input, env: opts.env, signal: opts.signal });
+    const failure = sshFailure(res, opts.host, { configFile: opts.sshConfig });
+    if (failure) throw failure;
     return res;
   };
+  const exitArgs = () => [...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', opts.host];
   const uid = async () => {
     if (uidCache === undefined) {
       const res = await ssh(['sh', '-c', 'id -u; id -un']);
@@ -129,7 +134,7 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     return res;
   };
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-  const withEnv = (cmd: TargetCommand) => [...(cmd.env ? ['env', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`)] : []), ...cmd.argv];
+  const withEnv = (cmd: TargetCommand) => [...(cmd.env ? ['env', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`)] : []), ...limitedArgv(cmd)];
 
   const target: TargetSystem = {
     kind: 'remote',
@@ -179,7 +184,16 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
       return userCache && userCache !== 'root' ? userCache : undefined;
     },
     async close() {
-      await opts.runner.run({ file: 'ssh', args: [...sshBase, '-O', 'exit', opts.host], env: opts.env }).catch(() => undefined);
+      if (closed) return;
+      closed = true;
+      if (existsSync(controlDir) && readdirSync(controlDir).length) await opts.runner.run({ file: 'ssh', args: exitArgs(), env: opts.env, timeoutMs: 5000 }).catch(() => undefined);
+      rmSync(controlDir, { recursive: true, force: true });
+    },
+    closeSync() {
+      // On SIGTERM/SIGHUP or exit: no event loop left for close(). The master would otherwise live on for ControlPersist.
+      if (closed) return;
+      closed = true;
+      if (existsSync(controlDir) && readdirSync(controlDir).length) spawnSync('ssh', exitArgs(), { env: opts.env, stdio: 'ignore', timeout: 5000 });
       rmSync(controlDir, { recursive: true, force: true });
     },
   };

@@ -38,7 +38,14 @@ export interface TargetCommand {
   /** Environment for this command only (e.g. DEBIAN_FRONTEND). */
   env?: Record<string, string>;
   input?: string;
+  /** Limit in seconds (coreutils `timeout` on the target; exit 124 when hit). */
+  timeoutS?: number;
+  /** What the command waits for, for messages ("bluetoothd on D-Bus"). */
+  waitsFor?: string;
 }
+
+/** argv as the target runs it: under `timeout -k 1 N` when the command has a limit. */
+export const limitedArgv = (cmd: TargetCommand) => (cmd.timeoutS ? ['timeout', '-k', '1', String(cmd.timeoutS), ...cmd.argv] : cmd.argv);
 
 /** One file operation; a batch of them is one round trip on a remote target. */
 export type FileOp =
@@ -70,6 +77,8 @@ export interface TargetSystem {
   /** User who invoked us through sudo (local) or logged in over ssh (remote), when not root. */
   invokingUser(): Promise<string | undefined>;
   close(): Promise<void>;
+  /** The same without an event loop (SIGTERM, exit): no ssh control process or temp dir left behind. */
+  closeSync?(): void;
 }
 
 // ── local and --root ────────────────────────────────────────────────────────
@@ -81,6 +90,8 @@ export interface LocalTargetOptions {
   env?: NodeJS.ProcessEnv;
   /** Injected for tests (the suite runs as root). */
   getuid?: () => number;
+  /** Ctrl-C: the running command is stopped. */
+  signal?: AbortSignal;
 }
 
 export function localTarget(opts: LocalTargetOptions): TargetSystem {
@@ -114,12 +125,16 @@ export function localTarget(opts: LocalTargetOptions): TargetSystem {
     },
     async exec(cmd) {
       if (opts.root) throw new OpsError(`refusing to run ${cmd.argv[0]} under --root`, { code: 'internal' });
-      return opts.runner.run({ file: cmd.argv[0]!, args: cmd.argv.slice(1), env: cmd.env ? { ...env, ...cmd.env } : env, input: cmd.input });
+      const argv = limitedArgv(cmd);
+      return opts.runner.run({ file: argv[0]!, args: argv.slice(1), env: cmd.env ? { ...env, ...cmd.env } : env, input: cmd.input, signal: opts.signal });
     },
     async execMany(cmds) {
       const out: CommandResult[] = [];
       for (const c of cmds) {
-        const r = await this.exec(c).catch((err: Error) => ({ exitCode: 127, stdout: '', stderr: err.message + '\n' }));
+        const r = await this.exec(c).catch((err: Error & { exitCode?: number }) => {
+          if (err.exitCode === 130) throw err; // interrupted: not a failed command
+          return { exitCode: 127, stdout: '', stderr: err.message + '\n' };
+        });
         out.push({ exitCode: r.exitCode, stdout: r.stdout + r.stderr, stderr: '' });
         if (r.exitCode !== 0 && !c.optional) break;
       }

@@ -9,25 +9,23 @@ import type { CommandResult } from '../../lib/process.js';
 import type { TargetCommand } from './target.js';
 
 /** Seconds per program: enough for a healthy answer on a Pi Zero, short enough that status stays under 10 s. */
-export const LIMITS = { systemctl: 10, bluetoothctl: 5, pactl: 4, busctl: 4 } as const;
+export const LIMITS = { systemctl: 10, bluetoothctl: 5, pactl: 4, busctl: 3 } as const;
 
-export type Timed<T extends TargetCommand> = T & { waitsFor?: string };
-
-/** `timeout -k 1 N argv…`; `argv` stays the program's own (fakes and logs see the real name). */
-export function withTimeout<T extends TargetCommand>(cmd: T, seconds: number, waitsFor?: string): Timed<T> {
-  return { ...cmd, argv: ['timeout', '-k', '1', String(seconds), ...cmd.argv], ...(waitsFor ? { waitsFor } : {}) };
+/** The command with its program's limit and what it waits for. */
+export function timed<T extends TargetCommand>(cmd: T, waitsFor?: string): T {
+  const program = cmd.argv[0]!;
+  if (cmd.timeoutS || !(program in LIMITS)) return cmd;
+  // Starting and restarting wait for the unit itself: longer than a query.
+  const limit = program === 'systemctl' && /^(start|restart|stop|daemon-reload|enable|disable)$/.test(cmd.argv[1] ?? '') ? 60 : LIMITS[program as keyof typeof LIMITS];
+  return { ...cmd, timeoutS: limit, ...(waitsFor || cmd.waitsFor ? { waitsFor: waitsFor ?? cmd.waitsFor } : {}) };
 }
 
-/** bluetoothctl/pactl/systemctl with their default limit. */
-export function timed<T extends TargetCommand>(cmd: T, waitsFor?: string): Timed<T> {
-  const program = cmd.argv[0] as keyof typeof LIMITS;
-  return withTimeout(cmd, LIMITS[program] ?? 10, waitsFor);
-}
-
-/** The argv without the `timeout` wrapper (for messages). */
-export function unwrapTimeout(argv: string[]): string[] {
-  return argv[0] === 'timeout' && argv[1] === '-k' ? argv.slice(4) : argv;
-}
+export const withTimeout = <T extends TargetCommand>(cmd: T, seconds: number, waitsFor?: string): T => ({ ...cmd, timeoutS: seconds, ...(waitsFor ? { waitsFor } : {}) });
 
 /** coreutils timeout exits 124 when the limit was hit (137 if it had to kill). */
 export const timedOut = (res: Pick<CommandResult, 'exitCode'>) => res.exitCode === 124 || res.exitCode === 137;
+
+/** "bluetoothctl show did not answer within 5 s (waited for bluetoothd on D-Bus)". */
+export function timeoutMessage(cmd: TargetCommand): string {
+  return `\`${cmd.argv.join(' ')}\` did not answer within ${cmd.timeoutS} s${cmd.waitsFor ? ` (waited for ${cmd.waitsFor})` : ''}`;
+}
