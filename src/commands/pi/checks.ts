@@ -2,6 +2,7 @@
  * Every property of a working setup as one check with ok / problem and a hint:
  * `status` prints them all, `setup` runs the live ones as its last step.
  */
+import type { CommandResult } from '../../lib/process.js';
 import type { TargetCommand, TargetSystem } from './target.js';
 import { timed, timedOut, timeoutMessage } from './timeouts.js';
 import { parseController, parseDeviceInfo, parseShortModules, parseShortSinks } from './bluetooth.js';
@@ -89,13 +90,29 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
     onCheck?.(c);
     return c;
   };
-  const ask = async (cmd: TargetCommand) => {
-    const [r] = await target.execMany([{ ...cmd, optional: true }]);
-    return r ?? { exitCode: 1, stdout: '', stderr: '' };
+  // Questions that cannot hang (each has its limit) go in one round trip per stage; checks print per stage.
+  const answers = new Map<string, Promise<CommandResult>>();
+  const key = (cmd: TargetCommand) => cmd.argv.join('\0');
+  const prefetch = (cmds: TargetCommand[]) => {
+    const batch = target.execMany(cmds.map((c) => ({ ...c, optional: true })));
+    cmds.forEach((c, i) => answers.set(key(c), batch.then((r) => r[i] ?? { exitCode: 1, stdout: '', stderr: '' })));
   };
+  const ask = async (cmd: TargetCommand): Promise<CommandResult> => {
+    if (!answers.has(key(cmd))) prefetch([cmd]);
+    return answers.get(key(cmd))!;
+  };
+  const unitCmd = (unit: string) => timed({ argv: ['systemctl', 'is-active', unit] }, `systemd to report ${unit}`);
+  const nameCmd = timed({ argv: ['busctl', '--system', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.bluez'] }, 'the system D-Bus');
+  const listCmd = timed({ argv: ['bluetoothctl', 'list'] }, 'bluetoothd to list controllers');
+  const showCmd = timed({ argv: ['bluetoothctl', 'show'] }, 'bluetoothd to describe the controller');
+  const modCmd = timed({ argv: ['pactl', '-s', PULSE_SOCKET, 'list', 'short', 'modules'] }, 'PulseAudio on ' + PULSE_SOCKET);
+  const sinkCmd = timed({ argv: ['pactl', '-s', PULSE_SOCKET, 'list', 'short', 'sinks'] }, 'PulseAudio on ' + PULSE_SOCKET);
+  const infoCmd = (mac: string) => timed({ argv: ['bluetoothctl', 'info', mac] }, `bluetoothd to describe ${mac}`);
+  const timerCmd = (mac: string) => timed({ argv: ['systemctl', 'is-active', reconnectTimerName(mac)] }, `systemd to report ${reconnectTimerName(mac)}`);
+  prefetch([unitCmd('pulseaudio.service'), unitCmd('bluetooth.service'), nameCmd]);
   const lastLine = (text: string) => text.trim().split('\n').pop() || 'unknown';
   const unitCheck = async (unit: string) => {
-    const cmd = timed({ argv: ['systemctl', 'is-active', unit] }, `systemd to report ${unit}`);
+    const cmd = unitCmd(unit);
     const r = await ask(cmd);
     if (timedOut(r)) return emit(problem(`active:${unit}`, `${unit} active`, timeoutMessage(cmd), 'systemd is busy or hung: see `systemctl list-jobs`'));
     const state = lastLine(r.stdout);
@@ -105,7 +122,6 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
   const bt = await unitCheck('bluetooth.service');
 
   // D-Bus first: with no org.bluez owner bluetoothctl would wait for it forever.
-  const nameCmd = timed({ argv: ['busctl', '--system', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.bluez'] }, 'the system D-Bus');
   const name = await ask(nameCmd);
   const owned = /^b true/m.test(name.stdout);
   let verdict: BluezVerdict = 'ok';
@@ -116,7 +132,6 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
     emit({ id: 'controller', label: 'Bluetooth controller present and powered', status: 'skipped', detail: 'bluetoothd is not running: not asked (bluetoothctl would wait for it)' });
   } else {
     emit(ok('bluetoothd', 'bluetoothd on the system bus (org.bluez)', 'org.bluez has an owner'));
-    const listCmd = timed({ argv: ['bluetoothctl', 'list'] }, 'bluetoothd to list controllers');
     const list = await ask(listCmd);
     const controllers = [...list.stdout.matchAll(/^Controller ([0-9A-F:]{17})/gm)].map((m) => m[1]!);
     if (timedOut(list)) {
@@ -126,7 +141,6 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
       verdict = 'no-controller';
       emit(problem('controller', 'Bluetooth controller present and powered', 'no controller: bluetoothd runs but sees no Bluetooth adapter', 'check `rfkill list` (`rfkill unblock bluetooth`), `dmesg | grep -i blue`, and that the adapter is enabled (dtoverlay=disable-bt in config.txt turns it off)'));
     } else {
-      const showCmd = timed({ argv: ['bluetoothctl', 'show'] }, 'bluetoothd to describe the controller');
       const show = await ask(showCmd);
       const ctl = parseController(show.stdout);
       if (timedOut(show)) {
@@ -139,7 +153,9 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
     }
   }
 
-  const modCmd = timed({ argv: ['pactl', '-s', PULSE_SOCKET, 'list', 'short', 'modules'] }, 'PulseAudio on ' + PULSE_SOCKET);
+  // A bluetoothd that did not answer once is not asked again: every further question would cost its full limit.
+  const down = verdict === 'bluetoothd-not-running' || verdict === 'not-answering';
+  prefetch([modCmd, ...(speakers.length ? [sinkCmd] : []), ...speakers.flatMap((m) => (down ? [timerCmd(m)] : [infoCmd(m), timerCmd(m)]))]);
   const mods = await ask(modCmd);
   const loaded = mods.exitCode === 0 ? parseShortModules(mods.stdout) : [];
   emit(
@@ -150,29 +166,27 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
         : check(loaded.includes('module-bluetooth-discover'), 'module', 'module-bluetooth-discover loaded', 'not loaded', `check ${PATHS.bluetoothPa} and \`journalctl -u pulseaudio\``),
   );
   if (speakers.length) {
-    const sinkCmd = timed({ argv: ['pactl', '-s', PULSE_SOCKET, 'list', 'short', 'sinks'] }, 'PulseAudio on ' + PULSE_SOCKET);
-    const sinks = verdict === 'bluetoothd-not-running' ? undefined : await ask(sinkCmd);
+    const sinks = await ask(sinkCmd);
     const names = sinks?.exitCode === 0 ? parseShortSinks(sinks.stdout).map((x) => x.name) : [];
     for (const mac of speakers) {
-      if (verdict === 'bluetoothd-not-running') {
-        emit({ id: `speaker:${mac}`, label: `speaker ${mac} paired, trusted, connected`, status: 'problem', detail: 'bluetoothd is not running', hint: 'start bluetooth.service first' });
+      if (down) {
+        emit({ id: `speaker:${mac}`, label: `speaker ${mac} paired, trusted, connected`, status: 'problem', detail: verdict === 'not-answering' ? 'not asked: bluetoothd does not answer' : 'bluetoothd is not running', hint: verdict === 'not-answering' ? '`sudo systemctl restart bluetooth`' : 'start bluetooth.service first' });
       } else {
-        const infoCmd = timed({ argv: ['bluetoothctl', 'info', mac] }, `bluetoothd to describe ${mac}`);
-        const r = await ask(infoCmd);
+        const r = await ask(infoCmd(mac));
         const info = parseDeviceInfo(r.stdout);
         const missing = info ? (['paired', 'trusted', 'connected'] as const).filter((k) => !info[k]) : ['known to BlueZ'];
-        emit(timedOut(r) ? problem(`speaker:${mac}`, `speaker ${mac} paired, trusted, connected`, timeoutMessage(infoCmd), '`sudo systemctl restart bluetooth`') : check(missing.length === 0, `speaker:${mac}`, `speaker ${mac} paired, trusted, connected`, `not ${missing.join(', not ')}`, `switch the speaker on and run \`sudo opsctl pi audio pair ${mac}\``, info?.name));
+        emit(timedOut(r) ? problem(`speaker:${mac}`, `speaker ${mac} paired, trusted, connected`, timeoutMessage(infoCmd(mac)), '`sudo systemctl restart bluetooth`') : check(missing.length === 0, `speaker:${mac}`, `speaker ${mac} paired, trusted, connected`, `not ${missing.join(', not ')}`, `switch the speaker on and run \`sudo opsctl pi audio pair ${mac}\``, info?.name));
         const sink = names.find((n) => n.startsWith(`bluez_sink.${mac.replace(/:/g, '_')}`));
         emit(check(Boolean(sink), `sink:${mac}`, `speaker ${mac} has a bluez_sink`, 'no bluez_sink for it in `pactl list short sinks`', 'it appears once the speaker is connected and PulseAudio loaded module-bluetooth-discover', sink));
       }
-      emit(await reconnectCheck(target, mac, ask));
+      emit(await reconnectCheck(mac, ask));
     }
   }
   return out;
 }
 
 /** The reconnect timer for a speaker must be active (it keeps trying) or the speaker connected. */
-async function reconnectCheck(_target: TargetSystem, mac: string, ask: (cmd: TargetCommand) => Promise<{ exitCode: number; stdout: string }>): Promise<Check> {
+async function reconnectCheck(mac: string, ask: (cmd: TargetCommand) => Promise<{ exitCode: number; stdout: string }>): Promise<Check> {
   const timer = reconnectTimerName(mac);
   const cmd = timed({ argv: ['systemctl', 'is-active', timer] }, `systemd to report ${timer}`);
   const r = await ask(cmd);

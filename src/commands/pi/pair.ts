@@ -28,7 +28,7 @@ export interface PairResult {
 export async function run(options: { mac: string; dryRun?: boolean }, deps: { target: TargetSystem } & ApplyHooks): Promise<PairResult> {
   const { target } = deps;
   const mac = normalizeMac(options.mac);
-  const facts = await gatherFacts(target, { speakers: [mac], units: ['pulseaudio.service', reconnectTimerName(mac)] });
+  const facts = await gatherFacts(target, { speakers: [mac], units: ['pulseaudio.service', 'bluetooth.service', reconnectTimerName(mac)] });
   if (!isDebianFamily(facts.os)) throw new OpsError(`This is ${facts.os?.prettyName ?? 'not a Debian-family system'}, not Debian or Raspberry Pi OS.`, { code: 'wrong-os' });
   if (target.kind === 'local' && facts.uid !== 0) throw new OpsError('Pairing and enabling the boot unit need root.', { code: 'not-root', hint: `run it with sudo: sudo opsctl pi audio pair ${mac}` });
   if (target.live && !facts.installed.has('bluez')) throw new OpsError('BlueZ is not installed.', { code: 'not-set-up', hint: `run \`sudo opsctl pi audio setup --speaker ${mac}\`, which installs and configures everything` });

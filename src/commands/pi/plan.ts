@@ -238,7 +238,9 @@ export function planSetup(facts: Facts, opts: SetupOptions, target: { live: bool
   if (pulseState === 'active' && pulseChanged) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'restart', 'pulseaudio.service'] }, why: 'apply the new configuration' });
   else if ((target.live && pulseState !== 'active') || (!target.live && pulseChanged)) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'start', 'pulseaudio.service'] }, why: 'start system-wide PulseAudio' });
   else run.notes.push('pulseaudio.service is enabled and active');
-  if (bluezChanged) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'restart', 'bluetooth.service'] }, why: 'reload BlueZ settings and D-Bus policy' });
+  const btState = facts.active.get('bluetooth.service');
+  if (target.live && btState !== undefined && btState !== 'active') run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'start', 'bluetooth.service'] }, why: `start BlueZ (bluetooth.service is ${btState})` });
+  else if (bluezChanged && !target.live) run.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'restart', 'bluetooth.service'] }, why: 'start BlueZ with the new package' });
   steps.push(run);
 
   if (speakerSteps) steps.push(speakerSteps);

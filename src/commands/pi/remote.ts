@@ -34,19 +34,19 @@ export interface RemoteTargetOptions {
 // (relative link targets from the link's directory, absolute ones from $R,
 // ".." never above $R); $2=1 follows the last component too. Sets r.
 const RESOLVE = `res() {
-rest=\${1#/}; cur=; n=0
-while [ -n "$rest" ]; do
-  case $rest in */*) c=\${rest%%/*}; rest=\${rest#*/} ;; *) c=$rest; rest= ;; esac
-  case $c in ''|.) continue ;; ..) cur=\${cur%/*}; continue ;; esac
-  if [ -z "$rest" ] && [ "$2" = 0 ]; then cur=$cur/$c; break; fi
-  if [ -L "$R$cur/$c" ]; then
-    n=$((n+1)); [ $n -le 40 ] || return 1
-    t=$(readlink "$R$cur/$c")
-    case $t in /*) cur= ;; esac
-    rest=\${t#/}\${rest:+/$rest}
-  else cur=$cur/$c; fi
+_rr=\${1#/}; _rc=; _rn=0
+while [ -n "$_rr" ]; do
+  case $_rr in */*) _rk=\${_rr%%/*}; _rr=\${_rr#*/} ;; *) _rk=$_rr; _rr= ;; esac
+  case $_rk in ''|.) continue ;; ..) _rc=\${_rc%/*}; continue ;; esac
+  if [ -z "$_rr" ] && [ "$2" = 0 ]; then _rc=$_rc/$_rk; break; fi
+  if [ -L "$R$_rc/$_rk" ]; then
+    _rn=$((_rn+1)); [ $_rn -le 40 ] || return 1
+    _rt=$(readlink "$R$_rc/$_rk")
+    case $_rt in /*) _rc= ;; esac
+    _rr=\${_rt#/}\${_rr:+/$_rr}
+  else _rc=$_rc/$_rk; fi
 done
-r=$R$cur
+r=$R$_rc
 }`;
 // Reads each path given as an argument (after the root): one line per path,
 // base64 so any bytes survive; a symlink line carries what it resolves to.

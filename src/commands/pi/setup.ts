@@ -40,7 +40,7 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
   const { target } = deps;
   const speaker = options.speaker === undefined ? undefined : normalizeMac(options.speaker);
   const planNow = async () => {
-    const facts = await gatherFacts(target, { user: options.user, speakers: speaker ? [speaker] : [], units: ['pulseaudio.service', ...(speaker ? [reconnectTimerName(speaker)] : [])] });
+    const facts = await gatherFacts(target, { user: options.user, speakers: speaker ? [speaker] : [], units: ['pulseaudio.service', 'bluetooth.service', ...(speaker ? [reconnectTimerName(speaker)] : [])] });
     const opts: SetupOptions = { speaker, user: options.user, force: options.force, soundServer: options.soundServer };
     // Validate before asking bluetoothctl anything.
     resolveUser(facts, options.user, target);
