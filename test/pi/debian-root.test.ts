@@ -114,3 +114,40 @@ describe.skipIf(skip)('pi audio --root on debootstrapped Debian roots', () => {
 });
 
 afterAll(cleanupDebianRoots);
+
+describe.skipIf(skip)('pi audio --root, PipeWire images (Desktop: pipewire-audio + WirePlumber installed by apt)', () => {
+  for (const suite of ['bookworm', 'trixie'] as const) {
+    it(`${suite}: auto keeps PipeWire, lingers the user, writes WirePlumber ${suite === 'bookworm' ? '0.4 Lua' : '0.5 conf.d'} headless config; rerun changes nothing; status ok; uninstall restores`, { timeout: 600_000 }, async () => {
+      const root = debianRoot(suite, IMAGE_PACKAGES.desktop);
+      writeFileSync(path.join(root, 'etc/passwd'), readFileSync(path.join(root, 'etc/passwd'), 'utf8') + 'pi:x:1000:1000:,,,:/home/pi:/bin/bash\n');
+      const original = snapshot(path.join(root, 'etc'));
+      const target = rootTarget(root);
+      // No user: PipeWire is per user, so that is a usage error naming the flag.
+      await expect(setup({}, { target })).rejects.toMatchObject({ exitCode: 2, code: 'bad-user', hint: expect.stringContaining('--user') });
+      const first = await setup({ user: 'pi', speaker: '00:11:22:33:44:55' }, { target });
+      expect(first.plan.steps[0]!.notes[1]).toMatch(/^sound server: pipewire — PipeWire is this image's sound server \(pipewire-pulse .*wireplumber 0\.[45]/);
+      expect(first.plan.steps.find((s) => s.id === 'packages')!.changes).toEqual([]); // nothing removed, nothing installed
+      expect(statSync(path.join(root, 'var/lib/systemd/linger/pi')).isFile()).toBe(true);
+      if (suite === 'bookworm') {
+        expect(readFileSync(path.join(root, 'etc/wireplumber/bluetooth.lua.d/80-opsctl-headless.lua'), 'utf8')).toContain('bluez_monitor.properties["with-logind"] = false');
+        // The file it overrides is really there, with the property it changes.
+        expect(readFileSync(path.join(root, 'usr/share/wireplumber/bluetooth.lua.d/50-bluez-config.lua'), 'utf8')).toContain('["with-logind"] = true');
+      } else {
+        expect(readFileSync(path.join(root, 'etc/wireplumber/wireplumber.conf.d/80-opsctl-headless.conf'), 'utf8')).toContain('monitor.bluez.seat-monitoring = disabled');
+        expect(readFileSync(path.join(root, 'usr/share/wireplumber/wireplumber.conf'), 'utf8')).toContain('provides = monitor.bluez.seat-monitoring');
+      }
+      // Debian enables PipeWire and WirePlumber for every user's default.target already: linger is all it takes.
+      expect(readlinkSync(path.join(root, 'etc/systemd/user/default.target.wants/pipewire.service'))).toMatch(/pipewire\.service$/);
+      expect(readlinkSync(path.join(root, 'etc/systemd/user/pipewire.service.wants/wireplumber.service'))).toMatch(/wireplumber\.service$/);
+      const again = await setup({ user: 'pi', speaker: '00:11:22:33:44:55' }, { target });
+      expect(changeCount(again.plan)).toBe(0);
+      const { run: status } = await import('../../src/commands/pi/status.js');
+      const st = await status({}, { target });
+      expect(st.checks.filter((c) => c.status === 'problem')).toEqual([]);
+      expect(st.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['linger', 'wireplumber-headless', 'package:wireplumber']));
+      await uninstall({}, { target });
+      expect(snapshot(path.join(root, 'etc'))).toEqual(original);
+      expect(() => statSync(path.join(root, 'var/lib/systemd/linger/pi'))).toThrow();
+    });
+  }
+});

@@ -5,6 +5,7 @@
 import type { CommandResult } from '../../lib/process.js';
 import type { TargetCommand, TargetSystem } from './target.js';
 import { timed, timedOut, timeoutMessage } from './timeouts.js';
+import { PIPEWIRE_SETUP_PACKAGES, PW_PATHS, WP04_HEADLESS, WP05_HEADLESS, headless, lingerPath, wireplumberSeries } from './pipewire.js';
 import { parseController, parseDeviceInfo, parseShortModules, parseShortSinks } from './bluetooth.js';
 import { paIncludes } from './edit.js';
 import { userUnitPath, type Facts } from './facts.js';
@@ -30,6 +31,7 @@ export function configChecks(facts: Facts, opts: { user?: string; speakers: stri
     const e = f(p);
     return e?.type === 'file' && e.content === content;
   };
+  if (facts.manifest?.soundServer === 'pipewire') return [...pipewireChecks(facts, facts.manifest.user), ...speakerChecks(facts, opts.speakers)];
   const fileCheck = (id: string, path: string, content: string, what: string) => {
     const e = f(path);
     if (e?.type !== 'file') return problem(id, what, `${path} is missing`);
@@ -53,7 +55,18 @@ export function configChecks(facts: Facts, opts: { user?: string; speakers: stri
   for (const [u, g] of members) {
     out.push(check((facts.groups.get(g) ?? []).includes(u), `group:${u}:${g}`, `${u} in group ${g}`, facts.groups.has(g) ? 'not a member' : `group ${g} does not exist`));
   }
-  for (const mac of opts.speakers) {
+  out.push(...speakerChecks(facts, opts.speakers));
+  return out;
+}
+
+function speakerChecks(facts: Facts, speakers: string[]): Check[] {
+  const f = (p: string) => facts.files.get(p);
+  const same = (p: string, content: string) => {
+    const e = f(p);
+    return e?.type === 'file' && e.content === content;
+  };
+  const out: Check[] = [];
+  for (const mac of speakers) {
     const l = f(timerWantsPath(mac));
     const unitOk = same(PATHS.connectTemplate, CONNECT_TEMPLATE_UNIT) && same(PATHS.connectTimer, CONNECT_TIMER_UNIT) && same(PATHS.connectScript, CONNECT_SCRIPT) && l?.type === 'symlink' && l.target === PATHS.connectTimer;
     out.push(check(unitOk, `connect-unit:${mac}`, `${reconnectTimerName(mac)} enabled`, 'missing, edited, or not enabled', `run \`sudo opsctl pi audio pair ${mac}\``));
@@ -61,8 +74,28 @@ export function configChecks(facts: Facts, opts: { user?: string; speakers: stri
   return out;
 }
 
+/** The PipeWire path: packages, the user lingers, WirePlumber's headless setting in the format its version reads. */
+function pipewireChecks(facts: Facts, user: string | undefined): Check[] {
+  const out: Check[] = [];
+  for (const p of PIPEWIRE_SETUP_PACKAGES) out.push(check(facts.installed.has(p), `package:${p}`, `package ${p}`, 'not installed', SETUP_HINT, facts.installed.get(p)));
+  if (user) {
+    const l = facts.files.get(lingerPath(user));
+    out.push(check(Boolean(l && l.type !== 'missing'), 'linger', `${user} lingers (PipeWire starts at boot)`, `${lingerPath(user)} is missing`, `run \`sudo loginctl enable-linger ${user}\``));
+  }
+  if (headless(facts)) {
+    const series = wireplumberSeries(facts);
+    const [path, content] = series === '0.4' ? [PW_PATHS.wp04, WP04_HEADLESS] : [PW_PATHS.wp05, WP05_HEADLESS];
+    const e = facts.files.get(path);
+    out.push(check(e?.type === 'file' && e.content === content, 'wireplumber-headless', `WirePlumber ${series} takes Bluetooth without a seat`, e?.type === 'file' ? `${path} differs from what setup writes` : `${path} is missing`));
+  }
+  return out;
+}
+
 export interface LiveCheckOptions {
   speakers: string[];
+  server?: 'pulseaudio' | 'pipewire';
+  /** The PipeWire user. */
+  user?: string;
   /** Called as each check completes (status streams its lines). */
   onCheck?: (check: Check) => void;
 }
@@ -77,7 +110,8 @@ export type BluezVerdict = 'ok' | 'bluetoothd-not-running' | 'no-controller' | '
  * owner, so "bluetoothd not running" never waits at all.
  */
 export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | string[]): Promise<Check[]> {
-  const { speakers, onCheck } = Array.isArray(opts) ? { speakers: opts, onCheck: undefined } : opts;
+  const { speakers, onCheck, server, user } = Array.isArray(opts) ? { speakers: opts, onCheck: undefined, server: undefined, user: undefined } : opts;
+  const pipewire = server === 'pipewire';
   const labels = ['pulseaudio.service active', 'bluetooth.service active', 'bluetoothd on the system bus (org.bluez)', 'Bluetooth controller present and powered', 'module-bluetooth-discover loaded', ...speakers.flatMap((m) => [`speaker ${m} paired, trusted, connected`, `speaker ${m} has a bluez_sink`, `${connectUnitName(m)} retrying or connected`])];
   if (!target.live) {
     const skipped = labels.map((label, i): Check => ({ id: `live:${i}`, label, status: 'skipped', detail: 'needs the running system (not checked under --root)' }));
@@ -101,7 +135,9 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
     if (!answers.has(key(cmd))) prefetch([cmd]);
     return answers.get(key(cmd))!;
   };
-  const unitCmd = (unit: string) => timed({ argv: ['systemctl', 'is-active', unit] }, `systemd to report ${unit}`);
+  const unitCmd = (unit: string) =>
+    unit === 'wireplumber.service' ? timed({ argv: ['systemctl', '--user', '-M', `${user}@`, 'is-active', unit] }, `${user}'s systemd to report ${unit}`) : timed({ argv: ['systemctl', 'is-active', unit] }, `systemd to report ${unit}`);
+  const soundUnit = pipewire ? 'wireplumber.service' : 'pulseaudio.service';
   const nameCmd = timed({ argv: ['busctl', '--system', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.bluez'] }, 'the system D-Bus');
   const listCmd = timed({ argv: ['bluetoothctl', 'list'] }, 'bluetoothd to list controllers');
   const showCmd = timed({ argv: ['bluetoothctl', 'show'] }, 'bluetoothd to describe the controller');
@@ -109,7 +145,7 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
   const sinkCmd = timed({ argv: ['pactl', '-s', PULSE_SOCKET, 'list', 'short', 'sinks'] }, 'PulseAudio on ' + PULSE_SOCKET);
   const infoCmd = (mac: string) => timed({ argv: ['bluetoothctl', 'info', mac] }, `bluetoothd to describe ${mac}`);
   const timerCmd = (mac: string) => timed({ argv: ['systemctl', 'is-active', reconnectTimerName(mac)] }, `systemd to report ${reconnectTimerName(mac)}`);
-  prefetch([unitCmd('pulseaudio.service'), unitCmd('bluetooth.service'), nameCmd]);
+  prefetch([unitCmd(soundUnit), unitCmd('bluetooth.service'), nameCmd]);
   const lastLine = (text: string) => text.trim().split('\n').pop() || 'unknown';
   const unitCheck = async (unit: string) => {
     const cmd = unitCmd(unit);
@@ -118,7 +154,7 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
     const state = lastLine(r.stdout);
     return emit(check(state === 'active', `active:${unit}`, `${unit} active`, state, `see \`systemctl status ${unit}\` and \`journalctl -u ${unit}\``, state));
   };
-  await unitCheck('pulseaudio.service');
+  await unitCheck(soundUnit);
   const bt = await unitCheck('bluetooth.service');
 
   // D-Bus first: with no org.bluez owner bluetoothctl would wait for it forever.
@@ -155,6 +191,19 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
 
   // A bluetoothd that did not answer once is not asked again: every further question would cost its full limit.
   const down = verdict === 'bluetoothd-not-running' || verdict === 'not-answering';
+  if (pipewire) {
+    // pactl through pipewire-pulse would need the user's runtime dir; BlueZ's device state below is what matters.
+    for (const mac of speakers) {
+      if (!down) {
+        const r = await ask(infoCmd(mac));
+        const info = parseDeviceInfo(r.stdout);
+        const missing = info ? (['paired', 'trusted', 'connected'] as const).filter((k) => !info[k]) : ['known to BlueZ'];
+        emit(check(missing.length === 0, `speaker:${mac}`, `speaker ${mac} paired, trusted, connected`, `not ${missing.join(', not ')}`, `switch the speaker on and run \`sudo opsctl pi audio pair ${mac}\``, info?.name));
+      }
+      emit(await reconnectCheck(mac, ask));
+    }
+    return out;
+  }
   prefetch([modCmd, ...(speakers.length ? [sinkCmd] : []), ...speakers.flatMap((m) => (down ? [timerCmd(m)] : [infoCmd(m), timerCmd(m)]))]);
   const mods = await ask(modCmd);
   const loaded = mods.exitCode === 0 ? parseShortModules(mods.stdout) : [];

@@ -19,6 +19,9 @@ export interface Manifest {
   /** Packages setup installed (left installed by uninstall). */
   packages: string[];
   speakers: string[];
+  /** Which sound server setup configured, and for whom (PipeWire runs per user). */
+  soundServer?: 'pulseaudio' | 'pipewire';
+  user?: string;
 }
 
 export interface OsInfo {
@@ -92,7 +95,7 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
   let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...pipewirePaths(), ...extra]);
   const manifest = parseManifest(files.get(PATHS.manifest));
   // Speakers an earlier setup recorded: their boot links are read too.
-  const more = (manifest?.speakers ?? []).flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]).filter((p) => !files.has(p));
+  const more = [...(manifest?.speakers ?? []).flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]), ...(manifest?.user ? [lingerPath(manifest.user)] : [])].filter((p) => !files.has(p));
   if (more.length) files = new Map([...files, ...(await target.read(more))]);
   const text = (p: string) => contentOf(files.get(p));
   // os-release(5): /etc/os-release, else /usr/lib/os-release.
@@ -159,7 +162,7 @@ export function parseManifest(e: Entry | undefined): Manifest | undefined {
   if (e?.type !== 'file') return undefined;
   try {
     const m = JSON.parse(e.content) as Manifest;
-    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [], ...(m.written ? { written: m.written } : {}) } : undefined;
+    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [], ...(m.written ? { written: m.written } : {}), ...(m.soundServer ? { soundServer: m.soundServer } : {}), ...(m.user ? { user: m.user } : {}) } : undefined;
   } catch {
     return undefined;
   }

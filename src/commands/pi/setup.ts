@@ -12,7 +12,7 @@ import { liveChecks, type Check } from './checks.js';
 import { bluetoothState, closeOnSignal, makeTarget, progressHook, soundServerFlag, targetFlags, type TargetFlags } from './common.js';
 import { gatherFacts } from './facts.js';
 import { reconnectTimerName } from './recipe.js';
-import { changeCount, planSetup, resolveUser, type Plan, type SetupOptions, type SoundServerChoice } from './plan.js';
+import { changeCount, chooseSoundServer, planSetup, resolveUser, type Plan, type SetupOptions, type SoundServerChoice } from './plan.js';
 import { planDryRun, printChecks, printPlan, printPlanDryRun, type PiDryRun } from './print.js';
 
 export interface SetupRunOptions {
@@ -54,6 +54,9 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
     return result;
   }
   const manifest = first.facts.manifest ?? emptyManifest();
+  const choice = chooseSoundServer(first.facts, options.soundServer);
+  manifest.soundServer = choice.server;
+  if (choice.server === 'pipewire') manifest.user = resolveUser(first.facts, options.user, target);
   const pkgStep = first.plan.steps.find((s) => s.id === 'packages')!;
   let rest = first.plan;
   if (pkgStep.changes.length && target.live) {
@@ -68,7 +71,7 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
   result.executed.push(rest);
   result.changed = result.applied.filter((a) => a.status === 'done').length;
   result.notRun = result.applied.filter((a) => a.status === 'not-run').length;
-  result.checks = await liveChecks(target, speaker ? [speaker] : []);
+  result.checks = await liveChecks(target, { speakers: speaker ? [speaker] : [], server: manifest.soundServer, user: manifest.user });
   return result;
 }
 

@@ -40,16 +40,16 @@ export async function run(options: { user?: string }, deps: { target: TargetSyst
       ? { id: 'os', label: 'Debian-family system with apt and systemd', status: 'ok', detail: facts.os!.prettyName }
       : { id: 'os', label: 'Debian-family system with apt and systemd', status: 'problem', detail: facts.os?.prettyName ?? 'no /etc/os-release', hint: 'opsctl pi audio supports Raspberry Pi OS / Debian' },
   );
-  const user = resolveUser(facts, options.user, target);
+  const user = resolveUser(facts, options.user ?? facts.manifest?.user, target);
   const speakers = facts.manifest?.speakers ?? [];
   configChecks(facts, { user, speakers }).forEach(emit);
-  if (facts.pipewire.running.length) emit({ id: 'pipewire', label: 'no PipeWire sound server running', status: 'problem', detail: `running: ${facts.pipewire.running.join(', ')}`, hint: 'run `sudo opsctl pi audio setup --force` to mask it for all users, then log out and in' });
-  await liveChecks(target, { speakers, onCheck: emit });
+  if (facts.manifest?.soundServer !== 'pipewire' && facts.pipewire.running.length) emit({ id: 'pipewire', label: 'no PipeWire sound server running', status: 'problem', detail: `running: ${facts.pipewire.running.join(', ')}`, hint: 'run `sudo opsctl pi audio setup --force` to mask it for all users, then log out and in' });
+  await liveChecks(target, { speakers, onCheck: emit, server: facts.manifest?.soundServer, user: facts.manifest?.user ?? user });
   return { target: target.label, os: facts.os?.prettyName, user, speakers, checks, problems: checks.filter((c) => c.status === 'problem').length };
 }
 
 const LABEL_WIDTH = 44;
-const header = (out: Output, target: string, os?: string) => out.line(`PulseAudio + Bluetooth on ${target}${os ? ` (${os})` : ''}:`);
+const header = (out: Output, target: string, os?: string) => out.line(`Bluetooth audio on ${target}${os ? ` (${os})` : ''}:`);
 
 export const command = defineCommand<StatusOptions, StatusResult>({
   options: (_args, flags) => ({ ...targetFlags(flags), user: flag.string(flags, 'user') }),
