@@ -221,6 +221,49 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh'))('pi audio over ssh (real 
     expect(snapshot(root)).toEqual(before);
   });
 
+  it('reads /etc/os-release through relative and absolute links inside the remote root', async () => {
+    const { rmSync, symlinkSync, writeFileSync } = await import('node:fs');
+    const { gatherFacts } = await import('../../src/commands/pi/facts.js');
+    mkdirSync(path.join(root, 'usr/lib'), { recursive: true });
+    writeFileSync(path.join(root, 'usr/lib/os-release'), 'ID=debian\nVERSION_CODENAME=trixie\nPRETTY_NAME="Debian GNU/Linux 13 (trixie)"\n');
+    rmSync(path.join(root, 'etc/os-release'));
+    symlinkSync('../usr/lib/os-release', path.join(root, 'etc/os-release'));
+    expect((await gatherFacts(target())).os?.prettyName).toBe('Debian GNU/Linux 13 (trixie)');
+    // Absolute: the far side's own /usr/lib/os-release (this machine: bookworm) must not be read.
+    rmSync(path.join(root, 'etc/os-release'));
+    symlinkSync('/usr/lib/os-release', path.join(root, 'etc/os-release'));
+    expect((await gatherFacts(target())).os?.codename).toBe('trixie');
+    // A directory link on the way, and a climb above the root.
+    mkdirSync(path.join(root, 'opt/img'), { recursive: true });
+    writeFileSync(path.join(root, 'opt/img/rel'), 'ID=debian\nPRETTY_NAME="via /srv"\n');
+    symlinkSync('/opt/img', path.join(root, 'srv-img'));
+    rmSync(path.join(root, 'etc/os-release'));
+    symlinkSync('../../../../srv-img/rel', path.join(root, 'etc/os-release'));
+    expect((await gatherFacts(target())).os?.prettyName).toBe('via /srv');
+  });
+
+  it('a --host run killed with SIGTERM leaves no ssh control master and no temp folder', async () => {
+    const { writeFileSync, readdirSync: ls } = await import('node:fs');
+    const { spawn, spawnSync } = await import('node:child_process');
+    writeFileSync(fake.stateFile, JSON.stringify({ ...(await fake.state()), installed: ['pulseaudio', 'pulseaudio-module-bluetooth', 'bluez'], active: ['pulseaudio.service', 'bluetooth.service'], bluetoothdHung: true }));
+    const before = new Set(ls('/tmp').filter((n) => n.startsWith('opsctl-ssh-')));
+    const child = spawn(process.execPath, [path.resolve('bin/opsctl.js'), 'pi', 'audio', 'status', '--host', sshd.alias, '--ssh-config', sshd.sshConfigPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')) } });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    // status only reads (this machine's /etc over ssh) and asks the recording programs.
+    // Wait until it is inside the hung bluetoothctl (the master is up by then).
+    for (let i = 0; i < 200 && !/bluetoothd on the system bus/.test(stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    const mine = ls('/tmp').filter((n) => n.startsWith('opsctl-ssh-') && !before.has(n));
+    expect(mine).toHaveLength(1);
+    const masters = () => spawnSync('pgrep', ['-f', `ControlPath=/tmp/${mine[0]}`], { encoding: 'utf8' }).stdout.trim();
+    expect(masters()).not.toBe('');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code).toBe(143);
+    expect(ls('/tmp')).not.toContain(mine[0]);
+    expect(masters()).toBe('');
+  });
+
   it('explains a sudo that wants a password', async () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(fake.stateFile, JSON.stringify({ ...(await fake.state()), sudoPassword: true }));

@@ -55,10 +55,13 @@ export function closeOnSignal(target: TargetSystem): () => void {
   const onExit = () => target.closeSync!();
   const handlers = (['SIGTERM', 'SIGHUP'] as const).map((sig) => {
     const h = () => {
+      if (process.env.OPSCTL_DEBUG_SIGNALS) process.stderr.write(`opsctl: ${sig}: closing the target\n`);
       target.closeSync!();
       process.exit(128 + (sig === 'SIGTERM' ? 15 : 1));
     };
-    process.once(sig, h);
+    // `on`, not `once`: a listener that removed itself would leave signal-exit (loaded by the prompt library)
+    // alone on the signal, and it re-raises the signal to die without our cleanup.
+    process.on(sig, h);
     return [sig, h] as const;
   });
   process.once('exit', onExit);

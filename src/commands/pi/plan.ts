@@ -110,6 +110,8 @@ export function preflight(facts: Facts, opts: SetupOptions, target: { live: bool
 export function resolveUser(facts: Facts, requested: string | undefined, target: { live: boolean }): string | undefined {
   const user = requested ?? facts.invokingUser;
   if (user === undefined || user === 'root') return undefined;
+  // The login we came in with may have no entry in this root's passwd (an image being built): not an error unless asked for.
+  if (requested === undefined && facts.users.size && !facts.users.has(user)) return undefined;
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {
     throw new OpsError(`"${user}" is not a valid user name.`, { exitCode: ExitCode.USAGE, code: 'bad-user', hint: 'lower-case letters, digits, - and _, starting with a letter' });
   }
