@@ -91,3 +91,15 @@ exit 0
 });
 
 afterAll(cleanupPiRoots);
+
+describe('status interrupted (Ctrl-C) while a check waits', () => {
+  it('is exit 130 and names what it was waiting for, told apart from "not running" and "not answering"', async () => {
+    const { liveChecks } = await import('../../src/commands/pi/checks.js');
+    const controller = new AbortController();
+    const target = localTarget({ runner: processRunner, root: undefined, signal: controller.signal });
+    // The first stage asks systemd and D-Bus; a runner that hangs until aborted stands in for a slow Pi.
+    const hanging = { ...target, live: true, execMany: (_cmds: unknown[]) => new Promise<never>((_r, reject) => controller.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { exitCode: 130 })))) };
+    setTimeout(() => controller.abort(), 50);
+    await expect(liveChecks(hanging, { speakers: [] })).rejects.toMatchObject({ exitCode: 130, code: 'interrupted', message: 'Interrupted while waiting for systemd to report pulseaudio.service.' });
+  });
+});

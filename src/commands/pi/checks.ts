@@ -3,6 +3,7 @@
  * `status` prints them all, `setup` runs the live ones as its last step.
  */
 import type { CommandResult } from '../../lib/process.js';
+import { OpsError } from '../../lib/errors.js';
 import type { TargetCommand, TargetSystem } from './target.js';
 import { timed, timedOut, timeoutMessage } from './timeouts.js';
 import { PIPEWIRE_SETUP_PACKAGES, PW_PATHS, WP04_HEADLESS, WP05_HEADLESS, headless, lingerPath, wireplumberSeries } from './pipewire.js';
@@ -129,11 +130,19 @@ export async function liveChecks(target: TargetSystem, opts: LiveCheckOptions | 
   const key = (cmd: TargetCommand) => cmd.argv.join('\0');
   const prefetch = (cmds: TargetCommand[]) => {
     const batch = target.execMany(cmds.map((c) => ({ ...c, optional: true })));
-    cmds.forEach((c, i) => answers.set(key(c), batch.then((r) => r[i] ?? { exitCode: 1, stdout: '', stderr: '' })));
+    cmds.forEach((c, i) => {
+      const answer = batch.then((r) => r[i] ?? { exitCode: 1, stdout: '', stderr: '' });
+      answer.catch(() => undefined); // answers nobody asks for after a failure must not be unhandled rejections
+      answers.set(key(c), answer);
+    });
   };
   const ask = async (cmd: TargetCommand): Promise<CommandResult> => {
     if (!answers.has(key(cmd))) prefetch([cmd]);
-    return answers.get(key(cmd))!;
+    return answers.get(key(cmd))!.catch((err: { exitCode?: number }) => {
+      // Ctrl-C: a third verdict besides "not running" and "not answering", with what we were waiting for.
+      if (err.exitCode === 130) throw new OpsError(`Interrupted while waiting for ${cmd.waitsFor ?? cmd.argv.join(' ')}.`, { exitCode: 130, code: 'interrupted' });
+      throw err;
+    });
   };
   const unitCmd = (unit: string) =>
     unit === 'wireplumber.service' ? timed({ argv: ['systemctl', '--user', '-M', `${user}@`, 'is-active', unit] }, `${user}'s systemd to report ${unit}`) : timed({ argv: ['systemctl', 'is-active', unit] }, `systemd to report ${unit}`);
