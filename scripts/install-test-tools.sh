@@ -7,7 +7,7 @@
 # tool skip locally with that reason (never under CI=true).
 set -euo pipefail
 
-packages=(pebble openssh-server openssh-client systemd dbus postgresql-15 postgresql-15-hypopg zsh fish iproute2 debootstrap)
+packages=(pebble openssh-server openssh-client systemd dbus postgresql-15 postgresql-15-hypopg zsh fish iproute2 debootstrap qemu-system-x86 qemu-utils)
 
 missing=()
 for p in "${packages[@]}"; do

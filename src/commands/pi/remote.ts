@@ -11,7 +11,7 @@ import path from 'node:path';
 import { OpsError, firstLine } from '../../lib/errors.js';
 import { shellQuote, type CommandResult, type ProcessRunner } from '../../lib/process.js';
 import { connectTimeoutFor, resolveSsh, sshCommand, sshFailure, type SshTarget } from '../../lib/ssh.js';
-import { limitedArgv, type Entry, type FileOp, type TargetCommand, type TargetSystem } from './target.js';
+import { limitedArgv, type Entry, type TargetCommand, type TargetSystem } from './target.js';
 
 export interface RemoteTargetOptions {
   runner: ProcessRunner;
