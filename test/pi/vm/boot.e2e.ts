@@ -70,7 +70,12 @@ describe.skipIf(skip)('pi audio in a booted Debian VM (qemu TCG, btvirt)', () =>
     await stage('boot to ssh', boot);
     // The virtual controller is there before opsctl runs.
     await stage('virtual controller (btvirt)', async () => {
-      for (let i = 0; i < 30 && !/Controller [0-9A-F:]{17}/.test(ssh('timeout 5 bluetoothctl list').stdout); i++) await new Promise((r) => setTimeout(r, 2000));
+      const listed = () => /Controller [0-9A-F:]{17}/.test(ssh('timeout 5 bluetoothctl list').stdout);
+      for (let i = 0; i < 10 && !listed(); i++) await new Promise((r) => setTimeout(r, 2000));
+      // Under TCG the kernel's HCI reset of a vhci opened while the Bluetooth modules still load can time out
+      // (dmesg: "hci0: Opcode 0x0c03 failed: -110"): a second btvirt start brings the controller up.
+      if (!listed()) ssh('systemctl restart btvirt.service && sleep 8');
+      for (let i = 0; i < 15 && !listed(); i++) await new Promise((r) => setTimeout(r, 2000));
       expect(ssh('timeout 5 bluetoothctl list').stdout).toMatch(/Controller [0-9A-F:]{17}/);
     });
 
@@ -103,12 +108,14 @@ describe.skipIf(skip)('pi audio in a booted Debian VM (qemu TCG, btvirt)', () =>
 
     await stage('after reboot: checks', async () => {
       for (let i = 0; i < 30 && ssh('systemctl is-active pulseaudio.service').stdout.trim() !== 'active'; i++) await new Promise((r) => setTimeout(r, 2000));
+      if (!/Controller [0-9A-F:]{17}/.test(ssh('timeout 5 bluetoothctl list').stdout)) ssh('systemctl restart btvirt.service && sleep 8');
       expect(ssh('systemctl is-active pulseaudio.service').stdout.trim()).toBe('active');
       expect(ssh('pactl -s /run/pulse/native list short modules').stdout).toMatch(/module-bluetooth-discover/);
-      // Two attempts at least, 20 s apart, none of them "failed".
-      await new Promise((r) => setTimeout(r, 60_000));
-      const journal = ssh(`journalctl -b -u bt-speaker-connect@${MAC}.service --no-pager -o cat`).stdout;
-      expect(journal.match(/not connected yet/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+      // Two attempts at least (one attempt is ~35 s under TCG, then 20 s until the next), none of them "failed".
+      const attempts = () => ssh(`journalctl -b -u bt-speaker-connect@${MAC}.service --no-pager -o cat`).stdout.match(/not connected yet/g)?.length ?? 0;
+      for (let i = 0; i < 36 && attempts() < 2; i++) await new Promise((r) => setTimeout(r, 5000));
+      if (process.env.PI_VM_STAGES) console.log(ssh(`journalctl -b -u bt-speaker-connect@${MAC}.service --no-pager -o short-monotonic | tail -8`).stdout);
+      expect(attempts()).toBeGreaterThanOrEqual(2);
       expect(ssh(`systemctl is-active bt-speaker-connect@${MAC}.timer`).stdout.trim()).toBe('active');
       expect(ssh(`systemctl is-failed bt-speaker-connect@${MAC}.service`).stdout.trim()).not.toBe('failed');
       const status = opsctl(['pi', 'audio', 'status']);
