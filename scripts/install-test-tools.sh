@@ -7,7 +7,7 @@
 # tool skip locally with that reason (never under CI=true).
 set -euo pipefail
 
-packages=(pebble certbot bind9 bind9-dnsutils openssh-server openssh-client systemd dbus postgresql-15 postgresql-15-hypopg zsh fish iproute2 chromium)
+packages=(pebble certbot bind9 bind9-dnsutils openssh-server openssh-client systemd dbus postgresql-15 postgresql-15-hypopg zsh fish iproute2 chromium debootstrap qemu-system-x86 qemu-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -300,7 +300,7 @@ export function buildProgram(state: ProgramState = {}): Command {
 
   // ── pi audio ───────────────────────────────────────────────────────────────
   const pi = program.command('pi').description('Raspberry Pi chores');
-  const audio = pi.command('audio').description('system-wide PulseAudio + Bluetooth speaker that survives reboots');
+  const audio = pi.command('audio').description('a Bluetooth speaker that plays from boot and reconnects by itself (PulseAudio system mode or PipeWire)');
   const piTarget = (c: Command) =>
     c
       .option('--host <[user@]host>', 'run on this Pi over ssh (honours ~/.ssh/config) instead of locally')
@@ -309,17 +309,18 @@ export function buildProgram(state: ProgramState = {}): Command {
   piTarget(
     audio
       .command('setup')
-      .description('install and configure PulseAudio in system mode with Bluetooth, and optionally pair a speaker')
-      .option('--speaker <mac>', 'Bluetooth speaker to pair, trust and connect at boot')
-      .option('--user <name>', 'user to add to pulse-access (default: the invoking sudo user)')
-      .option('--force', 'go ahead even if PipeWire is installed (it will be replaced)'),
+      .description('set up Bluetooth audio from boot (PulseAudio system mode, or the PipeWire already there), and optionally pair a speaker')
+      .option('--speaker <mac>', 'Bluetooth speaker to pair, trust, and keep connected (retried every 20 s, at boot and after)')
+      .option('--user <name>', 'user to add to pulse-access, or whose PipeWire serves the speaker (default: the invoking sudo user)')
+      .addOption(new Option('--sound-server <server>', 'auto (PipeWire where installed, else PulseAudio system mode), pulseaudio or pipewire').default('auto'))
+      .option('--force', 'with --sound-server pulseaudio: go ahead even if PipeWire is installed (it will be replaced)'),
   )
-    .addHelpText('after', examples('sudo opsctl pi audio setup --speaker 00:11:22:33:44:55', 'opsctl pi audio setup --host pi@raspberrypi.local --dry-run'))
+    .addHelpText('after', examples('sudo opsctl pi audio setup --speaker 00:11:22:33:44:55', 'opsctl pi audio setup --host pi@raspberrypi.local --dry-run', 'sudo opsctl pi audio setup --sound-server pipewire --user pi --speaker 00:11:22:33:44:55'))
     .action(action(() => import('./commands/pi/setup.js')));
   piTarget(audio.command('status').description('check the audio setup, each check as a line (exit 1 when something is wrong)').option('--user <name>', 'also check this user is in pulse-access (default: the invoking sudo user)'))
     .addHelpText('after', examples('opsctl pi audio status', 'opsctl pi audio status --host pi@raspberrypi.local --json'))
     .action(action(() => import('./commands/pi/status.js')));
-  piTarget(audio.command('pair').description('power on, pair, trust and connect a speaker').argument('<mac>', 'speaker MAC address'))
+  piTarget(audio.command('pair').description('power on, pair, trust and connect a speaker, and keep it connected').argument('<mac>', 'speaker MAC address'))
     .addHelpText('after', examples('sudo opsctl pi audio pair 00:11:22:33:44:55'))
     .action(action(() => import('./commands/pi/pair.js')));
   piTarget(audio.command('uninstall').description('remove what setup added and restore the original files'))

@@ -81,7 +81,13 @@ describe('system facts', () => {
 
   it('decodes the remote file reader lines', () => {
     expect(parseReadLine(`F 640 ${Buffer.from('a\nb\n').toString('base64')}`)).toEqual({ type: 'file', mode: 0o640, content: 'a\nb\n' });
-    expect(parseReadLine(`L ${Buffer.from('/dev/null').toString('base64')}`)).toEqual({ type: 'symlink', target: '/dev/null' });
+    expect(parseReadLine(`L ${Buffer.from('/dev/null').toString('base64')} N`)).toEqual({ type: 'symlink', target: '/dev/null', resolved: { type: 'missing' } });
+    // A link carries what it resolves to inside the root, owner included.
+    expect(parseReadLine(`L ${Buffer.from('../usr/lib/os-release').toString('base64')} F 644:0:42 ${Buffer.from('ID=debian\n').toString('base64')}`)).toEqual({
+      type: 'symlink',
+      target: '../usr/lib/os-release',
+      resolved: { type: 'file', mode: 0o644, uid: 0, gid: 42, content: 'ID=debian\n' },
+    });
     expect(parseReadLine('D')).toEqual({ type: 'dir' });
     expect(parseReadLine('N')).toEqual({ type: 'missing' });
   });

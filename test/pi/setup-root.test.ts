@@ -10,7 +10,7 @@ import { run as uninstall } from '../../src/commands/pi/uninstall.js';
 import { run as status } from '../../src/commands/pi/status.js';
 import { changeCount } from '../../src/commands/pi/plan.js';
 import { BLOCK_BEGIN } from '../../src/commands/pi/edit.js';
-import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_TEMPLATE_UNIT, DBUS_POLICY, SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
+import { BLUETOOTH_PA, CLIENT_CONF, CONNECT_SCRIPT, CONNECT_TEMPLATE_UNIT, CONNECT_TIMER_UNIT, SERVICE_UNIT } from '../../src/commands/pi/recipe.js';
 import { cleanupPiRoots, makePiRoot, snapshot } from '../support/pi-root.js';
 import { memoryStreams, runBin } from '../support/cli.js';
 
@@ -27,12 +27,14 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const target = rootTarget(root);
     const dry = await setup({ speaker: MAC, user: 'pi', dryRun: true }, { target });
     expect(dry.plan.steps.map((s) => s.id)).toEqual(['preflight', 'packages', 'service', 'bluetooth-module', 'permissions', 'services', 'speaker']);
-    expect(dry.plan.steps[0]!.notes[0]).toBe('found Debian GNU/Linux 12 (bookworm), apt, systemd');
+    expect(dry.plan.steps[0]!.notes[0]).toBe('found Debian GNU/Linux 12 (bookworm), arm64 (64-bit), apt, systemd');
+    expect(dry.plan.steps[0]!.notes[1]).toBe('sound server: pulseaudio — PulseAudio 16.1+dfsg1-2+b1 is installed: run system-wide');
     expect(existsSync(at(root, 'etc/systemd/system/pulseaudio.service'))).toBe(false); // dry run wrote nothing
 
     const first = await setup({ speaker: MAC, user: 'pi' }, { target });
-    expect(first.changed).toBe(11);
-    expect(first.notRun).toBe(8); // daemon-reload, start, restart bluetooth, and the five bluetoothctl steps
+    // service, client.conf, 2 masks, bluetooth.pa, group, gshadow, enable link; script, template, timer, timer link
+    expect(first.changed).toBe(12);
+    expect(first.notRun).toBe(7); // daemon-reload, start, and the five bluetoothctl steps (power, scan, pair, trust, connect)
     expect(read(root, 'etc/systemd/system/pulseaudio.service')).toBe(SERVICE_UNIT);
     expect(SERVICE_UNIT).toContain('ExecStart=/usr/bin/pulseaudio --daemonize=no --system --disallow-exit --disable-shm --exit-idle-time=-1 --log-target=journal');
     expect(SERVICE_UNIT).not.toContain('--disallow-module-loading');
@@ -43,13 +45,17 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     expect(CLIENT_CONF).toMatch(/^autospawn = no$/m);
     expect(CLIENT_CONF).toMatch(/^default-server = \/run\/pulse\/native$/m);
     expect(read(root, 'etc/pulse/system.pa.d/bluetooth.pa')).toBe(BLUETOOTH_PA);
-    expect(read(root, 'etc/dbus-1/system.d/pulseaudio-bluetooth.conf')).toBe(DBUS_POLICY);
+    expect(existsSync(at(root, 'etc/dbus-1/system.d/pulseaudio-bluetooth.conf'))).toBe(false);
     expect(read(root, 'etc/systemd/system/bt-speaker-connect@.service')).toBe(CONNECT_TEMPLATE_UNIT);
+    expect(read(root, 'etc/systemd/system/bt-speaker-connect@.timer')).toBe(CONNECT_TIMER_UNIT);
+    expect(read(root, 'usr/local/lib/opsctl/bt-speaker-connect')).toBe(CONNECT_SCRIPT);
+    expect(mode(root, 'usr/local/lib/opsctl/bt-speaker-connect')).toBe(0o755);
     expect(readlinkSync(at(root, 'etc/systemd/user/pulseaudio.service'))).toBe('/dev/null');
     expect(readlinkSync(at(root, 'etc/systemd/user/pulseaudio.socket'))).toBe('/dev/null');
     expect(readlinkSync(at(root, 'etc/systemd/system/multi-user.target.wants/pulseaudio.service'))).toBe('/etc/systemd/system/pulseaudio.service');
-    expect(readlinkSync(at(root, `etc/systemd/system/multi-user.target.wants/bt-speaker-connect@${MAC}.service`))).toBe('/etc/systemd/system/bt-speaker-connect@.service');
-    expect(read(root, 'etc/group')).toContain('bluetooth:x:111:pulse\n');
+    expect(readlinkSync(at(root, `etc/systemd/system/timers.target.wants/bt-speaker-connect@${MAC}.timer`))).toBe('/etc/systemd/system/bt-speaker-connect@.timer');
+    expect(existsSync(at(root, `etc/systemd/system/multi-user.target.wants/bt-speaker-connect@${MAC}.service`))).toBe(false);
+    expect(read(root, 'etc/group')).toContain('bluetooth:x:111:\n');
     expect(read(root, 'etc/group')).toContain('pulse-access:x:113:root,pi\n');
     expect(read(root, 'etc/gshadow')).toContain('pulse-access:!::root,pi\n');
     expect(mode(root, 'etc/gshadow')).toBe(0o640);
@@ -68,11 +74,12 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const root = await makePiRoot({ packages: true });
     const m = memoryStreams();
     expect(await runCli(['--dry-run', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m.streams, stdin: process.stdin, env: env() })).toBe(0);
-    expect(m.stdout).toContain('(dry run: nothing was changed)');
+    expect(m.stdout).toContain('[dry run] nothing was changed');
+    expect(m.stdout).toContain('[dry run] would write /etc/systemd/system/pulseaudio.service — mode 0644');
     expect(m.stdout).toContain('+++ b/etc/systemd/system/pulseaudio.service');
     expect(m.stdout).toContain('+ExecStart=/usr/bin/pulseaudio --daemonize=no --system');
     expect(m.stdout).toMatch(/-pulse-access:x:113:\n\s+\+pulse-access:x:113:root,pi/);
-    expect(m.stdout).toContain('run    systemctl daemon-reload');
+    expect(m.stdout).toContain('    $ systemctl daemon-reload');
     const m1 = memoryStreams();
     expect(await runCli(['pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m1.streams, stdin: process.stdin, env: env() })).toBe(0);
     expect(m1.stdout).toContain('[not run: no running system under --root]');
@@ -105,9 +112,8 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     expect(pa.startsWith(systemPa)).toBe(true);
     expect(pa.slice(systemPa.length)).toBe(`${BLOCK_BEGIN}\n.nofail\n.include /etc/pulse/system.pa.d\n# END opsctl pi audio\n`);
     const main = read(root, 'etc/bluetooth/main.conf');
-    expect(main).toContain('AutoEnable=false\n');
-    expect(main).toMatch(/AutoEnable=false\n[\s\S]*# BEGIN opsctl pi audio[^\n]*\nAutoEnable=true\n# END opsctl pi audio\n[\s\S]*\[AdvMon\]/);
-    expect(read(root, 'var/lib/opsctl/pi-audio/backup/etc/bluetooth/main.conf')).toBe(mainConf);
+    // main.conf is the user's: AutoEnable=false is their choice, said so in the plan, never overridden.
+    expect(main).toBe(mainConf);
     expect(read(root, 'var/lib/opsctl/pi-audio/backup/etc/systemd/system/pulseaudio.service')).toBe('[Service]\nExecStart=/usr/bin/pulseaudio --system\n');
 
     // The user edits main.conf elsewhere; setup again keeps that and does not back up again.
@@ -116,9 +122,8 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const again = await setup({ user: 'pi' }, { target });
     expect(changeCount(again.plan)).toBe(0);
     expect(read(root, 'etc/bluetooth/main.conf')).toBe(edited);
-    expect(read(root, 'var/lib/opsctl/pi-audio/backup/etc/bluetooth/main.conf')).toBe(mainConf);
 
-    // Uninstall: the edited main.conf keeps the edit and loses only opsctl's block…
+    // Uninstall leaves the edited main.conf alone (setup never touched it)…
     const un = await uninstall({}, { target });
     expect(un.found).toBe(true);
     expect(read(root, 'etc/bluetooth/main.conf')).toBe(mainConf.replace('#Name = BlueZ', 'Name = Kitchen'));
@@ -144,7 +149,10 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
   it('refuses PipeWire without --force and shows what would be removed and masked', async () => {
     const root = await makePiRoot({ pipewire: true });
     const target = rootTarget(root);
-    const err = await setup({ user: 'pi' }, { target }).catch((e) => e);
+    // auto keeps PipeWire; asking for PulseAudio is refused without --force.
+    const auto = await setup({ user: 'pi', dryRun: true }, { target });
+    expect(auto.plan.steps[0]!.notes[1]).toMatch(/^sound server: pipewire — PipeWire is this image's sound server \(pipewire-pulse 0\.3\.65-3\+deb12u1, wireplumber 0\.4\.13-1\)/);
+    const err = await setup({ user: 'pi', soundServer: 'pulseaudio' }, { target }).catch((e) => e);
     expect(err).toMatchObject({ code: 'pipewire-present', exitCode: 1 });
     expect(err.message).toBe(
       'PipeWire is the sound server here (pipewire-audio, pipewire-pulse, wireplumber); installing PulseAudio removes: pipewire-audio; masked for all users: pipewire-pulse.service, pipewire-pulse.socket, wireplumber.service.',
@@ -152,7 +160,7 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     expect(err.hint).toContain('--force');
     expect(existsSync(at(root, 'var/lib/opsctl'))).toBe(false);
 
-    const forced = await setup({ user: 'pi', force: true, dryRun: true }, { target });
+    const forced = await setup({ user: 'pi', force: true, soundServer: 'pulseaudio', dryRun: true }, { target });
     const svc = forced.plan.steps.find((s) => s.id === 'service')!;
     expect(svc.changes.filter((c) => c.kind === 'link').map((c) => (c as { path: string }).path)).toEqual([
       '/etc/systemd/user/pulseaudio.service',
@@ -164,7 +172,7 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     const pk = forced.plan.steps.find((s) => s.id === 'packages')!;
     expect(pk.changes.map((c) => (c.kind === 'run' ? c.cmd.argv.join(' ') : ''))).toEqual([
       'apt-get update -q',
-      'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold pulseaudio pulseaudio-module-bluetooth bluez',
+      'apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold pulseaudio pulseaudio-module-bluetooth bluez',
     ]);
   });
 
@@ -218,7 +226,7 @@ describe('pi audio setup --root (Debian bookworm defaults)', () => {
     writeFileSync(at(root, 'etc/gshadow'), read(root, 'etc/gshadow').replace('pi:!::', 'pi:$6$secrethash::'));
     const m = memoryStreams();
     expect(await runCli(['--dry-run', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: m.streams, stdin: process.stdin, env: env() })).toBe(0);
-    expect(m.stdout).toContain('write  /etc/gshadow (changed, 0640)');
+    expect(m.stdout).toContain('[dry run] would change /etc/gshadow — mode 0640');
     expect(m.stdout).toContain('(diff of /etc/gshadow not shown: it holds password hashes)');
     const j = memoryStreams();
     expect(await runCli(['--json', '--dry-run', 'pi', 'audio', 'setup', '--root', root, '--user', 'pi'], { streams: j.streams, stdin: process.stdin, env: env() })).toBe(0);

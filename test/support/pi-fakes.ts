@@ -26,6 +26,14 @@ export interface FakePiState {
   aptSimulate?: string;
   /** Make `sudo -n` refuse as it does when the user has no NOPASSWD rule. */
   sudoPassword?: boolean;
+  /** bluetoothd is not running: org.bluez has no owner, and bluetoothctl waits for it forever (as the real one does). */
+  bluetoothdDown?: boolean;
+  /** bluetoothd owns org.bluez but never answers. */
+  bluetoothdHung?: boolean;
+  /** bluetoothd runs but sees no adapter. */
+  noController?: boolean;
+  /** `pair` prints nothing useful and exits 0 (BlueZ with --timeout) but the device stays unpaired. */
+  pairSilentlyFails?: boolean;
 }
 
 export const defaultPiState = (): FakePiState => ({ installed: [], active: [], powered: false, known: false, paired: false, trusted: false, connected: false });
@@ -42,7 +50,7 @@ const st = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
 const save = () => fs.writeFileSync(stateFile, JSON.stringify(st));
 const out = (s) => process.stdout.write(s);
 const name = ${JSON.stringify(name)};
-const args = argv.filter((a, i) => !(a === '--timeout' || argv[i - 1] === '--timeout'));
+const args = argv.filter((a, i) => !(a === '--timeout' || argv[i - 1] === '--timeout' || a === '--agent' || argv[i - 1] === '--agent'));
 const MAC = ${JSON.stringify(MAC)};
 switch (name) {
   case 'sudo': {
@@ -78,6 +86,9 @@ switch (name) {
   }
   case 'bluetoothctl': {
     const [verb, arg] = args;
+    if (st.bluetoothdDown || st.bluetoothdHung) { out('Waiting to connect to bluetoothd...'); setInterval(() => {}, 1000); return; }
+    if (verb === 'list') { if (!st.noController) out('Controller B8:27:EB:12:34:56 raspberrypi [default]\\n'); process.exit(0); }
+    if (st.noController && verb !== 'info') { out('No default controller available\\n'); process.exit(0); }
     if (verb === 'show') { out('Controller B8:27:EB:12:34:56 (public)\\n\\tName: raspberrypi\\n\\tPowered: ' + (st.powered ? 'yes' : 'no') + '\\n'); process.exit(0); }
     if (verb === 'power') { st.powered = true; save(); out('Changing power on succeeded\\n'); process.exit(0); }
     if (verb === 'scan') { st.known = true; save(); out('Discovery started\\n[NEW] Device ' + MAC + ' JBL Flip 5\\n'); process.exit(0); }
@@ -87,6 +98,7 @@ switch (name) {
       out('Device ' + MAC + ' (public)\\n\\tName: JBL Flip 5\\n\\tPaired: ' + yn(st.paired) + '\\n\\tTrusted: ' + yn(st.trusted) + '\\n\\tConnected: ' + yn(st.connected) + '\\n\\tUUID: Audio Sink                (0000110b-0000-1000-8000-00805f9b34fb)\\n');
       process.exit(0);
     }
+    if (verb === 'pair' && st.pairSilentlyFails) { out('Attempting to pair with ' + arg + '\\n'); process.exit(0); }
     if (verb === 'pair') { st.paired = true; save(); out('Attempting to pair with ' + arg + '\\nPairing successful\\n'); process.exit(0); }
     if (verb === 'trust') { st.trusted = true; save(); out('Changing ' + arg + ' trust succeeded\\n'); process.exit(0); }
     if (verb === 'connect') {
@@ -95,6 +107,11 @@ switch (name) {
     }
     process.exit(0);
   }
+  case 'busctl':
+    out(st.bluetoothdDown ? 'b false\\n' : 'b true\\n');
+    process.exit(0);
+  case 'loginctl':
+    process.exit(0);
   case 'pactl': {
     if (!st.active.includes('pulseaudio.service')) { process.stderr.write('Connection failure: Connection refused\\n'); process.exit(1); }
     if (argv.includes('modules')) out('11\\tmodule-bluetooth-policy\\t\\t\\n12\\tmodule-bluetooth-discover\\t\\t\\n');
@@ -105,7 +122,7 @@ switch (name) {
 process.exit(0);
 `;
 
-export const FAKE_PROGRAMS = ['apt-get', 'dpkg-query', 'pgrep', 'systemctl', 'usermod', 'gpasswd', 'bluetoothctl', 'pactl'];
+export const FAKE_PROGRAMS = ['apt-get', 'dpkg-query', 'pgrep', 'systemctl', 'usermod', 'gpasswd', 'bluetoothctl', 'pactl', 'busctl', 'loginctl'];
 
 export async function installFakePi(binDir: string, logFile: string, state: Partial<FakePiState> = {}, extra: string[] = []): Promise<{ stateFile: string; state(): Promise<FakePiState> }> {
   const stateFile = path.join(binDir, '..', 'fake-pi-state.json');

@@ -12,7 +12,7 @@ const stanza = (pkg: string, version: string, extra: string[] = []) =>
 
 /** Stanzas as in /var/lib/dpkg/status, with the real bookworm versions and relations. */
 export const DPKG = {
-  base: stanza('libc6', '2.36-9+deb12u10'),
+  base: [stanza('libc6', '2.36-9+deb12u10'), stanza('dpkg', '1.21.22')].join('\n\n'),
   pulseaudio: stanza('pulseaudio', '16.1+dfsg1-2+b1', ['Depends: libc6 (>= 2.34), pulseaudio-utils']),
   pulseBluetooth: stanza('pulseaudio-module-bluetooth', '16.1+dfsg1-2+b1', ['Depends: pulseaudio (= 16.1+dfsg1-2+b1), bluez (>= 5.23)']),
   bluez: stanza('bluez', '5.66-1+deb12u2', ['Depends: libc6 (>= 2.34), dbus']),

@@ -4,10 +4,12 @@
  * manifest (once: later runs never overwrite the original backup), so uninstall
  * can put everything back byte for byte.
  */
+import { createHash } from 'node:crypto';
 import { OpsError } from '../../lib/errors.js';
 import { formatCommand } from '../../lib/process.js';
 import type { FileOp, TargetSystem } from './target.js';
-import { bluetoothctlError } from './bluetooth.js';
+import { bluetoothctlError, parseDeviceInfo } from './bluetooth.js';
+import { timed, timedOut, timeoutMessage } from './timeouts.js';
 import type { Manifest } from './facts.js';
 import type { Change, Plan } from './plan.js';
 import { PATHS } from './recipe.js';
@@ -37,8 +39,8 @@ function remember(manifest: Manifest, change: Extract<Change, { path: string }>)
   if (manifest.files[change.path]) return undefined;
   const b = change.before;
   if (b.type === 'file') {
-    manifest.files[change.path] = { existed: true, backup: backupPath(change.path), mode: b.mode & 0o7777 };
-    return { op: 'write', path: backupPath(change.path), content: b.content, mode: b.mode & 0o7777 };
+    manifest.files[change.path] = { existed: true, backup: backupPath(change.path), mode: b.mode & 0o7777, ...owner(b), sha256: sha256(b.content) };
+    return { op: 'write', path: backupPath(change.path), content: b.content, mode: b.mode & 0o7777, ...owner(b) };
   }
   manifest.files[change.path] = b.type === 'symlink' ? { existed: true, link: b.target } : { existed: false };
   return undefined;
@@ -46,8 +48,12 @@ function remember(manifest: Manifest, change: Extract<Change, { path: string }>)
 
 const manifestOp = (manifest: Manifest): FileOp => ({ op: 'write', path: PATHS.manifest, content: JSON.stringify(manifest, null, 2) + '\n', mode: 0o644 });
 
+const owner = (e: { uid?: number; gid?: number }) => (e.uid !== undefined ? { uid: e.uid, gid: e.gid } : {});
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** An edited file keeps its owner and group (the mode is the change's own). */
 const fileOp = (c: Extract<Change, { path: string }>): FileOp =>
-  c.kind === 'write' ? { op: 'write', path: c.path, content: c.after, mode: c.mode } : c.kind === 'link' ? { op: 'link', path: c.path, target: c.target } : { op: 'remove', path: c.path, tree: c.before.type === 'dir' };
+  c.kind === 'write' ? { op: 'write', path: c.path, content: c.after, mode: c.mode, ...(c.owner ?? (c.before.type === 'file' ? owner(c.before) : {})) } : c.kind === 'link' ? { op: 'link', path: c.path, target: c.target } : { op: 'remove', path: c.path, tree: c.before.type === 'dir' };
 
 /** The line of a failed command's output that says why (apt's "E: …", else the last line). */
 function failureLine(output: string): string {
@@ -83,6 +89,8 @@ export async function applyPlan(target: TargetSystem, plan: Plan, manifest: Mani
             const backup = remember(manifest, c);
             if (backup) ops.push(backup);
             if (c.kind === 'write' && c.members && c.path === PATHS.group) manifest.groups.push(...c.members);
+            // What setup wrote, so uninstall can tell a later edit by someone else.
+            if (c.kind === 'write') (manifest.written ??= {})[c.path] = sha256(c.after);
           }
           if (step.speaker && !manifest.speakers.includes(step.speaker)) manifest.speakers.push(step.speaker);
           ops.push(manifestOp(manifest));
@@ -102,13 +110,21 @@ async function runGroup(target: TargetSystem, stepId: string, group: RunChange[]
   const done: AppliedChange[] = [];
   let changed = false;
   for (let k = 0; k < group.length; ) {
-    const results = await target.execMany(group.slice(k).map((c) => ({ ...c.cmd, optional: c.optional })));
+    // A change with a follow-up check goes alone, so the check runs right after it.
+    const verifyAt = group.slice(k).findIndex((c) => c.bluetooth?.verify);
+    const batch = group.slice(k, verifyAt < 0 ? undefined : k + verifyAt + 1);
+    const results = await target.execMany(batch.map((c) => ({ ...timed(c.cmd), optional: c.optional })));
     if (results.length === 0) throw new OpsError(`no answer from ${target.label} while running ${commandLine(group[k]!)}`, { code: 'command-failed' });
     for (const res of results) {
       const change = group[k]!;
+      const cmd = timed(change.cmd);
+      if (timedOut(res) && !change.optional && change.bluetooth?.action !== 'scan') {
+        throw new OpsError(`${timeoutMessage(cmd)} on ${target.label}.`, { code: 'timeout', hint: 'nothing after it was run; fix the cause and run the same opsctl command again' });
+      }
       if (change.bluetooth) {
         const err = bluetoothctlError(change.bluetooth.action, change.bluetooth.mac, res);
         if (err) throw err;
+        if (change.bluetooth.verify) await verifyDevice(target, change.bluetooth.mac, change.bluetooth.verify);
       } else if (res.exitCode !== 0 && !change.optional) {
         throw new OpsError(`\`${commandLine(change)}\` failed on ${target.label} (exit ${res.exitCode}): ${failureLine(res.stdout + res.stderr)}`, {
           code: 'command-failed',
@@ -129,6 +145,19 @@ async function runGroup(target: TargetSystem, stepId: string, group: RunChange[]
   }
   if (changed) await target.applyFiles([manifestOp(manifest)]);
   return done;
+}
+
+/** bluetoothctl --timeout exits 0 whatever happened: read the state back. */
+async function verifyDevice(target: TargetSystem, mac: string, field: 'paired' | 'trusted'): Promise<void> {
+  const cmd = timed({ argv: ['bluetoothctl', 'info', mac] }, `bluetoothd to describe ${mac}`);
+  const [res] = await target.execMany([cmd]);
+  const info = parseDeviceInfo(res?.stdout ?? '');
+  if (info?.[field]) return;
+  const detail = res && timedOut(res) ? timeoutMessage(cmd) : info ? `bluetoothctl info ${mac} says ${field === 'paired' ? 'Paired' : 'Trusted'}: no` : `BlueZ does not know ${mac}`;
+  throw new OpsError(`${field === 'paired' ? 'Pairing' : 'Trusting'} ${mac} did not take effect (${detail}); the reconnect timer was not enabled.`, {
+    code: field === 'paired' ? 'pairing-failed' : 'trust-failed',
+    hint: `put the speaker in pairing mode (usually: hold its Bluetooth button until it blinks) and run \`opsctl pi audio pair ${mac}\` again`,
+  });
 }
 
 const commandLine = (c: RunChange) => formatCommand({ file: c.cmd.argv[0]!, args: c.cmd.argv.slice(1) });

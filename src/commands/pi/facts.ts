@@ -3,18 +3,25 @@
  * batch of file reads, then dpkg-query / apt-get -s / systemctl / pgrep on live
  * systems (an alternate root has no running system: its dpkg status file is read instead).
  */
-import type { Entry, TargetSystem } from './target.js';
-import { PACKAGES, PATHS, PIPEWIRE_PACKAGES, PIPEWIRE_USER_UNITS, PULSE_USER_UNITS, connectWantsPath } from './recipe.js';
+import { contentOf, type Entry, type TargetSystem } from './target.js';
+import { withTimeout } from './timeouts.js';
+import { lingerPath, pipewirePaths, PIPEWIRE_SETUP_PACKAGES } from './pipewire.js';
+import { EXTRA_PACKAGES, PACKAGES, PATHS, PIPEWIRE_PACKAGES, PIPEWIRE_USER_UNITS, PULSE_USER_UNITS, connectWantsPath, timerWantsPath } from './recipe.js';
 
 export interface Manifest {
   version: 1;
   /** Every path setup changed: whether it existed, where its backup is. */
-  files: Record<string, { existed: boolean; backup?: string; mode?: number; link?: string }>;
+  files: Record<string, { existed: boolean; backup?: string; mode?: number; uid?: number; gid?: number; link?: string; sha256?: string }>;
+  /** sha256 of what setup wrote to each path, so uninstall can tell a user's later edit from its own. */
+  written?: Record<string, string>;
   /** Group memberships setup added (uninstall takes them away again). */
   groups: Array<{ user: string; group: string }>;
   /** Packages setup installed (left installed by uninstall). */
   packages: string[];
   speakers: string[];
+  /** Which sound server setup configured, and for whom (PipeWire runs per user). */
+  soundServer?: 'pulseaudio' | 'pipewire';
+  user?: string;
 }
 
 export interface OsInfo {
@@ -26,6 +33,8 @@ export interface OsInfo {
 
 export interface Facts {
   os?: OsInfo;
+  /** dpkg's architecture (arm64, armhf, amd64…), when known. */
+  arch?: string;
   hasApt: boolean;
   hasSystemctl: boolean;
   systemdRunning: boolean;
@@ -52,6 +61,7 @@ export const userUnitPath = (unit: string) => `${PATHS.userUnitDir}/${unit}`;
 export function pathsToRead(speakers: string[], live = true): string[] {
   return [
     PATHS.osRelease,
+    PATHS.osReleaseFallback,
     PATHS.aptGet,
     ...PATHS.systemctl,
     PATHS.systemdRunning,
@@ -61,6 +71,8 @@ export function pathsToRead(speakers: string[], live = true): string[] {
     PATHS.service,
     PATHS.serviceWants,
     PATHS.connectTemplate,
+    PATHS.connectTimer,
+    PATHS.connectScript,
     PATHS.clientConf,
     PATHS.bluetoothPa,
     PATHS.systemPa,
@@ -69,23 +81,25 @@ export function pathsToRead(speakers: string[], live = true): string[] {
     PATHS.manifest,
     ...[...PULSE_USER_UNITS, ...PIPEWIRE_USER_UNITS].map(userUnitPath),
     ...PIPEWIRE_USER_UNITS.map((u) => `${PATHS.vendorUserUnitDir}/${u}`),
-    ...speakers.map(connectWantsPath),
+    ...speakers.flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]),
   ];
 }
 
-export async function gatherFacts(target: TargetSystem, opts: { speakers?: string[]; units?: string[] } = {}): Promise<Facts> {
+export async function gatherFacts(target: TargetSystem, opts: { speakers?: string[]; units?: string[]; user?: string } = {}): Promise<Facts> {
   const uid = await target.uid();
-  const extra = target.live ? [] : [PATHS.dpkgStatus];
-  let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...extra]);
+  const invokingUser = await target.invokingUser();
+  const extra: string[] = target.live ? [] : [PATHS.dpkgStatus];
+  // The user's linger flag (PipeWire path); only a valid name becomes a path.
+  const user = opts.user ?? invokingUser;
+  if (user && /^[a-z_][a-z0-9_-]{0,31}$/.test(user)) extra.push(lingerPath(user));
+  let files = await target.read([...pathsToRead(opts.speakers ?? [], target.live), ...pipewirePaths(), ...extra]);
   const manifest = parseManifest(files.get(PATHS.manifest));
   // Speakers an earlier setup recorded: their boot links are read too.
-  const more = (manifest?.speakers ?? []).map(connectWantsPath).filter((p) => !files.has(p));
+  const more = [...(manifest?.speakers ?? []).flatMap((m) => [connectWantsPath(m), timerWantsPath(m)]), ...(manifest?.user ? [lingerPath(manifest.user)] : [])].filter((p) => !files.has(p));
   if (more.length) files = new Map([...files, ...(await target.read(more))]);
-  const text = (p: string) => {
-    const e = files.get(p);
-    return e?.type === 'file' ? e.content : undefined;
-  };
-  const os = parseOsRelease(text(PATHS.osRelease));
+  const text = (p: string) => contentOf(files.get(p));
+  // os-release(5): /etc/os-release, else /usr/lib/os-release.
+  const os = parseOsRelease(text(PATHS.osRelease) ?? text(PATHS.osReleaseFallback));
   const { groups, users } = parseAccounts(text(PATHS.group), text(PATHS.passwd));
   const hasApt = files.get(PATHS.aptGet)?.type === 'file' || files.get(PATHS.aptGet)?.type === 'symlink';
   const hasSystemctl = PATHS.systemctl.some((p) => files.get(p)?.type === 'file' || files.get(p)?.type === 'symlink');
@@ -95,22 +109,26 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
   let running: string[] = [];
   let wouldRemove: string[] = [];
   const active = new Map<string, string>();
-  const wanted = [...PACKAGES, ...PIPEWIRE_PACKAGES];
+  const wanted = [...new Set([...PACKAGES, ...PIPEWIRE_PACKAGES, ...EXTRA_PACKAGES, ...PIPEWIRE_SETUP_PACKAGES])];
+  let arch: string | undefined;
   if (target.live) {
     if (hasApt || hasSystemctl) {
       // One round trip for all the questions.
       const units = opts.units ?? [];
-      const [q, pg, ...states] = await target.execMany([
+      const [q, pg, ar, ...states] = await target.execMany([
         { argv: ['dpkg-query', '-W', '-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n', ...wanted], optional: true },
         { argv: ['pgrep', '-l', '-x', 'pipewire-pulse|wireplumber'], optional: true },
-        ...units.map((u) => ({ argv: ['systemctl', 'is-active', u], optional: true })),
+        { argv: ['dpkg', '--print-architecture'], optional: true },
+        ...units.map((u) => withTimeout({ argv: ['systemctl', 'is-active', u], optional: true }, 10)),
       ]);
+      if (ar?.exitCode === 0 && /^[a-z0-9-]+$/.test(ar.stdout.trim())) arch = ar.stdout.trim();
       installed = parseDpkgQuery(q?.stdout ?? '');
       running = [...new Set((pg?.exitCode === 0 ? pg.stdout : '').split('\n').map((l) => l.trim().split(/\s+/)[1]).filter((x): x is string => Boolean(x)))];
       units.forEach((u, i) => active.set(u, states[i]?.stdout.trim().split('\n').pop() || 'unknown'));
     }
   } else {
     installed = parseDpkgStatus(text(PATHS.dpkgStatus) ?? '', wanted);
+    arch = dpkgArch(text(PATHS.dpkgStatus) ?? '');
   }
   const pwPackages = PIPEWIRE_PACKAGES.filter((p) => installed.has(p));
   const missing = PACKAGES.filter((p) => !installed.has(p));
@@ -124,6 +142,7 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
   }
   return {
     os,
+    arch,
     hasApt,
     hasSystemctl,
     systemdRunning: files.get(PATHS.systemdRunning)?.type === 'dir',
@@ -133,7 +152,7 @@ export async function gatherFacts(target: TargetSystem, opts: { speakers?: strin
     groups,
     users,
     uid,
-    invokingUser: await target.invokingUser(),
+    invokingUser,
     manifest,
     active,
   };
@@ -143,7 +162,7 @@ export function parseManifest(e: Entry | undefined): Manifest | undefined {
   if (e?.type !== 'file') return undefined;
   try {
     const m = JSON.parse(e.content) as Manifest;
-    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [] } : undefined;
+    return m && m.version === 1 ? { version: 1, files: m.files ?? {}, groups: m.groups ?? [], packages: m.packages ?? [], speakers: m.speakers ?? [], ...(m.written ? { written: m.written } : {}), ...(m.soundServer ? { soundServer: m.soundServer } : {}), ...(m.user ? { user: m.user } : {}) } : undefined;
   } catch {
     return undefined;
   }
@@ -206,6 +225,18 @@ function stanzas(status: string): Stanza[] {
 }
 const isInstalled = (s: Stanza) => /install ok (installed|half-configured|unpacked)|hold ok installed/.test(s.Status ?? '');
 const names = (field: string | undefined) => (field ?? '').split(',').map((alt) => alt.split('|').map((x) => x.trim().split(/[\s(:]/)[0]!));
+
+/** The system's architecture as dpkg's own package records it (dpkg is Essential, so always there). */
+export function dpkgArch(status: string): string | undefined {
+  return stanzas(status).find((s) => s.Package === 'dpkg' && isInstalled(s))?.Architecture;
+}
+
+/** "arm64 (64-bit)", "armhf (32-bit)". */
+export function describeArch(arch: string | undefined): string | undefined {
+  if (!arch) return undefined;
+  const bits = /^(arm64|amd64|ppc64el|riscv64|s390x)$/.test(arch) ? '64-bit' : /^(armhf|armel|i386)$/.test(arch) ? '32-bit' : undefined;
+  return bits ? `${arch} (${bits})` : arch;
+}
 
 export function parseDpkgStatus(status: string, wanted: readonly string[]): Map<string, string> {
   const m = new Map<string, string>();

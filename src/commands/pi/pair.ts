@@ -3,16 +3,18 @@
  * pairs, trusts and connects the speaker (skipping what is done already), and
  * enables the unit that connects it at every boot.
  */
-import type { Context } from '../../lib/context.js';
+import { arg, defineCommand } from '../../lib/command.js';
+import { isDryRun } from '../../lib/plan.js';
 import { OpsError } from '../../lib/errors.js';
 import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, makeTarget, progressHook } from './common.js';
+import { bluetoothState, closeOnSignal, makeTarget, progressHook, targetFlags, type TargetFlags } from './common.js';
 import { gatherFacts, isDebianFamily } from './facts.js';
+import { reconnectTimerName } from './recipe.js';
 import { changeCount, planSpeaker, type Plan, type Step } from './plan.js';
-import { changeJson, printChecks, printPlan } from './print.js';
+import { planDryRun, printChecks, printPlan, printPlanDryRun, type PiDryRun } from './print.js';
 
 export interface PairResult {
   target: string;
@@ -26,7 +28,7 @@ export interface PairResult {
 export async function run(options: { mac: string; dryRun?: boolean }, deps: { target: TargetSystem } & ApplyHooks): Promise<PairResult> {
   const { target } = deps;
   const mac = normalizeMac(options.mac);
-  const facts = await gatherFacts(target, { speakers: [mac], units: ['pulseaudio.service'] });
+  const facts = await gatherFacts(target, { speakers: [mac], units: ['pulseaudio.service', 'bluetooth.service', reconnectTimerName(mac)] });
   if (!isDebianFamily(facts.os)) throw new OpsError(`This is ${facts.os?.prettyName ?? 'not a Debian-family system'}, not Debian or Raspberry Pi OS.`, { code: 'wrong-os' });
   if (target.kind === 'local' && facts.uid !== 0) throw new OpsError('Pairing and enabling the boot unit need root.', { code: 'not-root', hint: `run it with sudo: sudo opsctl pi audio pair ${mac}` });
   if (target.live && !facts.installed.has('bluez')) throw new OpsError('BlueZ is not installed.', { code: 'not-set-up', hint: `run \`sudo opsctl pi audio setup --speaker ${mac}\`, which installs and configures everything` });
@@ -34,8 +36,6 @@ export async function run(options: { mac: string; dryRun?: boolean }, deps: { ta
   if (target.live && facts.active.get('pulseaudio.service') !== 'active') {
     step.notes.push('pulseaudio.service is not active: connecting will fail with org.bluez.Error.Failed until it runs (`opsctl pi audio setup`)');
   }
-  const units = step.changes.filter((c) => c.kind !== 'run').length;
-  if (units && target.live) step.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'daemon-reload'] }, why: 'load the connect unit' });
   const plan: Plan = { target: target.label, live: target.live, steps: [step] };
   const result: PairResult = { target: target.label, mac, dryRun: Boolean(options.dryRun), plan, applied: [], checks: [] };
   if (options.dryRun) return result;
@@ -44,28 +44,31 @@ export async function run(options: { mac: string; dryRun?: boolean }, deps: { ta
   return result;
 }
 
-export async function handler(args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const target = makeTarget(opts, ctx);
-  try {
-    const result = await run({ mac: String(args[0]), dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
-    const problems = result.checks.filter((c) => c.status === 'problem').length;
-    if (ctx.global.json) {
-      ctx.out.data({
-        target: result.target,
-        mac: result.mac,
-        dryRun: result.dryRun,
-        changes: result.plan.steps[0]!.changes.map((c) => changeJson(c, result.applied.find((a) => a.change === c)?.status)),
-        notes: result.plan.steps[0]!.notes,
-        checks: result.checks,
-      });
-      return problems ? 1 : 0;
-    }
-    ctx.out.line(result.dryRun ? `Pairing plan for ${result.mac} on ${result.target} (dry run: nothing was changed)` : `Pairing ${result.mac} on ${result.target}:`);
-    printPlan(ctx.out, result.plan, { diffs: result.dryRun || ctx.out.verbose, applied: result.applied });
-    if (!result.dryRun && changeCount(result.plan) === 0) ctx.out.line('Nothing to change: the speaker is paired, trusted, connected and connects at boot.');
-    if (result.checks.length) printChecks(ctx.out, result.checks);
-    return problems ? 1 : 0;
-  } finally {
-    await target.close();
-  }
+export interface PairCommandOptions extends TargetFlags {
+  mac: string;
+  dryRun: boolean;
 }
+
+export const command = defineCommand<PairCommandOptions, PairResult | PiDryRun>({
+  options: (args, flags, ctx) => ({ ...targetFlags(flags), mac: normalizeMac(arg(args, 0) ?? ''), dryRun: Boolean(ctx.global.dryRun) }),
+  async run(options, ctx) {
+    const target = makeTarget(options, ctx);
+    const cleanup = closeOnSignal(target);
+    try {
+      const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
+      return result.dryRun ? planDryRun(result.plan) : result;
+    } finally {
+      cleanup();
+      await target.close();
+    }
+  },
+  print(result, out) {
+    if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);
+    const r = result as PairResult;
+    out.line(`Pairing ${r.mac} on ${r.target}:`);
+    printPlan(out, r.plan, { diffs: out.verbose, applied: r.applied });
+    if (changeCount(r.plan) === 0) out.line('Nothing to change: the speaker is paired, trusted, connected and reconnects by itself.');
+    if (r.checks.length) printChecks(out, r.checks);
+  },
+  exitCode: (result) => (isDryRun(result) ? 0 : (result as PairResult).checks.some((c) => c.status === 'problem') ? 1 : 0),
+});

@@ -3,7 +3,9 @@
  * was done, and checks. Text for people, one JSON document with --json.
  */
 import type { Output } from '../../lib/output.js';
+import { dryRunResult, printDryRun, type DryRunResult, type PlanStep } from '../../lib/plan.js';
 import { formatCommand } from '../../lib/process.js';
+import { escapeLine } from '../../lib/terminal.js';
 import type { TargetCommand } from './target.js';
 import type { AppliedChange, ChangeStatus } from './apply.js';
 import type { Check } from './checks.js';
@@ -66,11 +68,47 @@ export function printPlan(out: Output, plan: Plan, opts: { diffs: boolean; appli
   });
 }
 
+/** One check as a line (and its hint under it when it is a problem). */
+export function checkLine(out: Output, c: Check, width: number): void {
+  const tag = c.status === 'ok' ? out.style('green', 'ok     ') : c.status === 'problem' ? out.style('red', 'problem') : out.style('dim', 'skipped');
+  out.line(`${tag}  ${escapeLine(c.label).padEnd(width)}  ${escapeLine(c.detail ?? '')}`.trimEnd());
+  if (c.status === 'problem' && c.hint) out.line(out.style('dim', `         ${''.padEnd(width)}  hint: ${escapeLine(c.hint)}`));
+}
+
 export function printChecks(out: Output, checks: Check[]): void {
   const width = Math.max(...checks.map((c) => c.label.length), 10);
-  for (const c of checks) {
-    const tag = c.status === 'ok' ? out.style('green', 'ok     ') : c.status === 'problem' ? out.style('red', 'problem') : out.style('dim', 'skipped');
-    out.line(`${tag}  ${c.label.padEnd(width)}  ${c.detail ?? ''}`.trimEnd());
-    if (c.status === 'problem' && c.hint) out.line(out.style('dim', `         ${''.padEnd(width)}  hint: ${c.hint}`));
+  for (const c of checks) checkLine(out, c, width);
+}
+
+export type PiDryRun = DryRunResult & { target: string; diffs: Array<{ path: string; diff: string }> };
+
+/** A pi plan in the one dry-run shape (src/lib/plan.ts), with the file diffs alongside. */
+export function planDryRun(plan: Plan): PiDryRun {
+  const steps: PlanStep[] = [];
+  const notes: string[] = [];
+  const diffs: Array<{ path: string; diff: string }> = [];
+  for (const step of plan.steps) {
+    for (const n of step.notes) notes.push(`${step.title}: ${n}`);
+    for (const c of step.changes) {
+      if (c.kind === 'run') {
+        const env = Object.entries(c.cmd.env ?? {}).map(([k, v]) => `${k}=${v}`);
+        const argv = env.length ? ['env', ...env, ...c.cmd.argv] : c.cmd.argv;
+        steps.push({ action: 'run', target: `on ${plan.target}`, detail: c.why, command: { file: argv[0]!, args: argv.slice(1) } });
+        continue;
+      }
+      if (c.kind === 'write') steps.push({ action: c.before.type === 'file' ? 'change' : 'write', target: c.path, detail: `mode ${mode(c.mode)}` });
+      else if (c.kind === 'link') steps.push({ action: 'link', target: c.path, detail: `→ ${c.target}` });
+      else steps.push({ action: 'remove', target: c.path });
+      const d = changeDiff(c);
+      if (d) diffs.push({ path: c.path, diff: d });
+    }
+  }
+  return { ...dryRunResult(steps, notes), target: plan.target, diffs };
+}
+
+export function printPlanDryRun(out: Output, result: PiDryRun): void {
+  printDryRun(result, out);
+  for (const d of result.diffs) {
+    for (const l of d.diff.trimEnd().split('\n')) out.line('    ' + escapeLine(l));
   }
 }

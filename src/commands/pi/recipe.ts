@@ -12,8 +12,12 @@ export const PIPEWIRE_USER_UNITS = ['pipewire-pulse.service', 'pipewire-pulse.so
 /** Per-user PulseAudio, masked for every user: one system-wide daemon owns the sound card and Bluetooth. */
 export const PULSE_USER_UNITS = ['pulseaudio.service', 'pulseaudio.socket'] as const;
 
+/** Looked up too: which sound server an image runs, and WirePlumber's config format (0.4 Lua, 0.5 SPA-JSON). */
+export const EXTRA_PACKAGES = ['pipewire', 'libspa-0.2-bluetooth', 'pipewire-bin'] as const;
+
 export const PATHS = {
   osRelease: '/etc/os-release',
+  osReleaseFallback: '/usr/lib/os-release',
   dpkgStatus: '/var/lib/dpkg/status',
   aptGet: '/usr/bin/apt-get',
   systemctl: ['/usr/bin/systemctl', '/bin/systemctl'],
@@ -24,6 +28,8 @@ export const PATHS = {
   service: '/etc/systemd/system/pulseaudio.service',
   serviceWants: '/etc/systemd/system/multi-user.target.wants/pulseaudio.service',
   connectTemplate: '/etc/systemd/system/bt-speaker-connect@.service',
+  connectTimer: '/etc/systemd/system/bt-speaker-connect@.timer',
+  connectScript: '/usr/local/lib/opsctl/bt-speaker-connect',
   clientConf: '/etc/pulse/client.conf.d/99-opsctl-system-mode.conf',
   bluetoothPa: '/etc/pulse/system.pa.d/bluetooth.pa',
   systemPa: '/etc/pulse/system.pa',
@@ -39,7 +45,10 @@ export const PATHS = {
 export const PULSE_SOCKET = '/run/pulse/native';
 
 export const connectUnitName = (mac: string) => `bt-speaker-connect@${mac}.service`;
+/** Where opsctl ≤ 0.1 enabled the connect unit (a oneshot whose Restart= never fired): removed by setup now. */
 export const connectWantsPath = (mac: string) => `/etc/systemd/system/multi-user.target.wants/${connectUnitName(mac)}`;
+export const reconnectTimerName = (mac: string) => `bt-speaker-connect@${mac}.timer`;
+export const timerWantsPath = (mac: string) => `/etc/systemd/system/timers.target.wants/${reconnectTimerName(mac)}`;
 
 const HEADER = (what: string) => `Managed by \`opsctl pi audio setup\`; \`opsctl pi audio uninstall\` removes it.${what ? ' ' + what : ''}`;
 
@@ -63,26 +72,63 @@ RestartSec=2
 WantedBy=multi-user.target
 `;
 
+/** Seconds between connection attempts while a speaker is away (and between checks while it is there). */
+export const RECONNECT_EVERY_S = 20;
+
 export const CONNECT_TEMPLATE_UNIT = `# ${HEADER('')}
-# Dials out to the speaker named by the instance (its MAC address) at boot.
-# Trusting a device only lets it connect to us; BlueZ does not dial out by itself.
-# Retries every 20 s until the speaker is switched on and in range.
+# One connection attempt to the speaker named by the instance (its MAC
+# address), started by bt-speaker-connect@MAC.timer at boot and again
+# ${RECONNECT_EVERY_S} s after each attempt ends. Trusting a device only lets it connect
+# to us; BlueZ does not dial out by itself.
 [Unit]
 Description=Connect Bluetooth speaker %I
 Documentation=man:bluetoothctl(1)
-Wants=bluetooth.service pulseaudio.service
+Wants=bluetooth.service
 After=bluetooth.service pulseaudio.service
 
 [Service]
 Type=oneshot
-RemainAfterExit=yes
-ExecStartPre=/usr/bin/bluetoothctl power on
-ExecStart=/usr/bin/bluetoothctl --timeout 30 connect %I
-Restart=on-failure
-RestartSec=20
+ExecStart=${PATHS.connectScript} %I
+# 75 (EX_TEMPFAIL): not connected yet. The timer tries again; the unit is not "failed".
+SuccessExitStatus=75
+TimeoutStartSec=90
+`;
+
+export const CONNECT_TIMER_UNIT = `# ${HEADER('')}
+# Keeps the speaker %I connected: the first attempt shortly after boot, then
+# one ${RECONNECT_EVERY_S} s after the previous attempt ended, for as long as the Pi runs, so a
+# speaker switched on (or back in range) later is picked up within ~${RECONNECT_EVERY_S} s.
+[Unit]
+Description=Keep Bluetooth speaker %I connected
+
+[Timer]
+OnBootSec=10
+OnUnitInactiveSec=${RECONNECT_EVERY_S}
+AccuracySec=1s
 
 [Install]
-WantedBy=multi-user.target
+WantedBy=timers.target
+`;
+
+/**
+ * One attempt per speaker. bluetoothctl exits 0 whatever happened when given
+ * --timeout, so success is read back from \`bluetoothctl info\` (Connected: yes).
+ */
+export const CONNECT_SCRIPT = `#!/bin/sh
+# ${HEADER('')}
+# Usage: bt-speaker-connect MAC... — exits 0 when every speaker is connected,
+# 75 when one is not yet (switched off, out of range, or with a phone).
+set -u
+connected() { timeout 5 bluetoothctl info "$1" 2>/dev/null | grep -q '^[[:space:]]*Connected: yes'; }
+rc=0
+for mac in "$@"; do
+  if connected "$mac"; then echo "$mac: connected"; continue; fi
+  timeout 5 bluetoothctl power on >/dev/null 2>&1 || true
+  timeout 30 bluetoothctl --timeout 25 connect "$mac" >/dev/null 2>&1 || true
+  if connected "$mac"; then echo "$mac: connected now"
+  else echo "$mac: not connected yet; next attempt in ${RECONNECT_EVERY_S} s"; rc=75; fi
+done
+exit $rc
 `;
 
 export const CLIENT_CONF = `# ${HEADER('')}
@@ -102,22 +148,7 @@ load-module module-bluetooth-discover
 .endif
 `;
 
-export const DBUS_POLICY = `<?xml version="1.0"?>
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<!-- ${HEADER('').replace(/`/g, "'")}
-     System-wide PulseAudio runs as user pulse and must reach BlueZ on the
-     system bus to register its A2DP endpoints. -->
-<busconfig>
-  <policy user="pulse">
-    <allow send_destination="org.bluez"/>
-  </policy>
-</busconfig>
-`;
-
 /** system.pa before PulseAudio 15 (bullseye) does not include system.pa.d. */
 export const SYSTEM_PA_INCLUDE = `.nofail
 .include /etc/pulse/system.pa.d
 `;
-/** main.conf line that makes BlueZ power the adapter on at boot (default since 5.65, not before). */
-export const MAIN_CONF_AUTOENABLE = 'AutoEnable=true\n';

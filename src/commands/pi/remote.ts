@@ -4,12 +4,14 @@
  * login is not root), every argument shell-quoted, file contents and paths
  * base64-encoded on the wire, writes atomic on the far side.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OpsError, firstLine } from '../../lib/errors.js';
 import { shellQuote, type CommandResult, type ProcessRunner } from '../../lib/process.js';
-import type { Entry, FileOp, TargetCommand, TargetSystem } from './target.js';
+import { connectTimeoutFor, resolveSsh, sshCommand, sshFailure, type SshTarget } from '../../lib/ssh.js';
+import { limitedArgv, type Entry, type TargetCommand, type TargetSystem } from './target.js';
 
 export interface RemoteTargetOptions {
   runner: ProcessRunner;
@@ -25,25 +27,52 @@ export interface RemoteTargetOptions {
    */
   liveUnderRoot?: boolean;
   env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
 }
 
-// Reads each path given as an argument: one line per path, base64 so any bytes survive.
-const READ_SCRIPT = `for p in "$@"; do
-if [ -L "$p" ]; then printf 'L %s\\n' "$(readlink "$p" | head -c -1 | base64 -w0)"
-elif [ -f "$p" ]; then printf 'F %s %s\\n' "$(stat -c %a "$p")" "$(base64 -w0 < "$p")"
-elif [ -d "$p" ]; then echo D
-else echo N; fi
+// Resolves $1 inside the root $R the way the Pi's kernel would with $R as /
+// (relative link targets from the link's directory, absolute ones from $R,
+// ".." never above $R); $2=1 follows the last component too. Sets r.
+const RESOLVE = `res() {
+_rr=\${1#/}; _rc=; _rn=0
+while [ -n "$_rr" ]; do
+  case $_rr in */*) _rk=\${_rr%%/*}; _rr=\${_rr#*/} ;; *) _rk=$_rr; _rr= ;; esac
+  case $_rk in ''|.) continue ;; ..) _rc=\${_rc%/*}; continue ;; esac
+  if [ -z "$_rr" ] && [ "$2" = 0 ]; then _rc=$_rc/$_rk; break; fi
+  if [ -L "$R$_rc/$_rk" ]; then
+    _rn=$((_rn+1)); [ $_rn -le 40 ] || return 1
+    _rt=$(readlink "$R$_rc/$_rk")
+    case $_rt in /*) _rc= ;; esac
+    _rr=\${_rt#/}\${_rr:+/$_rr}
+  else _rc=$_rc/$_rk; fi
+done
+r=$R$_rc
+}`;
+// Reads each path given as an argument (after the root): one line per path,
+// base64 so any bytes survive; a symlink line carries what it resolves to.
+const READ_SCRIPT = `R=$1; shift; [ "$R" = / ] && R=
+${RESOLVE}
+ent() { if [ -f "$1" ]; then printf 'F %s %s\\n' "$(stat -c %a:%u:%g "$1")" "$(base64 -w0 < "$1")"; elif [ -d "$1" ]; then echo D; else echo N; fi; }
+for p in "$@"; do
+  if ! res "$p" 0; then echo N; continue; fi
+  if [ -L "$r" ]; then
+    l=$(printf %s "$(readlink "$r")" | base64 -w0)
+    if res "$p" 1 && [ ! -L "$r" ]; then printf 'L %s ' "$l"; ent "$r"; else printf 'L %s N\\n' "$l"; fi
+  else ent "$r"; fi
 done`;
 // File operations read from stdin, one per line, every field base64 so no byte
 // of a path or content is ever interpreted by the shell. Writes are atomic:
-// temp file in the same directory, mode set, then rename.
+// temp file in the same directory, owner and mode set, then rename.
 const FILES_SCRIPT = `set -e
+R=$1; [ "$R" = / ] && R=
+${RESOLVE}
 t=
 trap '[ -z "$t" ] || rm -f "$t"' EXIT
 while read -r op a b c; do
-  p=$(printf %s "$a" | base64 -d)
+  res "$(printf %s "$a" | base64 -d)" 0; p=$r
   case "$op" in
-  W) d=$(dirname "$p"); mkdir -p "$d"; t=$(mktemp "$d/.opsctl.XXXXXX"); printf %s "$c" | base64 -d > "$t"; chmod "$b" "$t"; mv -f "$t" "$p"; t= ;;
+  W) d=$(dirname "$p"); mkdir -p "$d"; t=$(mktemp "$d/.opsctl.XXXXXX"); printf %s "$c" | base64 -d > "$t"
+     o=\${b#*:}; [ "$o" = "$b" ] || chown "$o" "$t"; chmod "\${b%%:*}" "$t"; mv -f "$t" "$p"; t= ;;
   L) mkdir -p "$(dirname "$p")"; ln -sfn "$(printf %s "$b" | base64 -d)" "$p" ;;
   R) if [ "$b" = tree ]; then rm -rf -- "$p"; else rm -f -- "$p"; fi ;;
   esac
@@ -55,25 +84,26 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     throw new OpsError(`"${opts.host}" is not a valid ssh host.`, { exitCode: 2, code: 'usage', hint: 'use HOST, USER@HOST or an alias from ~/.ssh/config' });
   }
   const root = opts.root ? path.posix.resolve(opts.root) : '/';
-  const at = (p: string) => path.posix.join(root, p);
   // One connection for the whole run (a setup is a few dozen round trips), closed in close().
   // Short path: a unix socket path must stay under ~104 bytes (macOS tmpdirs are long).
   const controlDir = mkdtempSync(path.join(existsSync('/tmp') ? '/tmp' : os.tmpdir(), 'opsctl-ssh-'));
-  const mux = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlDir}/%C`, '-o', 'ControlPersist=120'];
-  const sshBase = [...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '-o', 'ConnectTimeout=15', ...mux, '-T'];
+  const controlPath = `${controlDir}/%C`;
+  const sshTarget: SshTarget = { host: opts.host, configFile: opts.sshConfig };
+  let connectTimeout: Promise<number | undefined> | undefined;
   let uidCache: number | undefined;
   let userCache: string | undefined;
+  let closed = false;
 
   const ssh = async (remoteArgv: string[], input?: string): Promise<CommandResult> => {
-    const res = await opts.runner.run({ file: 'ssh', args: [...sshBase, opts.host, '--', remoteArgv.map(shellQuote).join(' ')], input, env: opts.env });
-    if (res.exitCode === 255) {
-      throw new OpsError(`cannot reach ${opts.host} over ssh: ${firstLine(res.stderr || 'connection failed')}`, {
-        hint: `check that \`ssh ${opts.host}\` works (host name, keys, ~/.ssh/config)`,
-        code: 'ssh-unreachable',
-      });
-    }
+    // Our ConnectTimeout unless the user's own config sets one (asked of `ssh -G` once).
+    connectTimeout ??= resolveSsh(opts.runner, opts.host, { configFile: opts.sshConfig, env: opts.env }).then(connectTimeoutFor);
+    const spec = sshCommand(sshTarget, { remote: remoteArgv, connectTimeout: await connectTimeout, batchMode: true, control: { path: controlPath, master: true, persist: '120' } });
+    const res = await opts.runner.run({ ...spec, input, env: opts.env, signal: opts.signal });
+    const failure = sshFailure(res, opts.host, { configFile: opts.sshConfig });
+    if (failure) throw failure;
     return res;
   };
+  const exitArgs = () => [...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '-o', `ControlPath=${controlPath}`, '-O', 'exit', '--', opts.host];
   const uid = async () => {
     if (uidCache === undefined) {
       const res = await ssh(['sh', '-c', 'id -u; id -un']);
@@ -104,7 +134,7 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     return res;
   };
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-  const withEnv = (cmd: TargetCommand) => [...(cmd.env ? ['env', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`)] : []), ...cmd.argv];
+  const withEnv = (cmd: TargetCommand) => [...(cmd.env ? ['env', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`)] : []), ...limitedArgv(cmd)];
 
   const target: TargetSystem = {
     kind: 'remote',
@@ -112,7 +142,7 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     live: !opts.root || Boolean(opts.liveUnderRoot),
     root,
     async read(paths) {
-      const res = await asRoot(['sh', '-c', READ_SCRIPT, 'sh', ...paths.map(at)]);
+      const res = await asRoot(['sh', '-c', READ_SCRIPT, 'sh', root, ...paths]);
       if (res.exitCode !== 0) throw new OpsError(`reading files on ${opts.host} failed: ${firstLine(res.stderr)}`, { code: 'remote-file' });
       const lines = res.stdout.split('\n');
       const out = new Map<string, Entry>();
@@ -122,9 +152,9 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
     async applyFiles(ops) {
       if (!ops.length) return;
       const input = ops
-        .map((o) => (o.op === 'write' ? `W ${b64(at(o.path))} ${o.mode.toString(8)} ${b64(o.content)}` : o.op === 'link' ? `L ${b64(at(o.path))} ${b64(o.target)}` : `R ${b64(at(o.path))} ${o.tree ? 'tree' : 'file'}`))
+        .map((o) => (o.op === 'write' ? `W ${b64(o.path)} ${o.mode.toString(8)}${o.uid !== undefined ? `:${o.uid}:${o.gid ?? o.uid}` : ''} ${b64(o.content)}` : o.op === 'link' ? `L ${b64(o.path)} ${b64(o.target)}` : `R ${b64(o.path)} ${o.tree ? 'tree' : 'file'}`))
         .join('\n') + '\n';
-      const res = await asRoot(['sh', '-c', FILES_SCRIPT], input);
+      const res = await asRoot(['sh', '-c', FILES_SCRIPT, 'sh', root], input);
       if (res.exitCode !== 0) throw new OpsError(`changing files on ${opts.host} failed: ${firstLine(res.stderr || res.stdout)}`, { code: 'remote-file', hint: ops.map((o) => o.path).join(', ') });
     },
     async exec(cmd) {
@@ -154,7 +184,16 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
       return userCache && userCache !== 'root' ? userCache : undefined;
     },
     async close() {
-      await opts.runner.run({ file: 'ssh', args: [...sshBase, '-O', 'exit', opts.host], env: opts.env }).catch(() => undefined);
+      if (closed) return;
+      closed = true;
+      if (existsSync(controlDir) && readdirSync(controlDir).length) await opts.runner.run({ file: 'ssh', args: exitArgs(), env: opts.env, timeoutMs: 5000 }).catch(() => undefined);
+      rmSync(controlDir, { recursive: true, force: true });
+    },
+    closeSync() {
+      // On SIGTERM/SIGHUP or exit: no event loop left for close(). The master would otherwise live on for ControlPersist.
+      if (closed) return;
+      closed = true;
+      if (existsSync(controlDir) && readdirSync(controlDir).length) spawnSync('ssh', exitArgs(), { env: opts.env, stdio: 'ignore', timeout: 5000 });
       rmSync(controlDir, { recursive: true, force: true });
     },
   };
@@ -162,9 +201,15 @@ export function remoteTarget(opts: RemoteTargetOptions): TargetSystem {
 }
 
 export function parseReadLine(line: string): Entry {
-  const [tag, a, b] = line.split(' ');
-  if (tag === 'L') return { type: 'symlink', target: Buffer.from(a ?? '', 'base64').toString('utf8') };
-  if (tag === 'F') return { type: 'file', mode: parseInt(a ?? '644', 8), content: Buffer.from(b ?? '', 'base64').toString('utf8') };
+  const [tag, a, ...rest] = line.split(' ');
+  if (tag === 'L') {
+    const resolved = parseReadLine(rest.join(' '));
+    return { type: 'symlink', target: Buffer.from(a ?? '', 'base64').toString('utf8'), resolved: resolved.type === 'symlink' ? { type: 'missing' } : resolved };
+  }
+  if (tag === 'F') {
+    const [mode, uid, gid] = (a ?? '644').split(':');
+    return { type: 'file', mode: parseInt(mode ?? '644', 8), ...(uid !== undefined ? { uid: Number(uid), gid: Number(gid) } : {}), content: Buffer.from(rest[0] ?? '', 'base64').toString('utf8') };
+  }
   if (tag === 'D') return { type: 'dir' };
   return { type: 'missing' };
 }

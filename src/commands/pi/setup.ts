@@ -3,21 +3,24 @@
  * plays (and comes back) after every reboot. Plan first, then apply; packages
  * go in first and the rest is planned again against what they installed.
  */
-import type { Context } from '../../lib/context.js';
+import { defineCommand, flag } from '../../lib/command.js';
+import { isDryRun } from '../../lib/plan.js';
 import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, makeTarget, progressHook } from './common.js';
+import { bluetoothState, closeOnSignal, makeTarget, progressHook, soundServerFlag, targetFlags, type TargetFlags } from './common.js';
 import { gatherFacts } from './facts.js';
-import { changeCount, planSetup, resolveUser, type Plan, type SetupOptions } from './plan.js';
-import { changeJson, printChecks, printPlan } from './print.js';
+import { reconnectTimerName } from './recipe.js';
+import { changeCount, chooseSoundServer, planSetup, resolveUser, type Plan, type SetupOptions, type SoundServerChoice } from './plan.js';
+import { planDryRun, printChecks, printPlan, printPlanDryRun, type PiDryRun } from './print.js';
 
 export interface SetupRunOptions {
   speaker?: string;
   user?: string;
   force?: boolean;
   dryRun?: boolean;
+  soundServer?: SoundServerChoice;
 }
 
 export interface SetupResult {
@@ -37,8 +40,8 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
   const { target } = deps;
   const speaker = options.speaker === undefined ? undefined : normalizeMac(options.speaker);
   const planNow = async () => {
-    const facts = await gatherFacts(target, { speakers: speaker ? [speaker] : [], units: ['pulseaudio.service'] });
-    const opts: SetupOptions = { speaker, user: options.user, force: options.force };
+    const facts = await gatherFacts(target, { user: options.user, speakers: speaker ? [speaker] : [], units: ['pulseaudio.service', 'bluetooth.service', ...(speaker ? [reconnectTimerName(speaker)] : [])] });
+    const opts: SetupOptions = { speaker, user: options.user, force: options.force, soundServer: options.soundServer };
     // Validate before asking bluetoothctl anything.
     resolveUser(facts, options.user, target);
     if (speaker && facts.installed.has('bluez')) opts.bluetooth = await bluetoothState(target, facts, speaker);
@@ -51,6 +54,9 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
     return result;
   }
   const manifest = first.facts.manifest ?? emptyManifest();
+  const choice = chooseSoundServer(first.facts, options.soundServer);
+  manifest.soundServer = choice.server;
+  if (choice.server === 'pipewire') manifest.user = resolveUser(first.facts, options.user, target);
   const pkgStep = first.plan.steps.find((s) => s.id === 'packages')!;
   let rest = first.plan;
   if (pkgStep.changes.length && target.live) {
@@ -65,53 +71,49 @@ export async function run(options: SetupRunOptions, deps: { target: TargetSystem
   result.executed.push(rest);
   result.changed = result.applied.filter((a) => a.status === 'done').length;
   result.notRun = result.applied.filter((a) => a.status === 'not-run').length;
-  result.checks = await liveChecks(target, speaker ? [speaker] : []);
+  result.checks = await liveChecks(target, { speakers: speaker ? [speaker] : [], server: manifest.soundServer, user: manifest.user });
   return result;
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const target = makeTarget(opts, ctx);
-  try {
-    const result = await run(
-      { speaker: opts.speaker, user: opts.user, force: opts.force, dryRun: ctx.global.dryRun },
-      { target, signal: ctx.signal, onChange: progressHook(ctx, target) },
-    );
-    const problems = result.checks.filter((c) => c.status === 'problem').length;
-    if (ctx.global.json) {
-      ctx.out.data({
-        target: result.target,
-        dryRun: result.dryRun,
-        changed: result.changed,
-        notRun: result.notRun,
-        steps: (result.dryRun || result.executed.length === 0 ? [result.plan] : result.executed).flatMap((p) =>
-          p.steps.map((s) => ({ id: s.id, title: s.title, notes: s.notes, changes: s.changes.map((c) => changeJson(c, result.applied.find((a) => a.change === c)?.status)) })),
-        ),
-        checks: result.checks,
-      });
-      return problems ? 1 : 0;
+export interface SetupCommandOptions extends TargetFlags, SetupRunOptions {}
+
+type SetupOutput = SetupResult | PiDryRun;
+
+export const command = defineCommand<SetupCommandOptions, SetupOutput>({
+  options: (_args, flags, ctx) => ({
+    ...targetFlags(flags),
+    speaker: flag.string(flags, 'speaker'),
+    user: flag.string(flags, 'user'),
+    force: flag.bool(flags, 'force'),
+    soundServer: soundServerFlag(flags),
+    dryRun: Boolean(ctx.global.dryRun),
+  }),
+  async run(options, ctx) {
+    const target = makeTarget(options, ctx);
+    const cleanup = closeOnSignal(target);
+    try {
+      const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
+      return result.dryRun ? planDryRun(result.plan) : result;
+    } finally {
+      cleanup();
+      await target.close();
     }
-    const out = ctx.out;
-    if (result.dryRun) {
-      out.line(`Plan for ${result.target} (dry run: nothing was changed)`);
-      printPlan(out, result.plan, { diffs: true });
-      const n = changeCount(result.plan);
-      out.line(n ? `${n} change(s) would be made.` : 'Nothing to change: the setup is already in place.');
-      return 0;
+  },
+  print(result, out) {
+    if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);
+    const r = result as SetupResult;
+    if (r.executed.length === 0) out.line(`Nothing to change on ${r.target}: the setup is already in place.`);
+    else {
+      out.line(`Setup on ${r.target}:`);
+      for (const p of r.executed) printPlan(out, p, { diffs: out.verbose, applied: r.applied });
+      out.line(`${r.changed} change(s) made${r.notRun ? `, ${r.notRun} command(s) not run (no running system under --root)` : ''}.`);
     }
-    if (result.executed.length === 0) {
-      out.line(`Nothing to change on ${result.target}: the setup is already in place.`);
-    } else {
-      out.line(`Setup on ${result.target}:`);
-      for (const p of result.executed) printPlan(out, p, { diffs: out.verbose, applied: result.applied });
-      out.line(`${result.changed} change(s) made${result.notRun ? `, ${result.notRun} command(s) not run (no running system under --root)` : ''}.`);
-    }
-    if (result.checks.length) {
+    if (r.checks.length) {
       out.line('Verify:');
-      printChecks(out, result.checks);
+      printChecks(out, r.checks);
     }
+    const problems = r.checks.filter((c) => c.status === 'problem').length;
     if (problems) out.error(`${problems} check(s) failed after setup.`, 'see the hints above; `opsctl pi audio status` shows the same checks');
-    return problems ? 1 : 0;
-  } finally {
-    await target.close();
-  }
-}
+  },
+  exitCode: (result) => (isDryRun(result) ? 0 : (result as SetupResult).checks.some((c) => c.status === 'problem') ? 1 : 0),
+});

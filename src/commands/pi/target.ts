@@ -8,26 +8,49 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { OpsError } from '../../lib/errors.js';
-import { writeFileAtomic } from '../../lib/fs.js';
+import { randomBytes } from 'node:crypto';
 import type { CommandResult, ProcessRunner } from '../../lib/process.js';
 
 /** What a path is on the target right now. */
 export type Entry =
   | { type: 'missing' }
   | { type: 'dir' }
-  | { type: 'file'; mode: number; content: string }
-  | { type: 'symlink'; target: string };
+  | { type: 'file'; mode: number; content: string; uid?: number; gid?: number }
+  /** `resolved`: what the link leads to, followed inside the target's root (never a symlink itself). */
+  | { type: 'symlink'; target: string; resolved?: Entry };
+
+/** The text a path holds, through symlinks (resolved inside the root): /etc/os-release → ../usr/lib/os-release. */
+export function contentOf(e: Entry | undefined): string | undefined {
+  if (e?.type === 'file') return e.content;
+  if (e?.type === 'symlink' && e.resolved?.type === 'file') return e.resolved.content;
+  return undefined;
+}
+
+/** The file a path leads to (itself or a symlink's resolved file). */
+export function fileOf(e: Entry | undefined): Extract<Entry, { type: 'file' }> | undefined {
+  if (e?.type === 'file') return e;
+  if (e?.type === 'symlink' && e.resolved?.type === 'file') return e.resolved;
+  return undefined;
+}
 
 export interface TargetCommand {
   argv: string[];
   /** Environment for this command only (e.g. DEBIAN_FRONTEND). */
   env?: Record<string, string>;
   input?: string;
+  /** Limit in seconds (coreutils `timeout` on the target; exit 124 when hit). */
+  timeoutS?: number;
+  /** What the command waits for, for messages ("bluetoothd on D-Bus"). */
+  waitsFor?: string;
 }
+
+/** argv as the target runs it: under `timeout -k 1 N` when the command has a limit. */
+export const limitedArgv = (cmd: TargetCommand) => (cmd.timeoutS ? ['timeout', '-k', '1', String(cmd.timeoutS), ...cmd.argv] : cmd.argv);
 
 /** One file operation; a batch of them is one round trip on a remote target. */
 export type FileOp =
-  | { op: 'write'; path: string; content: string; mode: number }
+  /** uid/gid: the owner to keep (a file opsctl edits keeps its group: /etc/gshadow is root:shadow). */
+  | { op: 'write'; path: string; content: string; mode: number; uid?: number; gid?: number }
   | { op: 'link'; path: string; target: string }
   | { op: 'remove'; path: string; tree?: boolean };
 
@@ -54,6 +77,8 @@ export interface TargetSystem {
   /** User who invoked us through sudo (local) or logged in over ssh (remote), when not root. */
   invokingUser(): Promise<string | undefined>;
   close(): Promise<void>;
+  /** The same without an event loop (SIGTERM, exit): no ssh control process or temp dir left behind. */
+  closeSync?(): void;
 }
 
 // ── local and --root ────────────────────────────────────────────────────────
@@ -65,11 +90,14 @@ export interface LocalTargetOptions {
   env?: NodeJS.ProcessEnv;
   /** Injected for tests (the suite runs as root). */
   getuid?: () => number;
+  /** Ctrl-C: the running command is stopped. */
+  signal?: AbortSignal;
 }
 
 export function localTarget(opts: LocalTargetOptions): TargetSystem {
   const root = opts.root ? path.resolve(opts.root) : '/';
-  const at = (p: string) => path.join(root, p);
+  // Parent directories resolved inside the root: a link like /lib → /usr/lib must not lead to this machine's /usr/lib.
+  const at = (p: string) => resolveInRoot(root, p, false);
   const env = opts.env ?? process.env;
   return {
     kind: opts.root ? 'root' : 'local',
@@ -78,13 +106,13 @@ export function localTarget(opts: LocalTargetOptions): TargetSystem {
     root,
     async read(paths) {
       const out = new Map<string, Entry>();
-      await Promise.all(paths.map(async (p) => out.set(p, await readLocal(at(p)))));
+      await Promise.all(paths.map(async (p) => out.set(p, await readInRoot(root, p))));
       return out;
     },
     async applyFiles(ops) {
       for (const o of ops) {
-        const full = at(o.path);
-        if (o.op === 'write') await writeFileAtomic(full, o.content, { mode: o.mode, dirMode: 0o755 });
+        const full = await at(o.path);
+        if (o.op === 'write') await writeOwned(full, o.content, o.mode, o.uid, o.gid);
         else if (o.op === 'link') {
           // A new link renamed over the old one: never a moment without it.
           await fsp.mkdir(path.dirname(full), { recursive: true, mode: 0o755 });
@@ -97,12 +125,16 @@ export function localTarget(opts: LocalTargetOptions): TargetSystem {
     },
     async exec(cmd) {
       if (opts.root) throw new OpsError(`refusing to run ${cmd.argv[0]} under --root`, { code: 'internal' });
-      return opts.runner.run({ file: cmd.argv[0]!, args: cmd.argv.slice(1), env: cmd.env ? { ...env, ...cmd.env } : env, input: cmd.input });
+      const argv = limitedArgv(cmd);
+      return opts.runner.run({ file: argv[0]!, args: argv.slice(1), env: cmd.env ? { ...env, ...cmd.env } : env, input: cmd.input, signal: opts.signal });
     },
     async execMany(cmds) {
       const out: CommandResult[] = [];
       for (const c of cmds) {
-        const r = await this.exec(c).catch((err: Error) => ({ exitCode: 127, stdout: '', stderr: err.message + '\n' }));
+        const r = await this.exec(c).catch((err: Error & { exitCode?: number }) => {
+          if (err.exitCode === 130) throw err; // interrupted: not a failed command
+          return { exitCode: 127, stdout: '', stderr: err.message + '\n' };
+        });
         out.push({ exitCode: r.exitCode, stdout: r.stdout + r.stderr, stderr: '' });
         if (r.exitCode !== 0 && !c.optional) break;
       }
@@ -119,15 +151,98 @@ export function localTarget(opts: LocalTargetOptions): TargetSystem {
   };
 }
 
+const MAX_LINKS = 40;
+
+/**
+ * Where `p` (an absolute path on the target) is under `root`, following
+ * symlinks the way the target's kernel would if `root` were `/`: relative
+ * targets from the link's directory, absolute ones from the root, `..` never
+ * above the root. The last component is followed only with `followLast`.
+ * Throws ELOOP past 40 links.
+ */
+export async function resolveInRoot(root: string, p: string, followLast: boolean): Promise<string> {
+  const todo = p.split('/');
+  const done: string[] = [];
+  let links = 0;
+  while (todo.length) {
+    const c = todo.shift()!;
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const last = todo.every((x) => x === '' || x === '.');
+    if (last && !followLast) {
+      done.push(c);
+      break;
+    }
+    const here = path.join(root, ...done, c);
+    let target: string | undefined;
+    try {
+      target = await fsp.readlink(here);
+    } catch {
+      target = undefined; // not a link (or missing): a plain component
+    }
+    if (target === undefined) {
+      done.push(c);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw Object.assign(new Error(`too many levels of symbolic links: ${p}`), { code: 'ELOOP' });
+    if (target.startsWith('/')) done.length = 0;
+    todo.unshift(...target.split('/'));
+  }
+  return path.join(root, ...done);
+}
+
+async function readInRoot(root: string, p: string): Promise<Entry> {
+  try {
+    const e = await readLocal(await resolveInRoot(root, p, false));
+    if (e.type !== 'symlink') return e;
+    const resolved = await resolveInRoot(root, p, true).then(readLocal, (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOOP') return { type: 'missing' } as const;
+      throw err;
+    });
+    return { ...e, resolved: resolved.type === 'symlink' ? { type: 'missing' } : resolved };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { type: 'missing' };
+    throw err;
+  }
+}
+
+/**
+ * Atomic write that keeps an owner: temp file next to the target, contents
+ * synced, owner and mode set, then renamed over it. Never a moment in which
+ * /etc/gshadow exists without its shadow group.
+ */
+async function writeOwned(full: string, content: string, mode: number, uid?: number, gid?: number): Promise<void> {
+  const dir = path.dirname(full);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  const tmp = path.join(dir, `.${path.basename(full)}.opsctl-${randomBytes(6).toString('hex')}`);
+  const h = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    await h.writeFile(content);
+    await h.sync();
+    // Only root can give a file away; as anyone else the file is ours anyway.
+    if ((uid !== undefined || gid !== undefined) && process.getuid?.() === 0) await h.chown(uid ?? -1, gid ?? -1);
+    await h.chmod(mode);
+  } catch (err) {
+    await h.close();
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await h.close();
+  await fsp.rename(tmp, full);
+}
+
 async function readLocal(full: string): Promise<Entry> {
   try {
     const st = await fsp.lstat(full);
     if (st.isSymbolicLink()) return { type: 'symlink', target: await fsp.readlink(full) };
     if (st.isDirectory()) return { type: 'dir' };
-    return { type: 'file', mode: st.mode & 0o7777, content: await fsp.readFile(full, 'utf8') };
+    return { type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, content: await fsp.readFile(full, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { type: 'missing' };
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { type: 'missing' };
     if (code === 'EACCES' || code === 'EPERM') {
       throw new OpsError(`Cannot read ${full}: permission denied.`, { code: 'not-root', hint: 'run it with sudo: sudo opsctl pi audio …' });
     }

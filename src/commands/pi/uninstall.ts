@@ -4,16 +4,17 @@
  * since setup gets its backup back byte for byte; one edited since keeps those
  * edits and loses only opsctl's lines.
  */
-import type { Context } from '../../lib/context.js';
+import { defineCommand } from '../../lib/command.js';
+import { isDryRun } from '../../lib/plan.js';
 import { OpsError } from '../../lib/errors.js';
 import type { Entry, TargetSystem } from './target.js';
-import { applyPlan, type AppliedChange, type ApplyHooks } from './apply.js';
-import { makeTarget, progressHook } from './common.js';
+import { applyPlan, sha256, type AppliedChange, type ApplyHooks } from './apply.js';
+import { closeOnSignal, makeTarget, progressHook, targetFlags, type TargetFlags } from './common.js';
 import { removeBlock, removeMember } from './edit.js';
 import { gatherFacts, type Facts, type Manifest } from './facts.js';
-import { changeCount, type Plan, type Step } from './plan.js';
-import { PATHS, connectUnitName } from './recipe.js';
-import { changeJson, printPlan } from './print.js';
+import type { Plan, Step } from './plan.js';
+import { PATHS, connectUnitName, reconnectTimerName } from './recipe.js';
+import { planDryRun, printPlan, printPlanDryRun, type PiDryRun } from './print.js';
 
 export interface UninstallResult {
   target: string;
@@ -35,12 +36,14 @@ function restoredContent(path: string, current: string, backup: string, manifest
   return reverted === removeBlock(backup) || reverted === backup ? { content: backup, exact: true } : { content: reverted, exact: false };
 }
 
+const isBlockFile = (p: string) => p === PATHS.group || p === PATHS.gshadow || p === PATHS.systemPa || p === PATHS.mainConf;
+
 export async function planUninstall(facts: Facts, backups: Map<string, Entry>, target: { live: boolean; label: string }): Promise<Plan> {
   const m = facts.manifest!;
   const steps: Step[] = [];
   const created = (p: string) => m.files[p] && !m.files[p]!.existed;
   const stop: Step = { id: 'stop', title: 'Stop services', changes: [], notes: [] };
-  for (const mac of m.speakers) stop.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'stop', connectUnitName(mac)] }, why: `stop connecting ${mac} at boot`, optional: true });
+  for (const mac of m.speakers) stop.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'stop', reconnectTimerName(mac), connectUnitName(mac)] }, why: `stop reconnecting ${mac}`, optional: true });
   if (created(PATHS.service) || m.files[PATHS.service]) stop.changes.push({ kind: 'run', cmd: { argv: ['systemctl', 'stop', 'pulseaudio.service'] }, why: 'stop system-wide PulseAudio', optional: true });
   if (target.live || stop.changes.length) steps.push(stop);
 
@@ -52,8 +55,12 @@ export async function planUninstall(facts: Facts, backups: Map<string, Entry>, t
   for (const p of paths) {
     const rec = m.files[p]!;
     const now = facts.files.get(p) ?? backups.get(`current:${p}`) ?? { type: 'missing' };
+    const wrote = m.written?.[p];
+    const editedSince = wrote !== undefined && now.type === 'file' && sha256(now.content) !== wrote;
     if (!rec.existed) {
-      if (now.type !== 'missing') files.changes.push({ kind: 'remove', path: p, before: now });
+      // A file setup created and someone edited since is theirs now: kept, and said so.
+      if (editedSince) files.notes.push(`kept ${p}: it was edited after setup (remove it yourself if you do not need it)`);
+      else if (now.type !== 'missing') files.changes.push({ kind: 'remove', path: p, before: now });
     } else if (rec.link !== undefined) {
       if (!(now.type === 'symlink' && now.target === rec.link)) files.changes.push({ kind: 'link', path: p, target: rec.link, before: now });
     } else if (rec.backup) {
@@ -64,6 +71,7 @@ export async function planUninstall(facts: Facts, backups: Map<string, Entry>, t
       }
       const { content, exact } = now.type === 'file' ? restoredContent(p, now.content, b.content, m) : { content: b.content, exact: true };
       if (!exact) files.notes.push(`${p} was edited after setup: only opsctl's lines are removed, your edits stay`);
+      else if (editedSince && restoredContent(p, now.content, b.content, m).content === b.content && !isBlockFile(p)) files.notes.push(`${p} was edited after setup: the original from before setup comes back, your edits to it are dropped`);
       const mode = exact ? (rec.mode ?? b.mode) : now.type === 'file' ? now.mode : (rec.mode ?? 0o644);
       if (!(now.type === 'file' && now.content === content && (now.mode & 0o7777) === (mode & 0o7777))) files.changes.push({ kind: 'write', path: p, mode: mode & 0o7777, before: now, after: content });
     }
@@ -113,31 +121,28 @@ export async function run(options: { dryRun?: boolean }, deps: { target: TargetS
   return result;
 }
 
-export async function handler(_args: unknown[], opts: Record<string, any>, ctx: Context): Promise<number> {
-  const target = makeTarget(opts, ctx);
-  try {
-    const result = await run({ dryRun: ctx.global.dryRun }, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
-    if (ctx.global.json) {
-      ctx.out.data({
-        target: result.target,
-        dryRun: result.dryRun,
-        found: result.found,
-        steps: result.plan.steps.map((s) => ({ id: s.id, title: s.title, notes: s.notes, changes: s.changes.map((c) => changeJson(c, result.applied.find((a) => a.change === c)?.status)) })),
-        packagesLeft: result.packagesLeft,
-      });
-      return 0;
+export const command = defineCommand<TargetFlags & { dryRun: boolean }, UninstallResult | PiDryRun>({
+  options: (_args, flags, ctx) => ({ ...targetFlags(flags), dryRun: Boolean(ctx.global.dryRun) }),
+  async run(options, ctx) {
+    const target = makeTarget(options, ctx);
+    const cleanup = closeOnSignal(target);
+    try {
+      const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
+      return result.dryRun && result.found ? planDryRun(result.plan) : result;
+    } finally {
+      cleanup();
+      await target.close();
     }
-    if (!result.found) {
-      ctx.out.line(`Nothing to uninstall on ${result.target}: no setup by opsctl is recorded there (${PATHS.manifest}).`);
-      return 0;
+  },
+  print(result, out) {
+    if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);
+    const r = result as UninstallResult;
+    if (!r.found) {
+      out.line(`Nothing to uninstall on ${r.target}: no setup by opsctl is recorded there (${PATHS.manifest}).`);
+      return;
     }
-    ctx.out.line(result.dryRun ? `Uninstall plan for ${result.target} (dry run: nothing was changed)` : `Uninstall on ${result.target}:`);
-    printPlan(ctx.out, result.plan, { diffs: result.dryRun || ctx.out.verbose, applied: result.applied });
-    const n = changeCount(result.plan);
-    if (!result.dryRun) ctx.out.line(`${result.applied.filter((a) => a.status === 'done').length} change(s) made; the files setup changed are back as they were.`);
-    else ctx.out.line(`${n} change(s) would be made.`);
-    return 0;
-  } finally {
-    await target.close();
-  }
-}
+    out.line(`Uninstall on ${r.target}:`);
+    printPlan(out, r.plan, { diffs: out.verbose, applied: r.applied });
+    out.line(`${r.applied.filter((a) => a.status === 'done').length} change(s) made; the files setup changed are back as they were.`);
+  },
+});
