@@ -5,7 +5,7 @@ import { isOpsError } from '../../src/lib/errors.js';
 
 const sh = (script: string, extra: Partial<Parameters<typeof processRunner.run>[0]> = {}) => processRunner.run({ file: 'sh', args: ['-c', script], ...extra });
 
-describe('the process runner (execa behind ProcessRunner)', () => {
+describe('the process runner (node:child_process behind ProcessRunner)', () => {
   it('captures stdout and stderr whole (final newline kept) and the exit code', async () => {
     expect(await sh('printf "out\\n\\n"; printf err >&2; exit 3')).toEqual({ exitCode: 3, signal: undefined, stdout: 'out\n\n', stderr: 'err' });
   });
