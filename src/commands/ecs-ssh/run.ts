@@ -3,12 +3,11 @@ import type { ProcessRunner } from '../../lib/process.js';
 import type { Prompter } from '../../lib/prompt.js';
 import { escapeLine } from '../../lib/terminal.js';
 import type { EcsApi } from './aws.js';
-import { isIP } from 'node:net';
 import type { CachedResolution, ResolutionCache } from './cache.js';
 import type { EcsSshOptions } from './options.js';
 import { planTarget, type Target } from './plan.js';
 import { runPluginSession } from './session.js';
-import type { SshResolver } from './ssh-hosts.js';
+import { ipLiteral, type SshResolver } from './ssh-hosts.js';
 import { attachInstances, hostLabel, taskView, type TaskView } from './tasks.js';
 import { describeTaskViews, findTasks, pickContainer, pickTask, resolveCluster, serviceTaskArns } from './target.js';
 
@@ -188,7 +187,7 @@ function remember(deps: EcsSshDeps, key: string, t: Target): Promise<void> {
 function rememberedNames(entry: CachedResolution, usePublic: boolean): string[] {
   const i = entry.instance!;
   const ip = usePublic ? i.publicIp : i.privateIp;
-  const chosen = entry.sshHost && !isIP(entry.sshHost) ? entry.sshHost : ip;
+  const chosen = entry.sshHost && !ipLiteral(entry.sshHost) ? entry.sshHost : ip;
   return [...new Set([i.nameTag, chosen].filter((n): n is string => Boolean(n)))];
 }
 
