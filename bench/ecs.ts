@@ -92,33 +92,51 @@ async function measure(node: string, repeat: boolean): Promise<{ ms: number[]; c
 }
 
 aws.latencyMs = LATENCY_MS;
-console.log(`opsctl ecs-ssh, ${LATENCY_MS} ms per AWS call, ${RUNS} runs per figure (median, min), load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`);
+interface Figures {
+  version: string;
+  bare: { ms: number[]; cpu: number[] };
+  first: { ms: number[]; cpu: number[]; calls: Record<string, number> };
+  repeat: { ms: number[]; cpu: number[]; calls: Record<string, number> };
+}
+const results: Array<{ major: number; figures?: Figures }> = [];
 for (const major of [24, 22] as const) {
   const node = nodeBinary(major);
   if (!node) {
-    console.log(`Node ${major}: not available (scripts/with-node.sh ${major} could not fetch it)`);
+    results.push({ major });
     continue;
   }
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const bare: number[] = [];
-  const bareCpu: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  const bare = { ms: [] as number[], cpu: [] as number[] };
+  for (let i = 0; i < RUNS + 1; i++) {
     const t0 = Date.now();
     rmSync(cpuFile, { force: true });
     await new Promise((resolve) => spawn(node, ['--import', cpuHook, '-e', '0']).on('close', resolve));
-    bare.push(Date.now() - t0);
-    bareCpu.push(Number(readFileSync(cpuFile, 'utf8')));
+    if (i === 0) continue; // same warm-up as opsctl's runs
+    bare.ms.push(Date.now() - t0);
+    bare.cpu.push(Number(readFileSync(cpuFile, 'utf8')));
   }
-  const first = await measure(node, false);
-  const repeat = await measure(node, true);
-  const firstTotal = Object.values(first.calls).reduce((a, b) => a + b, 0);
-  const repeatTotal = Object.values(repeat.calls).reduce((a, b) => a + b, 0);
-  console.log(`Node ${version}:`);
-  console.log(`  baseline \`node -e 0\`:           median ${median(bare)} ms, min ${Math.min(...bare)} ms; CPU ${median(bareCpu).toFixed(0)} ms`);
-  console.log(`  first connect → ssh exec:       median ${median(first.ms)} ms, min ${Math.min(...first.ms)} ms  (budget ${FIRST_BUDGET} ms: ${check(median(first.ms) <= FIRST_BUDGET)}); AWS calls ${firstTotal} ${JSON.stringify(first.calls)} (target 4: ${check(firstTotal === 4)}); CPU ${median(first.cpu).toFixed(0)} ms`);
-  console.log(`  repeat connect → ssh exec:      median ${median(repeat.ms)} ms, min ${Math.min(...repeat.ms)} ms  (budget ${REPEAT_BUDGET} ms: ${check(median(repeat.ms) <= REPEAT_BUDGET)}); AWS calls ${repeatTotal} ${JSON.stringify(repeat.calls)} (target 1: ${check(repeatTotal === 1)}); CPU ${median(repeat.cpu).toFixed(0)} ms`);
+  results.push({ major, figures: { version, bare, first: await measure(node, false), repeat: await measure(node, true) } });
 }
-console.log(`  (stand-in answer time per call: median ${median(aws.answerMs).toFixed(1)} ms, the ${LATENCY_MS} ms latency included; task ${task.id})`);
+
+// One row per figure, one column per Node, the baseline measured in the same run.
+const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+const cell = (f: { ms: number[]; cpu: number[] }) => `median ${median(f.ms)} ms, min ${Math.min(...f.ms)} ms, CPU ${median(f.cpu).toFixed(0)} ms`;
+const rows: Array<[string, (f: Figures) => string]> = [
+  ['baseline `node -e 0`', (f) => cell(f.bare)],
+  [`first connect → ssh exec (≤ ${FIRST_BUDGET} ms)`, (f) => `${cell(f.first)}: ${check(median(f.first.ms) <= FIRST_BUDGET)}`],
+  ['  AWS calls (target 4)', (f) => `${total(f.first.calls)} ${JSON.stringify(f.first.calls)}: ${check(total(f.first.calls) === 4)}`],
+  [`repeat connect → ssh exec (≤ ${REPEAT_BUDGET} ms)`, (f) => `${cell(f.repeat)}: ${check(median(f.repeat.ms) <= REPEAT_BUDGET)}`],
+  ['  AWS calls (target 1)', (f) => `${total(f.repeat.calls)} ${JSON.stringify(f.repeat.calls)}: ${check(total(f.repeat.calls) === 1)}`],
+  ['CPU above `node -e 0` (first / repeat)', (f) => `${(median(f.first.cpu) - median(f.bare.cpu)).toFixed(0)} / ${(median(f.repeat.cpu) - median(f.bare.cpu)).toFixed(0)} ms`],
+];
+const cols = results.map((r) => (r.figures ? `Node ${r.figures.version}` : `Node ${r.major}`));
+const cells = rows.map(([, fn]) => results.map((r) => (r.figures ? fn(r.figures) : 'not available (scripts/with-node.sh could not fetch it)')));
+const w0 = Math.max(...rows.map(([label]) => label.length));
+const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+console.log(`opsctl ecs-ssh, ${LATENCY_MS} ms per AWS call, ${RUNS} warm runs per figure (compile cache warm; median, min; CPU = user+sys of the opsctl process), load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`);
+console.log(`${''.padEnd(w0)} | ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')}`);
+rows.forEach(([label], r) => console.log(`${label.padEnd(w0)} | ${cells[r]!.map((c, i) => c.padEnd(widths[i]!)).join(' | ')}`));
+console.log(`(stand-in answer time per call: median ${median(aws.answerMs).toFixed(1)} ms, the ${LATENCY_MS} ms latency included; task ${task.id})`);
 aws.latencyMs = 0;
 
 // --forward through a real sshd: bytes both ways to a local TCP server.

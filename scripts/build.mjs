@@ -7,6 +7,7 @@
 // a copy outside the checkout) and writes no metafile.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,40 @@ const lazyChildProcessForCommander = {
   },
 };
 
+// Two rewrites in the AWS SDK's ES modules, same behaviour, less to load (measured on ecs-ssh):
+// - @smithy/node-http-handler takes node:http with `await import()`: Node then builds the ESM facade of
+//   node:http, whose export sync reads its WebSocket/CloseEvent/MessageEvent getters and so loads undici
+//   (~25 ms of CPU per process talking to an http:// endpoint). require() returns the same module, no facade.
+// - each client's schemas_N.js uses computed keys (`{ [_xN]: "Min" }`); esbuild cannot prove those free of
+//   side effects and keeps every schema (client-ec2: 790 KB for one DescribeInstances). The keys are string
+//   constants of the same file: inlined, tree-shaking keeps only the shapes used.
+const sdkLoadTrims = {
+  name: 'sdk-load-trims',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@smithy[\\/]node-http-handler[\\/]dist-es[\\/]node-http-handler\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      return { contents: text.replace('await import("node:http")', 'require("node:http")'), loader: 'js' };
+    });
+    b.onLoad({ filter: /[\\/]@aws-sdk[\\/](client-[a-z0-9-]+|nested-clients)[\\/]dist-es[\\/](.+[\\/])?schemas[\\/]schemas_\d+\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const strings = new Map([...text.matchAll(/^const (_\w+) = ("[^"\\]*");$/gm)].map((m) => [m[1], m[2]]));
+      return { contents: text.replace(/\[(_\w+)\]:/g, (all, name) => (strings.has(name) ? `${strings.get(name)}:` : all)), loader: 'js' };
+    });
+  },
+};
+
+// `import { env } from "node:process"` (the SDK, yocto-spinner) makes Node build the ESM facade of
+// node:process, whose export sync reads every getter of process, allowedNodeEnvironmentFlags among them
+// (~4 ms of CPU to build that set). The bundle takes the process object itself instead: same object.
+const processWithoutFacade = {
+  name: 'process-without-facade',
+  setup(b) {
+    // ES imports only: a require('process') (commander) never built the facade.
+    b.onResolve({ filter: /^(node:)?process$/ }, (args) => (args.kind === 'import-statement' ? { path: 'process', namespace: 'global-process' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'global-process' }, () => ({ contents: 'module.exports = process;', loader: 'js' }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { opsctl: 'src/main.ts' },
@@ -51,7 +86,7 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  plugins: [lazyChildProcessForCommander],
+  plugins: [lazyChildProcessForCommander, sdkLoadTrims, processWithoutFacade],
 });
 
 // Which sources each output file holds (not shipped): tests check what a command loads.

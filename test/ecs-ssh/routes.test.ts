@@ -238,6 +238,35 @@ describe('repeat connects', () => {
     await runEcs(standin, { cache: true, sshConfig: cfg, print: true }, { runner, cacheFile });
     expect(w.count()).toBe(4);
   });
+  it('a repeat connect asks ssh -G about the Name tag and the host chosen last time only', async () => {
+    const w = world();
+    w.addService('prod', 'web');
+    w.addEc2Task('prod', 'web', { instance: { nameTag: 'box', privateIp: '10.0.0.4' } });
+    w.addService('prod', 'api');
+    w.addEc2Task('prod', 'api', { instance: { nameTag: 'unlisted', privateIp: '10.0.0.5' } });
+    const cfg = sshConfig([{ host: 'box', hostName: '10.0.0.4', user: 'ec2-user' }]);
+    const cacheFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'ecs-cache-')), 'opsctl', 'ecs-ssh.json');
+    const { runner: inner, specs } = recordingRunner();
+    const asked: string[] = [];
+    const runner = { ...inner, run: (spec: Parameters<typeof inner.run>[0]) => (spec.args.includes('-G') && asked.push(spec.args.at(-1)!), inner.run(spec)) };
+    const connect = async (service: string) => {
+      asked.length = 0;
+      await runEcs(standin, { service, cache: true, sshConfig: cfg, command: ['true'] }, { runner, cacheFile });
+      return { asked: [...asked].sort(), host: specs.at(-1)!.args.at(specs.at(-1)!.args.indexOf('--') + 1) };
+    };
+    // the Name tag resolved to the instance: the repeat asks about it alone (no fork for the IP)
+    const first = await connect('web');
+    w.resetCalls();
+    const repeat = await connect('web');
+    expect(w.counts()).toEqual({ DescribeTasks: 1 });
+    expect(repeat).toEqual({ asked: ['box'], host: first.host });
+    expect(first.host).toBe('box');
+    // no config entry for the Name tag: the IP was used; the repeat decides the same way (the Name tag,
+    // the config's aliases, then the IP), so all of them are asked again
+    const ipFirst = await connect('api');
+    expect(ipFirst.host).toBe('10.0.0.5');
+    expect(await connect('api')).toEqual({ asked: ['10.0.0.5', 'box', 'unlisted'], host: '10.0.0.5' });
+  });
 });
 
 describe('hygiene', () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { isIP } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chooseSshHost, scanSshConfig, SshResolver, type InstanceAddresses } from '../../src/commands/ecs-ssh/ssh-hosts.js';
+import { chooseSshHost, ipLiteral, scanSshConfig, SshResolver, type InstanceAddresses } from '../../src/commands/ecs-ssh/ssh-hosts.js';
 import { processRunner } from '../../src/lib/process.js';
 import { missingTools } from '../support/tools.js';
 
@@ -96,5 +97,12 @@ describe.skipIf(skip)('ssh -G decides which host an instance is', () => {
     expect(await choose(file, { privateIp: '10.0.0.10' }, { public: true } as never)).toBeUndefined();
     expect(() => scanSshConfig(path.join(home, 'missing'), home)).toThrow(/ssh config file .*missing does not exist/);
     expect(scanSshConfig(undefined, path.join(home, 'nobody')).configFile).toBeUndefined();
+  });
+});
+
+describe('ipLiteral', () => {
+  it('agrees with net.isIP on addresses, names and near-misses', () => {
+    const inputs = ['10.0.1.17', '255.255.255.255', '256.1.1.1', '::1', '::', 'fe80::1%eth0', '2001:db8::8a2e:370:7334', '[::1]', 'box', 'prod-ecs-host-1', 'ip-10-0-1-17.ec2.internal', '1.2.3', '', ':', 'a:b', '10.0.0.1:22'];
+    for (const s of inputs) expect([s, ipLiteral(s)]).toEqual([s, isIP(s) !== 0]);
   });
 });

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { processRunner } from '../../src/lib/process.js';
 import { isOpsError } from '../../src/lib/errors.js';
 
 const sh = (script: string, extra: Partial<Parameters<typeof processRunner.run>[0]> = {}) => processRunner.run({ file: 'sh', args: ['-c', script], ...extra });
 
-describe('the process runner (execa behind ProcessRunner)', () => {
+describe('the process runner (node:child_process behind ProcessRunner)', () => {
   it('captures stdout and stderr whole (final newline kept) and the exit code', async () => {
     expect(await sh('printf "out\\n\\n"; printf err >&2; exit 3')).toEqual({ exitCode: 3, signal: undefined, stdout: 'out\n\n', stderr: 'err' });
   });
@@ -58,5 +61,26 @@ describe('the process runner (execa behind ProcessRunner)', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
     expect(r.stdout).toBe('to-terminal\n');
     expect(JSON.parse(r.stderr)).toEqual({ exitCode: 4, stdout: '', stderr: '' });
+  });
+  it('a program still running when opsctl exits is stopped with it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'runner-exit-'));
+    const pidFile = path.join(dir, 'pid');
+    const script = `import('${new URL('../../src/lib/process.ts', import.meta.url).pathname}').then(({ processRunner }) => {
+      void processRunner.run({ file: 'sh', args: ['-c', 'echo $$ > ${pidFile}; exec sleep 30'] });
+      const wait = setInterval(() => { if (require('node:fs').existsSync('${pidFile}')) { clearInterval(wait); process.exit(0); } }, 20);
+    })`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // Gone, or a zombie waiting for a PID 1 that does not reap (containers): either way it no longer runs.
+    const alive = () => {
+      try {
+        return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(alive()).toBe(false);
   });
 });

@@ -21,6 +21,8 @@ export interface CachedResolution {
   instance?: InstanceView;
   sharedNameTag: boolean;
   ssmManaged?: boolean;
+  /** The ssh destination chosen last time: a repeat connect asks `ssh -G` about it (and the Name tag) only. */
+  sshHost?: string;
   savedAt: string;
 }
 

@@ -8,6 +8,7 @@
 import os from 'node:os';
 import { defineCommand } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
+import { awsOptionsFor, regionFromId } from '../../lib/aws.js';
 import { createEcsApi } from './aws.js';
 import { cacheFile, cacheKey, ResolutionCache } from './cache.js';
 import { checkRegion, resolveOptions, type EcsSshOptions } from './options.js';
@@ -24,8 +25,10 @@ export function depsFromContext(o: EcsSshOptions, ctx: Context): EcsSshDeps {
   const home = ctx.env.HOME || os.homedir();
   let resolver: SshResolver | undefined;
   const stdout = ctx.out.streams.stdout as { isTTY?: boolean };
+  // A cluster ARN names its region (arn:aws:ecs:REGION:…): it wins over config, not over --region / AWS_REGION.
+  const aws = awsOptionsFor(ctx, { impliedRegion: regionFromId(o.cluster) });
   return {
-    api: createEcsApi(ctx.aws, ctx.env, ctx.signal),
+    api: createEcsApi(aws, ctx.env, ctx.signal),
     runner: ctx.runner,
     prompt: ctx.prompt,
     resolver: () => (resolver ??= new SshResolver(ctx.runner, scanSshConfig(o.sshConfig, home), { signal: ctx.signal })),
@@ -35,7 +38,7 @@ export function depsFromContext(o: EcsSshOptions, ctx: Context): EcsSshDeps {
     log: (text) => ctx.out.info(ctx.out.styleErr('dim', text)),
     verbose: (text) => ctx.out.log(text),
     signal: ctx.signal,
-    cache: { store: new ResolutionCache(cacheFile(ctx.env)), key: (cluster, service) => cacheKey({ profile: ctx.aws.profile ?? ctx.env.AWS_PROFILE, region: ctx.aws.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION, cluster, service }) },
+    cache: { store: new ResolutionCache(cacheFile(ctx.env)), key: (cluster, service) => cacheKey({ profile: aws.profile ?? ctx.env.AWS_PROFILE, region: aws.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION, cluster, service }) },
   };
 }
 

@@ -3,11 +3,11 @@ import type { ProcessRunner } from '../../lib/process.js';
 import type { Prompter } from '../../lib/prompt.js';
 import { escapeLine } from '../../lib/terminal.js';
 import type { EcsApi } from './aws.js';
-import type { ResolutionCache } from './cache.js';
+import type { CachedResolution, ResolutionCache } from './cache.js';
 import type { EcsSshOptions } from './options.js';
 import { planTarget, type Target } from './plan.js';
 import { runPluginSession } from './session.js';
-import type { SshResolver } from './ssh-hosts.js';
+import { ipLiteral, type SshResolver } from './ssh-hosts.js';
 import { attachInstances, hostLabel, taskView, type TaskView } from './tasks.js';
 import { describeTaskViews, findTasks, pickContainer, pickTask, resolveCluster, serviceTaskArns } from './target.js';
 
@@ -54,12 +54,11 @@ export async function run(o: EcsSshOptions, deps: EcsSshDeps): Promise<EcsSshRes
   const key = deps.cache && o.cache && !o.all && !o.task ? deps.cache.key(o.cluster, service) : undefined;
   // The ssh config is read, and the names likely needed put to `ssh -G`, while AWS answers:
   // a repeat connect asks only about the remembered instance, a first one about a few of the config's Host names.
-  const remembered = key ? deps.cache!.store.get(key)?.instance : undefined;
+  const entry = key ? deps.cache!.store.get(key) : undefined;
   if (o.via !== 'exec' && o.via !== 'ssm') {
     deps.api.whileWaiting(() => {
       try {
-        const names = remembered ? [remembered.nameTag, o.public ? remembered.publicIp : remembered.privateIp].filter((n): n is string => Boolean(n)) : undefined;
-        deps.resolver().prewarm(names);
+        deps.resolver().prewarm(entry?.instance ? rememberedNames(entry, o.public) : undefined);
       } catch {
         /* a bad --ssh-config is reported when a host is chosen */
       }
@@ -176,7 +175,20 @@ function remember(deps: EcsSshDeps, key: string, t: Target): Promise<void> {
     instance: t.task.instance,
     sharedNameTag: Boolean(t.sharedNameTag),
     ssmManaged: t.ssmManaged,
+    sshHost: t.via === 'ssh' ? t.ssh?.host : undefined,
   });
+}
+
+/**
+ * What a repeat connect puts to `ssh -G` while DescribeTasks is in flight: the Name tag (always asked
+ * first) and the host chosen last time; the IP only when that was the IP or nothing was noted
+ * (every `ssh -G` is a fork and an ssh process on the way to the connect).
+ */
+function rememberedNames(entry: CachedResolution, usePublic: boolean): string[] {
+  const i = entry.instance!;
+  const ip = usePublic ? i.publicIp : i.privateIp;
+  const chosen = entry.sshHost && !ipLiteral(entry.sshHost) ? entry.sshHost : ip;
+  return [...new Set([i.nameTag, chosen].filter((n): n is string => Boolean(n)))];
 }
 
 /** --list: ⌈N/100⌉ calls per describe API, every host in one DescribeInstances. */

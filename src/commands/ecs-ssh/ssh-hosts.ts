@@ -8,7 +8,7 @@
  * ask about; nothing in them is interpreted here.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { usageError } from '../../lib/errors.js';
 import type { ProcessRunner } from '../../lib/process.js';
@@ -174,6 +174,12 @@ export class SshResolver {
   }
 }
 
+/**
+ * net.isIP(s) !== 0, without its IPv6 test for strings that cannot be one: that regex costs ~4 ms
+ * of CPU to build on first use, and most names checked here are Name tags and IPv4 addresses.
+ */
+export const ipLiteral = (s: string): boolean => isIPv4(s) || (s.includes(':') && isIPv6(s));
+
 const usableName = (name: string) => name !== '' && !name.startsWith('-') && !/[\s\u0000-\u001f\u007f@%]/.test(name) && name.length <= 255;
 
 export interface ChooseOptions {
@@ -203,7 +209,7 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
     const h = r.hostname.toLowerCase();
     if (mine.has(h)) return `its HostName ${r.hostname} is this instance's address`;
     // An IP of another machine, or a name only the jump host resolves.
-    if (isIP(h) || r.proxyJump || r.proxyCommand) return undefined;
+    if (ipLiteral(h) || r.proxyJump || r.proxyCommand) return undefined;
     // A HostName the config made up (`%h.internal.example.com`): does DNS put it on this instance?
     if (h === r.name.toLowerCase()) return undefined;
     const found = await lookup(r.hostname);
@@ -218,7 +224,7 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
       const how = await reaches(tagResolved);
       if (how) return { host: addr.nameTag, source: 'name-tag', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${tag}" → ${how}` };
       const jumps = tagResolved.proxyJump ?? (tagResolved.proxyCommand ? 'a ProxyCommand' : undefined);
-      const farName = !isIP(tagResolved.hostname) && !mine.has(tagResolved.hostname.toLowerCase());
+      const farName = !ipLiteral(tagResolved.hostname) && !mine.has(tagResolved.hostname.toLowerCase());
       if (jumps && farName && !opts.sharedNameTag) {
         return { host: addr.nameTag, source: 'name-tag-jump', user: userFor(tagResolved), resolved: tagResolved, why: `ssh config: Name tag "${tag}" is reached through ${jumps} (HostName ${tagResolved.hostname})` };
       }
@@ -236,7 +242,7 @@ export async function chooseSshHost(addr: InstanceAddresses, resolver: SshResolv
   }
   // The bare-IP fallback takes the address from the API: only a real IP is handed to ssh.
   const ip = opts.public ? addr.publicIp : addr.privateIp;
-  if (!ip || !isIP(ip)) return undefined;
+  if (!ip || !ipLiteral(ip)) return undefined;
   const r = await resolver.resolve(ip);
   if (!r) return undefined;
   const inheritJump = !r.proxyJump && !r.proxyCommand && tagResolved?.proxyJump ? tagResolved.proxyJump : undefined;
