@@ -61,108 +61,53 @@ function isExecutable(p: string): boolean {
   }
 }
 
-type ChildProcessModule = typeof import('node:child_process');
-let childProcess: ChildProcessModule | undefined;
+type Execa = typeof import('execa').execa;
+let execaLoading: Promise<Execa> | undefined;
 /**
- * node:child_process is taken on first use (process.getBuiltinModule: no ESM
- * facade, nothing at start-up), so `--help` and commands that never spawn do
- * not load it. execa used to sit here; loading it and its stream plumbing was
- * ~40 ms of CPU on every ecs-ssh connect (ssh -G, then ssh) for features this
- * runner does not use: spawn with argv, collect output, kill on timeout or abort.
+ * execa is imported on first use, so start-up (and every command that never
+ * spawns) does not pay for loading it. A command that will spawn after some
+ * network calls (ecs-ssh: four AWS calls, then ssh) can start the load early
+ * so it overlaps the waiting.
  */
-function loadChildProcess(): ChildProcessModule {
-  return (childProcess ??= process.getBuiltinModule('node:child_process') as ChildProcessModule);
+export function preloadProcessRunner(): Promise<Execa> {
+  execaLoading ??= import('execa').then((m) => m.execa);
+  return execaLoading;
 }
 
-/** Kept for commands that start the load early; the runner is cheap to load now. */
-export function preloadProcessRunner(): Promise<void> {
-  loadChildProcess();
-  return Promise.resolve();
-}
-
-/** A program still running when this process exits is stopped with it (as execa's `cleanup` did). */
-const running = new Set<import('node:child_process').ChildProcess>();
-let exitHookInstalled = false;
-function track(child: import('node:child_process').ChildProcess): void {
-  running.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of running) c.kill('SIGTERM');
-    });
-  }
-}
-
-/** What a SIGTERM from a timeout or an abort gets before SIGKILL follows. */
-const FORCE_KILL_AFTER_MS = 5000;
-
-/** The real runner: node:child_process with shell:false, argv only. */
+/** The real runner: execa with shell:false, argv only. */
 export const processRunner: ProcessRunner = {
   which: (file) => which(file),
-  run(spec) {
-    const interrupted = () => spawnError(spec, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+  async run(spec) {
     // Nothing runs once Ctrl-C came.
-    if (spec.signal?.aborted) return Promise.reject(interrupted());
+    if (spec.signal?.aborted) throw spawnError(spec, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    const execa = await preloadProcessRunner();
     const inherit = spec.stdio === 'inherit';
-    return new Promise<CommandResult>((resolve, reject) => {
-      const child = loadChildProcess().spawn(spec.file, spec.args, {
-        cwd: spec.cwd,
-        // The environment handed in is the whole environment (not merged into process.env).
-        env: spec.env ?? process.env,
-        shell: false,
-        stdio: inherit ? 'inherit' : 'pipe',
-      });
-      track(child);
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let spawned = false;
-      let canceled = false;
-      let forceKill: NodeJS.Timeout | undefined;
-      const stop = () => {
-        child.kill('SIGTERM');
-        forceKill ??= setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
-        forceKill.unref();
-      };
-      const timer = spec.timeoutMs !== undefined && spec.timeoutMs > 0 ? setTimeout(stop, spec.timeoutMs) : undefined;
-      const onAbort = () => {
-        canceled = true;
-        stop();
-      };
-      spec.signal?.addEventListener('abort', onAbort, { once: true });
-      const done = () => {
-        running.delete(child);
-        if (timer) clearTimeout(timer);
-        if (forceKill) clearTimeout(forceKill);
-        spec.signal?.removeEventListener('abort', onAbort);
-      };
-      child.once('spawn', () => (spawned = true));
-      child.once('error', (err) => {
-        // Only a failure to start is the caller's error; a failed kill() of a gone child is not.
-        if (spawned) return;
-        done();
-        reject(spawnError(spec, err));
-      });
-      if (!inherit) {
-        child.stdout!.on('data', (d: Buffer) => stdout.push(d));
-        child.stderr!.on('data', (d: Buffer) => stderr.push(d));
-        // Piped stdin always gets EOF (after the input, if any), so a program reading it never waits on us;
-        // one that exits without reading it must not fail the run (EPIPE).
-        child.stdin!.on('error', () => undefined);
-        child.stdin!.end(spec.input ?? '');
-      }
-      child.once('close', (code, signal) => {
-        if (!spawned) return;
-        done();
-        if (canceled) return reject(interrupted());
-        const sig = signal ?? undefined;
-        resolve({
-          exitCode: code ?? (sig ? 128 + signalNumber(sig) : 1),
-          signal: sig,
-          stdout: Buffer.concat(stdout).toString('utf8'),
-          stderr: Buffer.concat(stderr).toString('utf8'),
-        });
-      });
+    const result = await execa(spec.file, spec.args, {
+      cwd: spec.cwd,
+      // The environment handed in is the whole environment, as with spawn (not merged into process.env).
+      env: spec.env ?? process.env,
+      extendEnv: false,
+      shell: false,
+      stdio: inherit ? 'inherit' : 'pipe',
+      // Piped stdin always gets EOF (after the input, if any), so a program reading it never waits on us.
+      ...(inherit ? {} : { input: spec.input ?? '' }),
+      cancelSignal: spec.signal,
+      timeout: spec.timeoutMs,
+      reject: false,
+      stripFinalNewline: false,
+      maxBuffer: Number.MAX_SAFE_INTEGER,
+      encoding: 'utf8',
     });
+    if (result.isCanceled) throw spawnError(spec, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    // No exit code and no signal: the program never ran (not found, not executable).
+    if (result.exitCode === undefined && result.signal === undefined) throw spawnError(spec, result.cause ?? result);
+    const signal = result.signal;
+    return {
+      exitCode: result.exitCode ?? (signal ? 128 + signalNumber(signal) : 1),
+      signal,
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    };
   },
 };
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { defineCommand } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
 import { awsOptionsFor, regionFromId } from '../../lib/aws.js';
+import { preloadProcessRunner, processRunner } from '../../lib/process.js';
 import { createEcsApi } from './aws.js';
 import { cacheFile, cacheKey, ResolutionCache } from './cache.js';
 import { checkRegion, resolveOptions, type EcsSshOptions } from './options.js';
@@ -49,6 +50,8 @@ export const command = defineCommand<EcsSshOptions, EcsSshResult>({
     return resolveOptions(args, { ...flags, print: flags.print === true || ctx.global.dryRun === true }, ctx.setting);
   },
   async run(options, ctx) {
+    // ssh -G and ssh run through execa: its load overlaps the AWS calls instead of following them.
+    if (!options.list && ctx.runner === processRunner) void preloadProcessRunner().catch(() => undefined);
     const result = await run(options, depsFromContext(options, ctx));
     // --json prints the documented shape, not the internal one.
     Object.defineProperty(result, 'toJSON', { value: () => resultJson(result), enumerable: false });
