@@ -58,7 +58,36 @@ export interface ProgramState {
   help?: { from: Command; words: string[] };
 }
 
-export function buildProgram(state: ProgramState = {}): Command {
+const TOP_LEVEL = ['ecs-ssh', 'cognito', 'cert', 'pg', 'pi', 'completion'] as const;
+/** Global options that take a value (the word after them is not a command). */
+const GLOBAL_WITH_VALUE = new Set(['--profile', '--region', '--config']);
+
+/**
+ * The top-level command argv names (skipping global options and their values),
+ * or undefined for none, `help`, or a word that is no command. Only that
+ * command's part of the tree is built for a run: start-up does not pay for
+ * ~35 commands it will not use. `--help`, typos and `help` build the whole tree.
+ */
+export const TOP_ONLY = '';
+export function topLevelCommandOf(argv: readonly string[]): string | undefined {
+  // `opsctl`, `opsctl --help`, `opsctl -V`: the top page only (no command word at all).
+  const words = argv.filter((w, i) => !w.startsWith('-') && !GLOBAL_WITH_VALUE.has(argv[i - 1] ?? ''));
+  if (words.length === 0 && !argv.includes('--')) return TOP_ONLY;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return undefined;
+    if (word.startsWith('-')) {
+      if (GLOBAL_WITH_VALUE.has(word)) i++;
+      continue;
+    }
+    return (TOP_LEVEL as readonly string[]).includes(word) ? word : undefined;
+  }
+  return undefined;
+}
+
+export function buildProgram(state: ProgramState = {}, only?: string): Command {
+  // only === TOP_ONLY (`opsctl`, `opsctl --help`): the groups are listed, their subcommands not built.
+  const wants = (name: (typeof TOP_LEVEL)[number]) => only === undefined || only === name || (only === TOP_ONLY && (name === 'ecs-ssh' || name === 'completion'));
   const program = new Command('opsctl');
   const action = (load: Loader) =>
     function (this: Command, ...all: unknown[]) {
@@ -84,6 +113,7 @@ export function buildProgram(state: ProgramState = {}): Command {
     .addHelpText('after', examples('opsctl pg demo', 'opsctl ecs-ssh web', 'opsctl cert issue -d example.com --email me@example.com --standalone', 'opsctl help ecs-ssh', 'opsctl ecs-ssh web --help'));
 
   // ── ecs-ssh ────────────────────────────────────────────────────────────────
+  if (wants('ecs-ssh')) {
   program
     .command('ecs-ssh')
     .description('open a shell (or run a command, or forward a port) in the container of an ECS service task: ECS Exec, SSM Session Manager or ssh to its EC2 host')
@@ -119,8 +149,10 @@ export function buildProgram(state: ProgramState = {}): Command {
     )
     .action(action(() => import('./commands/ecs-ssh/index.js')));
 
+  }
   // ── cognito ────────────────────────────────────────────────────────────────
   const cognito = program.command('cognito').description('move users into Amazon Cognito and verify its tokens');
+  if (wants('cognito')) {
   cognito
     .command('migrate')
     .description('bulk-migrate users (PostgreSQL, CSV or JSON Lines) into a Cognito user pool, resumably')
@@ -174,8 +206,10 @@ export function buildProgram(state: ProgramState = {}): Command {
     .addHelpText('after', examples('opsctl cognito token verify eyJraWQ… --user-pool-id eu-west-1_AbC --client-id 1example23456789'))
     .action(action(() => import('./commands/cognito/token.js')));
 
+  }
   // ── cert ───────────────────────────────────────────────────────────────────
   const cert = program.command('cert').description("issue, renew and push Let's Encrypt certificates");
+  if (wants('cert')) {
   cert
     .command('issue')
     .description('issue a certificate over ACME (Let\'s Encrypt by default)')
@@ -261,8 +295,10 @@ export function buildProgram(state: ProgramState = {}): Command {
     .addHelpText('after', examples('opsctl cert revoke -d example.com --reason keyCompromise'))
     .action(action(() => import('./commands/cert/revoke.js')));
 
+  }
   // ── pg ─────────────────────────────────────────────────────────────────────
   const pg = program.command('pg').description('diagnose slow PostgreSQL queries with EXPLAIN, and prove the fix');
+  if (wants('pg')) {
   pg
     .command('explain')
     .description('run EXPLAIN ANALYZE safely, name what is wrong and propose (and verify) the fix')
@@ -298,8 +334,10 @@ export function buildProgram(state: ProgramState = {}): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']))
     .action(action(() => import('./commands/pg/demo.js')));
 
+  }
   // ── pi audio ───────────────────────────────────────────────────────────────
   const pi = program.command('pi').description('Raspberry Pi chores');
+  if (wants('pi')) {
   const audio = pi.command('audio').description('a Bluetooth speaker that plays from boot and reconnects by itself (PulseAudio system mode or PipeWire)');
   const piTarget = (c: Command) =>
     c
@@ -327,13 +365,17 @@ export function buildProgram(state: ProgramState = {}): Command {
     .addHelpText('after', examples('sudo opsctl pi audio uninstall'))
     .action(action(() => import('./commands/pi/uninstall.js')));
 
+  }
   // ── completion ─────────────────────────────────────────────────────────────
+  if (wants('completion')) {
   program
     .command('completion')
     .description('print a shell completion script')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', examples("opsctl completion bash > ~/.local/share/opsctl/completion.bash   # then in ~/.bashrc: source ~/.local/share/opsctl/completion.bash", 'opsctl completion zsh > ~/.zfunc/_opsctl   # then in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)', 'opsctl completion fish > ~/.config/fish/completions/opsctl.fish'))
     .action(action(() => import('./commands/completion/index.js')));
+
+  }
 
   addGroupHelp(program, (from, words) => {
     state.help = { from, words };
@@ -355,7 +397,7 @@ function commandNamedBy(program: Command, argv: readonly string[]): Command {
 /** Parse argv, run the chosen command, print errors; returns the exit code. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const state: ProgramState = {};
-  const program = buildProgram(state);
+  const program = buildProgram(state, topLevelCommandOf(argv));
   const streams = io.streams;
   const json = jsonRequested(argv);
   const debug = argv.includes('--debug');
