@@ -11,14 +11,12 @@ import { addGroupHelp, applicableGlobals, commandPath, examples, forEachCommand,
 import { jsonRequested, usageFromCommander } from './usage-errors.js';
 import type { OutputStreams } from './lib/output.js';
 import type { Context, GlobalOptions } from './lib/context.js';
-import type { CommandModule } from './lib/command.js';
+import type { CommandModule, Flags } from './lib/command.js';
 import type { ProcessRunner } from './lib/process.js';
 
 export { forEachCommand };
 
-/** @deprecated modules not yet on the `command` contract. */
-export type Handler = (args: unknown[], opts: Record<string, any>, ctx: Context) => Promise<number | void>;
-type Loaded = { command: CommandModule<unknown, unknown> } | { handler: Handler };
+type Loaded = { command: CommandModule<unknown, unknown> };
 type Loader = () => Promise<Loaded>;
 
 export interface CliIO {
@@ -42,18 +40,8 @@ const num = (name: string) => (value: string): number => {
   return n;
 };
 
-/** A command whose implementation has not landed: says so and exits 1. */
-const notBuilt = (name: string, issue: number): Loader => async () => ({
-  handler: async () => {
-    throw new OpsError(`opsctl ${name} is not built yet (tracked in issue #${issue}).`, {
-      hint: 'this release cannot do that yet; nothing was changed',
-      code: 'not-built',
-    });
-  },
-});
-
 export interface ProgramState {
-  run?: { load: Loader; args: unknown[]; opts: Record<string, any>; cmd: Command };
+  run?: { load: Loader; args: unknown[]; opts: Flags; cmd: Command };
   /** `opsctl [group] help [command…]`: the group it was typed under and the words after it. */
   help?: { from: Command; words: string[] };
 }
@@ -92,7 +80,7 @@ export function buildProgram(state: ProgramState = {}, only?: string): Command {
   const action = (load: Loader) =>
     function (this: Command, ...all: unknown[]) {
       const cmd = all[all.length - 1] as Command;
-      const opts = all[all.length - 2] as Record<string, any>;
+      const opts = all[all.length - 2] as Flags;
       state.run = { load, args: all.slice(0, -2), opts, cmd };
     };
 
@@ -461,19 +449,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     // Both module graphs load at once: their file reads overlap.
     const [{ createContext }, mod] = await Promise.all([import('./lib/context.js'), state.run.load()]);
     const ctx = createContext(global, { streams, stdin: io.stdin, env: io.env, signal: controller.signal, runner: io.runner });
-    let code: number | void;
-    if ('command' in mod) {
-      const command = mod.command;
-      const options = command.options(state.run.args, state.run.opts, ctx);
-      const result = await command.run(options, ctx);
-      if (ctx.out.json) ctx.out.data(result);
-      else command.print(result, ctx.out, options);
-      code = command.exitCode?.(result, options) ?? ExitCode.OK;
-    } else {
-      code = await mod.handler(state.run.args, state.run.opts, ctx);
-    }
+    const command = mod.command;
+    const options = command.options(state.run.args, state.run.opts, ctx);
+    const result = await command.run(options, ctx);
+    // The one --json decision: the result document, or the human rendering.
+    if (ctx.out.json) ctx.out.data(result);
+    else command.print(result, ctx.out, options);
     if (controller.signal.aborted) return ExitCode.INTERRUPTED;
-    return typeof code === 'number' ? code : ExitCode.OK;
+    return command.exitCode?.(result, options) ?? ExitCode.OK;
   } catch (err) {
     if (controller.signal.aborted && !(isOpsError(err) && err.exitCode !== ExitCode.FAILED)) {
       return report(new OpsError('Interrupted; in-flight work was cleaned up.', { exitCode: ExitCode.INTERRUPTED, code: 'interrupted' }), out, false);
