@@ -12,13 +12,13 @@ import { jsonRequested, usageFromCommander } from './usage-errors.js';
 import { Output, type OutputStreams } from './lib/output.js';
 import { translateAwsError } from './lib/aws-errors.js';
 import type { Context, GlobalOptions } from './lib/context.js';
-import type { CommandModule } from './lib/command.js';
+import type { CommandModule, Flags } from './lib/command.js';
 import type { ProcessRunner } from './lib/process.js';
 
 export { forEachCommand };
 
 /** @deprecated modules not yet on the `command` contract. */
-export type Handler = (args: unknown[], opts: Record<string, any>, ctx: Context) => Promise<number | void>;
+export type Handler = (args: unknown[], opts: Flags, ctx: Context) => Promise<number | void>;
 type Loaded = { command: CommandModule<unknown, unknown> } | { handler: Handler };
 type Loader = () => Promise<Loaded>;
 
@@ -43,18 +43,8 @@ const num = (name: string) => (value: string): number => {
   return n;
 };
 
-/** A command whose implementation has not landed: says so and exits 1. */
-const notBuilt = (name: string, issue: number): Loader => async () => ({
-  handler: async () => {
-    throw new OpsError(`opsctl ${name} is not built yet (tracked in issue #${issue}).`, {
-      hint: 'this release cannot do that yet; nothing was changed',
-      code: 'not-built',
-    });
-  },
-});
-
 export interface ProgramState {
-  run?: { load: Loader; args: unknown[]; opts: Record<string, any>; cmd: Command };
+  run?: { load: Loader; args: unknown[]; opts: Flags; cmd: Command };
   /** `opsctl [group] help [command…]`: the group it was typed under and the words after it. */
   help?: { from: Command; words: string[] };
 }
@@ -64,7 +54,7 @@ export function buildProgram(state: ProgramState = {}): Command {
   const action = (load: Loader) =>
     function (this: Command, ...all: unknown[]) {
       const cmd = all[all.length - 1] as Command;
-      const opts = all[all.length - 2] as Record<string, any>;
+      const opts = all[all.length - 2] as Flags;
       state.run = { load, args: all.slice(0, -2), opts, cmd };
     };
 
