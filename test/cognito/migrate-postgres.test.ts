@@ -198,6 +198,36 @@ describe('migrate failure paths (built binary)', () => {
     expect(t.stderr).toMatch(/relation "accounts" does not exist/);
   });
 
+  it('--write-back naming no such column (a typo, or SQL) is refused by the plan: dry run and real run, before any user is created', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const base = ['cognito', 'migrate', '--user-pool-id', poolId, '--from', url, '--query', 'SELECT * FROM users WHERE id <= 5 ORDER BY id'];
+    const cases: Array<[string, RegExp]> = [
+      ['users.cognito_sbu', /^error: --write-back: table users has no column "cognito_sbu"\.$/m],
+      ['users.x"; DROP TABLE users; --', /^error: --write-back: table users has no column "x"; DROP TABLE users; --"\.$/m],
+      ['nosuchtable.sub', /^error: --write-back nosuchtable\.sub: .*"nosuchtable" does not exist/m],
+    ];
+    for (const [target, message] of cases) {
+      for (const dry of [['--dry-run'], []]) {
+        const r = await runBin([...dry, ...base, '--write-back', target], { env: env(), cwd: tmpDir() });
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toMatch(/^hint: /m);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        const j = await runBin(['--json', ...dry, ...base, '--write-back', target], { env: env(), cwd: tmpDir() });
+        expect(JSON.parse(j.stdout).error).toMatchObject({ code: expect.any(String), exitCode: 2 });
+      }
+    }
+    expect(await allUsers(poolId)).toHaveLength(0);
+    const { default: pgmod } = await import('pg');
+    const db = new pgmod.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect(Number((await db.query('SELECT count(*) AS n FROM users')).rows[0].n)).toBe(2000);
+    } finally {
+      await db.end();
+    }
+  }, 60_000);
+
   it('no AWS credentials', async () => {
     const dir = tmpDir();
     const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url], {
@@ -212,13 +242,13 @@ describe('migrate failure paths (built binary)', () => {
     const r = await runBin(['cognito', 'migrate', '--from', 'x.csv'], { env: env(), cwd: tmpDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/No user pool given/);
-    const s = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'nope.csv'], { env: env(), cwd: tmpDir() });
+    const s = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'nope.csv'], { env: env(), cwd: tmpDir() });
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/Source file nope.csv does not exist/);
   });
 
   it('--mode import-job without --cloudwatch-role-arn is a usage error', async () => {
-    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'x.csv', '--mode', 'import-job'], { env: env(), cwd: tmpDir() });
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'x.csv', '--mode', 'import-job'], { env: env(), cwd: tmpDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--mode import-job needs --cloudwatch-role-arn/);
   });

@@ -206,6 +206,12 @@ describe('migrate options', () => {
     expect(refusal({ ...base, repair: true })).toMatchObject({ exitCode: 2, message: '--repair needs --verify.' });
     expect(refusal({ ...base, writeBack: 'users.sub' })).toMatchObject({ exitCode: 2, message: '--write-back needs a PostgreSQL source.' });
     expect(refusal({ ...importJob, passwordHash: 'md5' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--password-hash must be one of BCRYPT, PBKDF2_SHA256, ARGON2ID, SCRYPT/) });
+    // A pool id not of the API's form is refused before any call (it used to hang in SDK retries against AWS).
+    for (const bad of ['bad!id', 'us-east-1', 'us-east-1_', 'us-east-1_abc def', "x_1'; --"]) {
+      expect(refusal({ ...base, userPoolId: bad })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/is not a user pool id\.$/), hint: expect.stringContaining('eu-west-1_AbCdEf123') });
+    }
+    expect(resolveOptions({ ...base, userPoolId: 'eusc-de-east-1_AbC123' }, ctx()).userPoolId).toBe('eusc-de-east-1_AbC123');
+    expect(resolveOptions({ ...base, userPoolId: 'local_5a2b' }, ctx()).userPoolId).toBe('local_5a2b');
     expect(refusal({ ...base, unconfirmed: 'skip' })).toMatchObject({ exitCode: 2, message: '--unconfirmed only applies to --mode import-job.' });
     expect(resolveOptions({ ...base, rate: 25 }, ctx())).toMatchObject({ rate: 25, concurrency: 10, mode: 'admin-create' });
     expect(resolveOptions({ ...importJob, passwordHash: 'bcrypt' }, ctx())).toMatchObject({ passwordHash: { algorithm: 'BCRYPT' } });
