@@ -180,6 +180,40 @@ describe('migrate from a Devise PostgreSQL table into cognito-local (built binar
   });
 });
 
+describe('--write-back in import-job mode (the stand-in runs the jobs)', () => {
+  it('stores the sub of every imported and AdminCreateUser-routed user, once; a re-run writes nothing', async () => {
+    const { startCognitoStandin } = await import('../support/cognito-standin.js');
+    const { migrate, sdkClient } = await import('./helpers.js');
+    const standin = await startCognitoStandin({ customAttributes: ['legacy_id'] });
+    const { default: pgmod } = await import('pg');
+    const db = new pgmod.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query('ALTER TABLE users ADD COLUMN IF NOT EXISTS cognito_sub uuid');
+      const client = sdkClient(standin.endpoint);
+      const dir = tmpDir();
+      const query = 'SELECT * FROM users WHERE id <= 40 ORDER BY id';
+      const o = { userPoolId: standin.poolId, from: url, query, mode: 'import-job' as const, cloudwatchRoleArn: 'arn:aws:iam::123456789012:role/CognitoImport', writeBack: { table: 'users', column: 'cognito_sub' } };
+      const res = await migrate(o, client, dir, { importPollMs: 10, env: { ...process.env, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state') } });
+      if (res.kind !== 'import') throw new Error(`expected an import result, got ${res.kind}`);
+      const inPool = [...standin.users.values()];
+      expect(res.plan.viaAdminCreate).toBeGreaterThan(0); // unconfirmed Devise users went through AdminCreateUser
+      expect(res.writeBack).toMatchObject({ table: 'users', column: 'cognito_sub', keyColumn: 'id', updated: inPool.length });
+      const stored = await db.query(`SELECT id::text AS id, cognito_sub::text AS sub FROM users WHERE cognito_sub IS NOT NULL ORDER BY id`);
+      expect(stored.rows).toHaveLength(inPool.length);
+      const subById = new Map(inPool.map((u) => [u.attributes['custom:legacy_id'], u.attributes.sub]));
+      for (const r of stored.rows) expect(r.sub).toBe(subById.get(r.id));
+      const again = await migrate(o, client, dir, { importPollMs: 10, env: { ...process.env, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state') } });
+      if (again.kind !== 'import') throw new Error('expected an import result');
+      expect(again.writeBack?.updated).toBe(0);
+    } finally {
+      await db.query('ALTER TABLE users DROP COLUMN IF EXISTS cognito_sub').catch(() => {});
+      await db.end();
+      await standin.stop();
+    }
+  }, 60_000);
+});
+
 describe('migrate failure paths (built binary)', () => {
   it('an unreachable database', async () => {
     const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'postgres://u:secretpw@127.0.0.1:1/app'], { env: env(), cwd: tmpDir() });

@@ -224,6 +224,18 @@ describe('import jobs with password hashes', () => {
     expect(readFileSync(res.linksFile, 'utf8').trim().split('\n')).toHaveLength(5);
   });
 
+  it('the hash goes in the column GetCSVHeader names, whatever its spelling; no second hash column is added', async () => {
+    const { s, client } = await start({ importDelayMs: 5, hashColumn: 'cognito:password_hash_v2' });
+    const dir = tmpDir();
+    const file = csv(dir, [`1,a@example.com,${hash11},2020-01-01,`]);
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, passwordHash: { algorithm: 'BCRYPT' } }, client, dir, { importPollMs: 5 });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    const header = [...s.jobs.values()][0]!.csv!.split('\n')[0]!.split(',');
+    expect(header.filter((h) => /password/.test(h))).toEqual(['cognito:password_hash_v2']);
+    expect(res.summary).toMatchObject({ imported: 1, hashColumn: 'cognito:password_hash_v2' });
+    expect(s.users.get('a@example.com')!.status).toBe('CONFIRMED');
+  });
+
   it('Django PBKDF2_SHA256 hashes carry over too', async () => {
     const { s, client } = await start({ importDelayMs: 5 });
     const dir = tmpDir();
