@@ -77,6 +77,25 @@ describe('mapping flags', () => {
   });
 });
 
+describe('unreadable sources', () => {
+  it('a directory, a FIFO or a missing file is one usage error with a hint, before any AWS call', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const dir = mkdtempSync(`${os.tmpdir()}/opsctl-src-`);
+    // A FIFO must be refused on stat: opening one for reading would block until a writer comes.
+    execFileSync('mkfifo', [`${dir}/pipe.csv`]);
+    for (const [from, message] of [
+      [dir, /^Source .* is not a file\.$/],
+      [`${dir}/pipe.csv`, /^Source .*pipe\.csv is not a file\.$/],
+      [`${dir}/none.csv`, /^Source file .*none\.csv does not exist\.$/],
+    ] as const) {
+      const err = await openSource({ from }).catch((e) => e);
+      expect(err).toMatchObject({ exitCode: 2, code: 'bad-source', message: expect.stringMatching(message), hint: expect.any(String) });
+    }
+  });
+});
+
 describe('bad rows', () => {
   const pool: PoolInfo = {
     id: 'us-east-1_Unit',
