@@ -170,6 +170,33 @@ describe('the scaffolded User Migration handler, against the Devise table', () =
     }
   });
 
+  it('messy phone numbers become E.164 as bulk migration makes them (PHONE_COUNTRY like --phone-country); a non-number is left out', async () => {
+    const { default: pgmod } = await import('pg');
+    const c = new pgmod.Client({ connectionString: dbUrl });
+    await c.connect();
+    const rows: Array<[number, string]> = [[301, '+1 415 555 0100'], [302, '(415) 555-0199'], [303, '0044 20 7946 0958'], [304, 'call me']];
+    try {
+      for (const [id, phone] of rows) {
+        await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at, phone_number) VALUES ($1, $2, $3, now(), $4)`, [id, `phone${id}@example.com`, bcrypt.hashSync(password(id), 4), phone]);
+      }
+    } finally {
+      await c.end();
+    }
+    const phoneOf = async (h: typeof handler, id: number) => (await h(event('UserMigration_Authentication', `phone${id}@example.com`, password(id)))).response.userAttributes.phone_number;
+    expect(await phoneOf(handler, 301)).toBe('+14155550100');
+    expect(await phoneOf(handler, 302)).toBeUndefined(); // no country code and no PHONE_COUNTRY: not guessed
+    expect(await phoneOf(handler, 303)).toBe('+442079460958');
+    expect(await phoneOf(handler, 304)).toBeUndefined();
+    process.env.PHONE_COUNTRY = 'us';
+    try {
+      const us = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?phone-country');
+      expect(await phoneOf(us.handler, 302)).toBe('+14155550199');
+      expect(await phoneOf(us.handler, 304)).toBeUndefined();
+    } finally {
+      delete process.env.PHONE_COUNTRY;
+    }
+  });
+
   it("the default lookup uses Devise's index on email (no lower(email))", async () => {
     const { default: pgmod } = await import('pg');
     const c = new pgmod.Client({ connectionString: dbUrl });
