@@ -180,6 +180,40 @@ describe('migrate from a Devise PostgreSQL table into cognito-local (built binar
   });
 });
 
+describe('--write-back in import-job mode (the stand-in runs the jobs)', () => {
+  it('stores the sub of every imported and AdminCreateUser-routed user, once; a re-run writes nothing', async () => {
+    const { startCognitoStandin } = await import('../support/cognito-standin.js');
+    const { migrate, sdkClient } = await import('./helpers.js');
+    const standin = await startCognitoStandin({ customAttributes: ['legacy_id'] });
+    const { default: pgmod } = await import('pg');
+    const db = new pgmod.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query('ALTER TABLE users ADD COLUMN IF NOT EXISTS cognito_sub uuid');
+      const client = sdkClient(standin.endpoint);
+      const dir = tmpDir();
+      const query = 'SELECT * FROM users WHERE id <= 40 ORDER BY id';
+      const o = { userPoolId: standin.poolId, from: url, query, mode: 'import-job' as const, cloudwatchRoleArn: 'arn:aws:iam::123456789012:role/CognitoImport', writeBack: { table: 'users', column: 'cognito_sub' } };
+      const res = await migrate(o, client, dir, { importPollMs: 10, env: { ...process.env, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state') } });
+      if (res.kind !== 'import') throw new Error(`expected an import result, got ${res.kind}`);
+      const inPool = [...standin.users.values()];
+      expect(res.plan.viaAdminCreate).toBeGreaterThan(0); // unconfirmed Devise users went through AdminCreateUser
+      expect(res.writeBack).toMatchObject({ table: 'users', column: 'cognito_sub', keyColumn: 'id', updated: inPool.length });
+      const stored = await db.query(`SELECT id::text AS id, cognito_sub::text AS sub FROM users WHERE cognito_sub IS NOT NULL ORDER BY id`);
+      expect(stored.rows).toHaveLength(inPool.length);
+      const subById = new Map(inPool.map((u) => [u.attributes['custom:legacy_id'], u.attributes.sub]));
+      for (const r of stored.rows) expect(r.sub).toBe(subById.get(r.id));
+      const again = await migrate(o, client, dir, { importPollMs: 10, env: { ...process.env, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state') } });
+      if (again.kind !== 'import') throw new Error('expected an import result');
+      expect(again.writeBack?.updated).toBe(0);
+    } finally {
+      await db.query('ALTER TABLE users DROP COLUMN IF EXISTS cognito_sub').catch(() => {});
+      await db.end();
+      await standin.stop();
+    }
+  }, 60_000);
+});
+
 describe('migrate failure paths (built binary)', () => {
   it('an unreachable database', async () => {
     const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'postgres://u:secretpw@127.0.0.1:1/app'], { env: env(), cwd: tmpDir() });
@@ -198,6 +232,36 @@ describe('migrate failure paths (built binary)', () => {
     expect(t.stderr).toMatch(/relation "accounts" does not exist/);
   });
 
+  it('--write-back naming no such column (a typo, or SQL) is refused by the plan: dry run and real run, before any user is created', async () => {
+    const poolId = await cl.createPool({ customAttributes: ['legacy_id'] });
+    const base = ['cognito', 'migrate', '--user-pool-id', poolId, '--from', url, '--query', 'SELECT * FROM users WHERE id <= 5 ORDER BY id'];
+    const cases: Array<[string, RegExp]> = [
+      ['users.cognito_sbu', /^error: --write-back: table users has no column "cognito_sbu"\.$/m],
+      ['users.x"; DROP TABLE users; --', /^error: --write-back: table users has no column "x"; DROP TABLE users; --"\.$/m],
+      ['nosuchtable.sub', /^error: --write-back nosuchtable\.sub: .*"nosuchtable" does not exist/m],
+    ];
+    for (const [target, message] of cases) {
+      for (const dry of [['--dry-run'], []]) {
+        const r = await runBin([...dry, ...base, '--write-back', target], { env: env(), cwd: tmpDir() });
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toMatch(/^hint: /m);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        const j = await runBin(['--json', ...dry, ...base, '--write-back', target], { env: env(), cwd: tmpDir() });
+        expect(JSON.parse(j.stdout).error).toMatchObject({ code: expect.any(String), exitCode: 2 });
+      }
+    }
+    expect(await allUsers(poolId)).toHaveLength(0);
+    const { default: pgmod } = await import('pg');
+    const db = new pgmod.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect(Number((await db.query('SELECT count(*) AS n FROM users')).rows[0].n)).toBe(2000);
+    } finally {
+      await db.end();
+    }
+  }, 60_000);
+
   it('no AWS credentials', async () => {
     const dir = tmpDir();
     const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', url], {
@@ -212,13 +276,13 @@ describe('migrate failure paths (built binary)', () => {
     const r = await runBin(['cognito', 'migrate', '--from', 'x.csv'], { env: env(), cwd: tmpDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/No user pool given/);
-    const s = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'nope.csv'], { env: env(), cwd: tmpDir() });
+    const s = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'nope.csv'], { env: env(), cwd: tmpDir() });
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/Source file nope.csv does not exist/);
   });
 
   it('--mode import-job without --cloudwatch-role-arn is a usage error', async () => {
-    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'p', '--from', 'x.csv', '--mode', 'import-job'], { env: env(), cwd: tmpDir() });
+    const r = await runBin(['cognito', 'migrate', '--user-pool-id', 'us-east-1_X', '--from', 'x.csv', '--mode', 'import-job'], { env: env(), cwd: tmpDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--mode import-job needs --cloudwatch-role-arn/);
   });

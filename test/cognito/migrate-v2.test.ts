@@ -104,6 +104,39 @@ describe('account state, Cognito rules and identity links (admin-create)', () =>
   });
 });
 
+describe('duplicate source ids', () => {
+  it('a row repeating the id of a rejected row is rejected too, in the plan and the run, in both modes', async () => {
+    const { s, client } = await start();
+    const dir = tmpDir();
+    const file = path.join(dir, 'users.csv');
+    writeFileSync(
+      file,
+      [
+        'id,email,confirmed_at',
+        '10,not-an-email,2020-01-01', // rejected: bad email; id 10 is still claimed
+        '10,second@example.com,2020-01-01', // the app has one user 10: creating this one now would give it two after a fix
+        '11,first@example.com,2020-01-01',
+        '12,FIRST@example.com,2020-01-01', // rejected: case duplicate of row 3; id 12 is claimed
+        '12,third@example.com,2020-01-01',
+        '13,fine@example.com,2020-01-01',
+      ].join('\n') + '\n',
+    );
+    const expected = { 'duplicate source id: an earlier row already has id': 2, 'invalid email address': 1, 'duplicate email: an earlier row already has': 1 };
+    for (const mode of ['admin-create', 'import-job'] as const) {
+      const extra = mode === 'import-job' ? { mode, cloudwatchRoleArn: role } : {};
+      const dry = await migrate({ userPoolId: s.poolId, from: file, dryRun: true, ...extra }, client, dir);
+      if (dry.kind !== 'plan') throw new Error('expected a plan');
+      expect(dry.plan).toMatchObject({ total: 6, valid: 2, rejected: 4 });
+      expect(dry.plan.rejectReasons).toEqual(expected);
+    }
+    const res = await migrate({ userPoolId: s.poolId, from: file }, client, dir);
+    if (res.kind !== 'summary') throw new Error('expected a summary');
+    expect(res.summary).toMatchObject({ created: 2, rejected: 4, links: 2 });
+    expect(res.summary.rejectReasons).toEqual(expected);
+    expect([...s.users.keys()].sort()).toEqual(['fine@example.com', 'first@example.com']);
+  });
+});
+
 describe('--verify proves and --repair fixes', () => {
   it('finds each kind of drift with examples, repairs it, and a second verify is clean', async () => {
     const { s, client } = await start({ groups: ['staff', 'admins'] });
@@ -189,6 +222,18 @@ describe('import jobs with password hashes', () => {
     expect(await signIn('a@example.com', pw(1))).toBe('ok');
     expect(await signIn('a@example.com', 'wrong')).toBe('NotAuthorizedException');
     expect(readFileSync(res.linksFile, 'utf8').trim().split('\n')).toHaveLength(5);
+  });
+
+  it('the hash goes in the column GetCSVHeader names, whatever its spelling; no second hash column is added', async () => {
+    const { s, client } = await start({ importDelayMs: 5, hashColumn: 'cognito:password_hash_v2' });
+    const dir = tmpDir();
+    const file = csv(dir, [`1,a@example.com,${hash11},2020-01-01,`]);
+    const res = await migrate({ userPoolId: s.poolId, from: file, mode: 'import-job', cloudwatchRoleArn: role, passwordHash: { algorithm: 'BCRYPT' } }, client, dir, { importPollMs: 5 });
+    if (res.kind !== 'import') throw new Error('expected an import summary');
+    const header = [...s.jobs.values()][0]!.csv!.split('\n')[0]!.split(',');
+    expect(header.filter((h) => /password/.test(h))).toEqual(['cognito:password_hash_v2']);
+    expect(res.summary).toMatchObject({ imported: 1, hashColumn: 'cognito:password_hash_v2' });
+    expect(s.users.get('a@example.com')!.status).toBe('CONFIRMED');
   });
 
   it('Django PBKDF2_SHA256 hashes carry over too', async () => {

@@ -64,6 +64,16 @@ describe('cognito token verify (built binary, cognito-local tokens)', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   }
+  it('a pool id that is none is a usage error (exit 2, one line and a hint), checked before the token', async () => {
+    for (const bad of ['bad', 'us-east-1_', 'us east 1_abc']) {
+      const r = await runBin(['cognito', 'token', 'verify', 'not-a-token', '--user-pool-id', bad], { env: env() });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: ".*" is not a user pool id\.\nhint: pool ids look like/m);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      const j = await runBin(['--json', 'cognito', 'token', 'verify', 'not-a-token', '--user-pool-id', bad], { env: env() });
+      expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'usage', exitCode: 2 });
+    }
+  });
 });
 
 describe('token verify run() with dependencies handed in', () => {

@@ -29,6 +29,7 @@ let secrets: AwsJsonServer;
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:legacy-db-AbCdEf';
 const PEPPER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:devise-pepper-AbCdEf';
 const PEPPER = 'a-devise-pepper-from-config';
+const URL_PARAMETER = '/legacy/database-url';
 const logged: string[] = [];
 
 /** Documented event shapes (Cognito developer guide, User migration Lambda trigger). */
@@ -68,9 +69,16 @@ beforeAll(async () => {
         if (input.SecretId !== SECRET_ARN) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
         return { ARN: SECRET_ARN, Name: 'legacy-db', SecretString: dbUrl, VersionId: 'v1' };
       },
+      // SSM Parameter Store (JSON 1.1, AmazonSSM.GetParameter): a SecureString is only decrypted WithDecryption.
+      AmazonSSM: (op, input) => {
+        if (op !== 'GetParameter') throw new AwsError('InvalidRequestException', op);
+        if (input.Name !== URL_PARAMETER) throw new AwsError('ParameterNotFound', '');
+        return { Parameter: { Name: URL_PARAMETER, Type: 'SecureString', Value: input.WithDecryption === true ? dbUrl : 'AQICAHh-encrypted-blob', Version: 1, ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${URL_PARAMETER}`, DataType: 'text' } };
+      },
     },
   });
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = await secrets.start();
+  process.env.AWS_ENDPOINT_URL_SSM = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
   Object.assign(process.env, FAKE_AWS_ENV, { AWS_REGION: 'us-east-1' });
   const out = tmpDir('opsctl-trigger-');
   outDir = out;
@@ -142,6 +150,50 @@ describe('the scaffolded User Migration handler, against the Devise table', () =
       await expect(peppered.handler(event('UserMigration_Authentication', 'peppered@example.com', password(202) + PEPPER))).rejects.toThrow('Bad username or password');
     } finally {
       delete process.env.DEVISE_PEPPER_SECRET_ARN;
+    }
+  });
+
+  it('reads the database URL from an SSM SecureString parameter (DATABASE_URL_PARAMETER), decrypted', async () => {
+    delete process.env.DATABASE_SECRET_ARN;
+    process.env.DATABASE_URL_PARAMETER = URL_PARAMETER;
+    try {
+      const fromSsm = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?ssm');
+      const r = await fromSsm.handler(event('UserMigration_Authentication', 'user4@example.com', password(4)));
+      expect(r.response).toMatchObject({ finalUserStatus: 'CONFIRMED', userAttributes: { email: 'user4@example.com', 'custom:legacy_id': '4' } });
+      expect(secrets.calls.filter((c) => c.service === 'AmazonSSM').map((c) => [c.op, c.input])).toEqual([['GetParameter', { Name: URL_PARAMETER, WithDecryption: true }]]);
+      // A second invocation in the same container does not ask again.
+      await fromSsm.handler(event('UserMigration_Authentication', 'user5@example.com', password(5))).catch(() => undefined);
+      expect(secrets.calls.filter((c) => c.service === 'AmazonSSM')).toHaveLength(1);
+    } finally {
+      delete process.env.DATABASE_URL_PARAMETER;
+      process.env.DATABASE_SECRET_ARN = SECRET_ARN;
+    }
+  });
+
+  it('messy phone numbers become E.164 as bulk migration makes them (PHONE_COUNTRY like --phone-country); a non-number is left out', async () => {
+    const { default: pgmod } = await import('pg');
+    const c = new pgmod.Client({ connectionString: dbUrl });
+    await c.connect();
+    const rows: Array<[number, string]> = [[301, '+1 415 555 0100'], [302, '(415) 555-0199'], [303, '0044 20 7946 0958'], [304, 'call me']];
+    try {
+      for (const [id, phone] of rows) {
+        await c.query(`INSERT INTO users (id, email, encrypted_password, confirmed_at, phone_number) VALUES ($1, $2, $3, now(), $4)`, [id, `phone${id}@example.com`, bcrypt.hashSync(password(id), 4), phone]);
+      }
+    } finally {
+      await c.end();
+    }
+    const phoneOf = async (h: typeof handler, id: number) => (await h(event('UserMigration_Authentication', `phone${id}@example.com`, password(id)))).response.userAttributes.phone_number;
+    expect(await phoneOf(handler, 301)).toBe('+14155550100');
+    expect(await phoneOf(handler, 302)).toBeUndefined(); // no country code and no PHONE_COUNTRY: not guessed
+    expect(await phoneOf(handler, 303)).toBe('+442079460958');
+    expect(await phoneOf(handler, 304)).toBeUndefined();
+    process.env.PHONE_COUNTRY = 'us';
+    try {
+      const us = await import(pathToFileURL(path.join(outDir, 'index.mjs')).href + '?phone-country');
+      expect(await phoneOf(us.handler, 302)).toBe('+14155550199');
+      expect(await phoneOf(us.handler, 304)).toBeUndefined();
+    } finally {
+      delete process.env.PHONE_COUNTRY;
     }
   });
 

@@ -77,6 +77,25 @@ describe('mapping flags', () => {
   });
 });
 
+describe('unreadable sources', () => {
+  it('a directory, a FIFO or a missing file is one usage error with a hint, before any AWS call', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const dir = mkdtempSync(`${os.tmpdir()}/opsctl-src-`);
+    // A FIFO must be refused on stat: opening one for reading would block until a writer comes.
+    execFileSync('mkfifo', [`${dir}/pipe.csv`]);
+    for (const [from, message] of [
+      [dir, /^Source .* is not a file\.$/],
+      [`${dir}/pipe.csv`, /^Source .*pipe\.csv is not a file\.$/],
+      [`${dir}/none.csv`, /^Source file .*none\.csv does not exist\.$/],
+    ] as const) {
+      const err = await openSource({ from }).catch((e) => e);
+      expect(err).toMatchObject({ exitCode: 2, code: 'bad-source', message: expect.stringMatching(message), hint: expect.any(String) });
+    }
+  });
+});
+
 describe('bad rows', () => {
   const pool: PoolInfo = {
     id: 'us-east-1_Unit',
@@ -206,6 +225,12 @@ describe('migrate options', () => {
     expect(refusal({ ...base, repair: true })).toMatchObject({ exitCode: 2, message: '--repair needs --verify.' });
     expect(refusal({ ...base, writeBack: 'users.sub' })).toMatchObject({ exitCode: 2, message: '--write-back needs a PostgreSQL source.' });
     expect(refusal({ ...importJob, passwordHash: 'md5' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--password-hash must be one of BCRYPT, PBKDF2_SHA256, ARGON2ID, SCRYPT/) });
+    // A pool id not of the API's form is refused before any call (it used to hang in SDK retries against AWS).
+    for (const bad of ['bad!id', 'us-east-1', 'us-east-1_', 'us-east-1_abc def', "x_1'; --"]) {
+      expect(refusal({ ...base, userPoolId: bad })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/is not a user pool id\.$/), hint: expect.stringContaining('eu-west-1_AbCdEf123') });
+    }
+    expect(resolveOptions({ ...base, userPoolId: 'eusc-de-east-1_AbC123' }, ctx()).userPoolId).toBe('eusc-de-east-1_AbC123');
+    expect(resolveOptions({ ...base, userPoolId: 'local_5a2b' }, ctx()).userPoolId).toBe('local_5a2b');
     expect(refusal({ ...base, unconfirmed: 'skip' })).toMatchObject({ exitCode: 2, message: '--unconfirmed only applies to --mode import-job.' });
     expect(resolveOptions({ ...base, rate: 25 }, ctx())).toMatchObject({ rate: 25, concurrency: 10, mode: 'admin-create' });
     expect(resolveOptions({ ...importJob, passwordHash: 'bcrypt' }, ctx())).toMatchObject({ passwordHash: { algorithm: 'BCRYPT' } });

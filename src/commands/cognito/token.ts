@@ -217,6 +217,8 @@ export const command = defineCommand<VerifyTokenOptions, VerifiedToken>({
     const token = arg(args, 0) ?? '';
     const userPoolId = ctx.setting('cognito', 'userPoolId', flag.string(flags, 'userPoolId'));
     if (!userPoolId) throw usageError('No user pool given.', 'pass --user-pool-id (or set cognito.userPoolId in the config file)');
+    // Checked before the token: a mistyped pool id is a usage error (2), not a rejected token (1).
+    if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId)) throw usageError(`"${userPoolId.slice(0, 60)}" is not a user pool id.`, 'pool ids look like eu-west-1_AbCdEf123 (region, underscore, id)', 'usage');
     const clients = flag.strings(flags, 'clientId');
     const configured = ctx.setting('cognito', 'clientId', undefined as string | undefined);
     const tokenUse = flag.string(flags, 'tokenUse');

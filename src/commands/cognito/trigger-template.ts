@@ -21,7 +21,15 @@ const BAD_CREDENTIALS = 'Bad username or password';
 const UNSUPPORTED = 'Unsupported trigger source';
 // The same standard attributes bulk migration (opsctl cognito migrate) carries from same-named columns.
 const STANDARD = ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username', 'locale', 'zoneinfo', 'gender', 'birthdate', 'website', 'picture', 'profile'];
-const E164 = /^\\+[1-9]\\d{1,14}$/;
+const PHONE_COUNTRY = (process.env.PHONE_COUNTRY || '').toUpperCase() || undefined;
+let phoneLib;
+async function e164(raw) {
+  const text = raw.trim().replace(/^00(?=[1-9])/, '+');
+  if (!text) return '';
+  phoneLib ??= await import('libphonenumber-js');
+  const parsed = phoneLib.parsePhoneNumberFromString(text, PHONE_COUNTRY ? { defaultCountry: PHONE_COUNTRY } : undefined);
+  return parsed && parsed.isPossible() ? parsed.number : '';
+}
 
 // Secrets are read once per Lambda container (cold start), from Secrets Manager or SSM;
 // the AWS SDK for JavaScript v3 comes with the nodejs22.x/24.x runtimes.
@@ -62,7 +70,7 @@ async function migrate(event) {
       const user = await authenticate(userName, password);
       // Checked after the password, so a locked account costs the same time as any other refusal.
       if (!user || locked(user) || (!confirmed(user) && !ALLOW_UNCONFIRMED)) throw new Error(BAD_CREDENTIALS);
-      event.response.userAttributes = attributesOf(user);
+      event.response.userAttributes = await attributesOf(user);
       event.response.finalUserStatus = 'CONFIRMED';
       event.response.messageAction = 'SUPPRESS';
       return event;
@@ -72,7 +80,7 @@ async function migrate(event) {
       // must be verified for that. Only confirmed (and not locked) users get an answer.
       const user = await lookup(userName);
       if (!user || locked(user) || !confirmed(user)) throw new Error(BAD_CREDENTIALS);
-      event.response.userAttributes = attributesOf(user);
+      event.response.userAttributes = await attributesOf(user);
       event.response.messageAction = 'SUPPRESS';
       return event;
     }
@@ -81,7 +89,7 @@ async function migrate(event) {
   }
 }
 
-function attributesOf(user) {
+async function attributesOf(user) {
   const attributes = {
     // Devise downcases emails on save (config.case_insensitive_keys); Cognito gets the same.
     email: String(user.email).toLowerCase(),
@@ -89,9 +97,10 @@ function attributesOf(user) {
     email_verified: confirmed(user) ? 'true' : 'false',
   };
   for (const name of STANDARD) if (user[name] !== undefined && user[name] !== null && String(user[name]).trim() !== '') attributes[name] = String(user[name]).trim();
-  // Only numbers already in E.164: anything else would make Cognito refuse the whole migration.
-  const phone = user.phone_number === undefined || user.phone_number === null ? '' : String(user.phone_number).replace(/[\\s().-]/g, '');
-  if (E164.test(phone)) attributes.phone_number = phone;
+  // Normalised to E.164 as bulk migration does it (libphonenumber, PHONE_COUNTRY like --phone-country);
+  // a number that is none is left out: Cognito would refuse the whole migration for it.
+  const phone = user.phone_number === undefined || user.phone_number === null ? '' : await e164(String(user.phone_number));
+  if (phone) attributes.phone_number = phone;
   if (LEGACY_ID_ATTRIBUTE && user.id !== undefined && user.id !== null) attributes[LEGACY_ID_ATTRIBUTE] = String(user.id);
   return attributes;
 }
@@ -110,6 +119,7 @@ const postgres = `${header}//
 //   DEVISE_STRETCHES         optional; Devise's config.stretches (bcrypt cost, default 12), for equal timing
 //   ALLOW_UNCONFIRMED        optional; "true" lets users who never confirmed their email sign in
 //   LEGACY_ID_ATTRIBUTE      optional; attribute for the old id (default custom:legacy_id, empty to leave out)
+//   PHONE_COUNTRY            optional; country of phone numbers without a +country code (e.g. US), as --phone-country
 import pg from 'pg';
 import bcrypt from 'bcryptjs';
 
@@ -189,6 +199,7 @@ const http = `${header}//
 //                           (or OLD_APP_SECRET_PARAMETER, an SSM SecureString; OLD_APP_SECRET for local tests only)
 //   ALLOW_UNCONFIRMED       optional; "true" lets users who never confirmed their email sign in
 //   LEGACY_ID_ATTRIBUTE     optional; attribute for the old id (default custom:legacy_id, empty to leave out)
+//   PHONE_COUNTRY           optional; country of phone numbers without a +country code (e.g. US), as --phone-country
 const URL_ = process.env.OLD_APP_AUTH_URL;
 let secretValue;
 const appSecret = () =>
@@ -229,7 +240,7 @@ export function packageJson(source: TriggerSource): string {
     type: 'module',
     main: 'index.mjs',
     description: 'Amazon Cognito User Migration trigger: lazy migration of Devise users at sign-in',
-    ...(source === 'postgres' ? { dependencies: { bcryptjs: '^3.0.3', pg: '^8.16.0' } } : {}),
+    dependencies: source === 'postgres' ? { bcryptjs: '^3.0.3', 'libphonenumber-js': '^1.12.0', pg: '^8.16.0' } : { 'libphonenumber-js': '^1.12.0' },
     // The Lambda runtimes this is written for (nodejs22.x, nodejs24.x); the AWS SDK comes with them.
     engines: { node: '>=22' },
   };
@@ -302,13 +313,15 @@ ${source === 'postgres' ? `| Variable | Meaning |
 | \`DEVISE_PEPPER_SECRET_ARN\` | Secrets Manager secret holding Devise's \`config.pepper\`, if the app sets one |
 | \`DEVISE_STRETCHES\` | Devise's \`config.stretches\` (bcrypt cost, default 12): unknown users cost the same bcrypt time, so timing does not tell who exists |
 | \`ALLOW_UNCONFIRMED\` | \`true\` lets users who never confirmed their email sign in (with \`email_verified=false\`) |
-| \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |` : `| Variable | Meaning |
+| \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |
+| \`PHONE_COUNTRY\` | country of phone numbers stored without \`+\`country code (e.g. \`US\`), as \`migrate --phone-country\` |` : `| Variable | Meaning |
 |---|---|
 | \`OLD_APP_AUTH_URL\` | the old app's endpoint: POST \`{"email","password"}\` → 200 user JSON, or 401 |
 | \`OLD_APP_SECRET_ARN\` | Secrets Manager secret: the bearer token the endpoint checks (or \`OLD_APP_SECRET_PARAMETER\`, SSM) |
 | \`OLD_APP_SECRET\` | local tests only |
 | \`ALLOW_UNCONFIRMED\` | \`true\` lets users who never confirmed their email sign in (with \`email_verified=false\`) |
-| \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |`}
+| \`LEGACY_ID_ATTRIBUTE\` | attribute for the old id (default \`custom:legacy_id\`; empty to leave out) |
+| \`PHONE_COUNTRY\` | country of phone numbers stored without \`+\`country code (e.g. \`US\`), as \`migrate --phone-country\` |`}
 
 The pool must have every attribute the handler returns (\`email\`, \`email_verified\`, and
 \`custom:legacy_id\` unless you set \`LEGACY_ID_ATTRIBUTE\` to empty).

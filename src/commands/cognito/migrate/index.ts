@@ -70,6 +70,10 @@ export async function runMigration(o: MigrateOptions, deps: MigrateDeps): Promis
       const limiter = new AdaptiveRateLimiter(o.rate, clock);
       return new UserWriter(deps.writer ?? deps.cognito, { poolId: o.userPoolId, invite: o.invite, update: o.update, pool }, limiter, limiter, clock, deps.signal, deps.random);
     };
+    if (o.writeBack && !o.verify) {
+      const { checkWriteBack } = await import('./write-back.js');
+      await checkWriteBack(o.from, o.writeBack, mapping.legacyIdColumn ?? 'id', deps.env);
+    }
     if (o.verify) {
       const verify = await verifyMigration({ client: deps.cognito, source, mapping, pool, groups: plan.groups, linksPath, signal: deps.signal, repairWith: o.repair ? writerFor(deps.clock) : undefined });
       return { kind: 'verify', plan, verify };

@@ -53,6 +53,8 @@ export function resolveOptions(flags: Flags, ctx: Context): MigrateOptions {
   const str = (name: string) => flag.string(flags, name);
   const userPoolId = ctx.setting('cognito', 'userPoolId', str('userPoolId'));
   if (!userPoolId) throw usageError('No user pool given.', 'pass --user-pool-id (or set cognito.userPoolId in the config file)', 'usage');
+  // The API's own pattern for UserPoolId: refused here instead of after a round trip (or SDK retries) per call.
+  if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId) || userPoolId.length > 55) throw usageError(`"${userPoolId.slice(0, 60)}" is not a user pool id.`, 'pool ids look like eu-west-1_AbCdEf123 (region, underscore, id)', 'usage');
   const from = ctx.setting('cognito', 'from', str('from'));
   if (!from) throw usageError('No source given.', 'pass --from postgres://…, --from users.csv or --from users.jsonl', 'usage');
   let mapFile: Record<string, unknown> | undefined;

@@ -6,7 +6,7 @@
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { ExitCode, OpsError } from '../../../lib/errors.js';
 import { FingerprintSet } from './hashset.js';
-import type { UserSource } from './sources.js';
+import { valueToString, type UserSource } from './sources.js';
 import { buildMapping, mapRow, type Mapping, type PoolInfo, type RowResult } from './mapping.js';
 import { describePool, listGroups } from './pool.js';
 import { importHeader } from './csv-header.js';
@@ -73,14 +73,17 @@ export function reasonKind(reason: string): string {
 /** Validate one row, including duplicates against the keys seen so far. */
 export function checkRow(row: { record?: Record<string, unknown>; error?: string }, mapping: Mapping, pool: PoolInfo, seen: FingerprintSet): RowResult {
   if (row.error || !row.record) return { ok: false, reason: row.error ?? 'unreadable row' };
+  // Keys and source ids share one set, told apart by a prefix no username starts with.
+  const legacyId = mapping.legacyIdColumn ? valueToString(row.record[mapping.legacyIdColumn]) : null;
+  const id = legacyId !== null ? `\u0000id:${legacyId}` : undefined;
+  // A source id is claimed by the first row that has it, even a rejected one: otherwise a later
+  // duplicate gets created now, and fixing the first row and re-running gives one id two users.
+  const duplicateId = id !== undefined && !seen.add(id);
   const r = mapRow(row.record, mapping, pool);
   if (!r.ok) return r;
-  // Keys and source ids share one set, told apart by a prefix no username starts with.
-  const id = r.user.legacyId !== undefined ? `\u0000id:${r.user.legacyId}` : undefined;
   if (seen.has(r.user.key)) return { ok: false, reason: `duplicate ${mapping.username.from === 'email' ? 'email' : 'username'}: an earlier row already has "${r.user.key.slice(0, 80)}"` };
-  if (id && seen.has(id)) return { ok: false, reason: `duplicate source id: an earlier row already has ${mapping.legacyIdColumn} "${r.user.legacyId!.slice(0, 40)}"` };
+  if (duplicateId) return { ok: false, reason: `duplicate source id: an earlier row already has ${mapping.legacyIdColumn} "${legacyId!.slice(0, 40)}"` };
   seen.add(r.user.key);
-  if (id) seen.add(id);
   return r;
 }
 

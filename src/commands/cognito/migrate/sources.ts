@@ -4,7 +4,7 @@
  * stable order, one at a time, so memory does not grow with the user count.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
 
@@ -56,7 +56,9 @@ export async function openSource(opts: SourceOptions): Promise<UserSource> {
 async function assertReadable(file: string): Promise<void> {
   try {
     const s = await stat(file);
-    if (!s.isFile()) throw new OpsError(`Source ${file} is not a file.`, { exitCode: ExitCode.USAGE, code: 'bad-source' });
+    if (!s.isFile()) throw new OpsError(`Source ${redactUrl(file)} is not a file.`, { exitCode: ExitCode.USAGE, code: 'bad-source', hint: 'pass --from with a .csv or .jsonl file (or a postgres:// URL)' });
+    // Opened once here, so a file the user may not read fails now with one line, not mid-stream.
+    await (await open(file, 'r')).close();
   } catch (err) {
     if (err instanceof OpsError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

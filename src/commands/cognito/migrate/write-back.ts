@@ -36,6 +36,42 @@ export function parseWriteBack(value: string, defaultTable = 'users'): WriteBack
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/**
+ * Checks the --write-back table and columns exist, before any user is created
+ * (and in the dry run): a typo found only after the run leaves a migrated pool
+ * and no subs stored. Reads the catalog only.
+ */
+export async function checkWriteBack(url: string, target: WriteBackTarget, keyColumn: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const spec = resolveConnection(url, env, '--from');
+  let client: pg.Client | undefined;
+  try {
+    client = await connectPg(spec, { application_name: 'opsctl cognito migrate --write-back' });
+    await columnTypes(client, target, keyColumn);
+  } catch (err) {
+    throw writeBackError(err, target, spec);
+  } finally {
+    await client?.end().catch(() => {});
+  }
+}
+
+async function columnTypes(client: pg.Client, target: WriteBackTarget, keyColumn: string): Promise<Map<string, string>> {
+  // Cast to the columns' own types, so the key comparison can use the table's index.
+  const types = await client.query<{ attname: string; type: string }>(
+    `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attname = ANY($2) AND NOT attisdropped`,
+    [quoteTable(target.table), [keyColumn, target.column]],
+  );
+  const typeOf = new Map(types.rows.map((r) => [r.attname, r.type]));
+  if (!typeOf.has(target.column)) throw new OpsError(`--write-back: table ${target.table} has no column "${target.column}".`, { exitCode: ExitCode.USAGE, code: 'usage', hint: `add it first, e.g. ALTER TABLE ${target.table} ADD COLUMN ${ident(target.column)} uuid` });
+  if (!typeOf.has(keyColumn)) throw new OpsError(`--write-back: table ${target.table} has no column "${keyColumn}" to match users by.`, { exitCode: ExitCode.USAGE, code: 'usage', hint: 'the links file is matched on the source id column (id, or --map COLUMN=custom:legacy_id)' });
+  return typeOf;
+}
+
+function writeBackError(err: unknown, target: WriteBackTarget, spec: ReturnType<typeof resolveConnection>): OpsError {
+  if (err instanceof OpsError) return err;
+  const e = translatePgError(err, spec);
+  return new OpsError(`--write-back ${target.table}.${target.column}: ${e.message}`, { exitCode: e.exitCode, code: e.code, hint: e.hint ?? 'the users are in the pool and in the links file; fix this and re-run the same command (rows already written are skipped)', cause: err });
+}
+
 export async function writeBack(url: string, target: WriteBackTarget, keyColumn: string, linksPath: string, env: NodeJS.ProcessEnv = process.env): Promise<WriteBackResult> {
   const spec = resolveConnection(url, env, '--from');
   const client = await connectPg(spec, { application_name: 'opsctl cognito migrate --write-back' });
@@ -44,14 +80,7 @@ export async function writeBack(url: string, target: WriteBackTarget, keyColumn:
   let batches = 0;
   let links = 0;
   try {
-    // Cast to the columns' own types, so the key comparison can use the table's index.
-    const types = await client.query<{ attname: string; type: string }>(
-      `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attname = ANY($2) AND NOT attisdropped`,
-      [table, [keyColumn, target.column]],
-    );
-    const typeOf = new Map(types.rows.map((r) => [r.attname, r.type]));
-    if (!typeOf.has(target.column)) throw new OpsError(`--write-back: table ${target.table} has no column "${target.column}".`, { exitCode: ExitCode.USAGE, code: 'usage', hint: `add it first, e.g. ALTER TABLE ${target.table} ADD COLUMN ${target.column} uuid` });
-    if (!typeOf.has(keyColumn)) throw new OpsError(`--write-back: table ${target.table} has no column "${keyColumn}" to match users by.`, { exitCode: ExitCode.USAGE, code: 'usage' });
+    const typeOf = await columnTypes(client, target, keyColumn);
     const sql = `UPDATE ${table} AS t SET ${ident(target.column)} = v.sub::${typeOf.get(target.column)}
       FROM unnest($1::text[], $2::text[]) AS v(id, sub)
       WHERE t.${ident(keyColumn)} = v.id::${typeOf.get(keyColumn)} AND t.${ident(target.column)} IS DISTINCT FROM v.sub::${typeOf.get(target.column)}`;
@@ -81,9 +110,7 @@ export async function writeBack(url: string, target: WriteBackTarget, keyColumn:
     }
     await flush();
   } catch (err) {
-    if (err instanceof OpsError) throw err;
-    const e = translatePgError(err, spec);
-    throw new OpsError(`--write-back ${target.table}.${target.column}: ${e.message}`, { exitCode: e.exitCode, code: e.code, hint: e.hint ?? 'the users are in the pool and in the links file; fix this and re-run the same command (rows already written are skipped)', cause: err });
+    throw writeBackError(err, target, spec);
   } finally {
     await client.end().catch(() => {});
   }
