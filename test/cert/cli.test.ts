@@ -145,8 +145,8 @@ describe.skipIf(missingTools('/usr/sbin/sshd', 'ssh', 'openssl'))('opsctl cert p
     const args = ['cert', 'push', 'ssh', sshd.alias, '--dir', remote, '--reload', 'systemctl reload nginx', '--ssh-config', sshd.sshConfigPath, '--cert-dir', certDir];
     const dry = await runBin([...args, '--dry-run'], { env: env(home) });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`[dry run] would push ssh.test to ssh:${sshd.alias}:${remote}:`);
-    expect(dry.stdout).toContain("reload: ssh -F");
+    expect(dry.stdout).toContain(`[dry run] would copy ssh:${sshd.alias}:${remote} — `);
+    expect(dry.stdout).toContain(`[dry run] would reload ssh:${sshd.alias}:${remote} — ssh -F`);
     expect(dry.stdout).not.toContain('PRIVATE KEY');
     await expect(readdir(remote)).rejects.toThrow();
     await recordingCommand(sshd.binDir, 'systemctl', {});

@@ -28,6 +28,8 @@ export interface AcmeErrorContext {
   email?: string;
   domains: string[];
   challenge?: string;
+  /** --eab-kid/--eab-hmac-key were given (a new account is bound with them). */
+  eab?: boolean;
   now?: () => Date;
 }
 
@@ -100,12 +102,17 @@ function fromProblem(p: AcmeProblem, ctx: AcmeErrorContext, cause: unknown): Ops
       });
     }
     case 'unauthorized':
+      // No challenge was being validated: the account request itself was refused (a wrong EAB key or kid).
+      if (!failed.acmeItem && !p.validationUrl && !p.hostname && !p.subproblems?.length) {
+        return ctx.eab
+          ? new OpsError(`The CA refused the external account binding: ${detail}`, { hint: "check --eab-kid and --eab-hmac-key against the CA's account page (each pair binds one account; make a new pair if it was used)", exitCode: ExitCode.USAGE, code: 'acme-eab', cause })
+          : new OpsError(`The CA refused the account request (unauthorized): ${detail}`, { hint: 're-run with --debug for the ACME exchange', code: 'acme-unauthorized-account', cause });
+      }
+      return validationFailed(p, domain, detail, ctx, cause);
     case 'incorrectResponse':
     case 'connection':
-    case 'tls': {
-      const fetched = p.validationUrl ? `: it ${p.validationUrl.startsWith('TXT') ? 'looked up' : 'fetched'} ${p.validationUrl} and got: ${detail}` : `: ${detail}`;
-      return new OpsError(`The CA could not validate ${domain}${fetched}`, { hint: validationHint(ctx.challenge), code: 'acme-unauthorized', cause });
-    }
+    case 'tls':
+      return validationFailed(p, domain, detail, ctx, cause);
     case 'dns':
       return new OpsError(`DNS problem for ${domain}: ${detail}`, {
         hint: ctx.challenge === 'dns' ? 'check that the hosted zone is the one the domain is delegated to (its NS records)' : `check that ${domain} has an A/AAAA record pointing at the server that answers the challenge`,
@@ -143,6 +150,11 @@ function fromProblem(p: AcmeProblem, ctx: AcmeErrorContext, cause: unknown): Ops
   }
 }
 
+function validationFailed(p: AcmeProblem, domain: string | undefined, detail: string, ctx: AcmeErrorContext, cause: unknown): OpsError {
+  const fetched = p.validationUrl ? `: it ${p.validationUrl.startsWith('TXT') ? 'looked up' : 'fetched'} ${p.validationUrl} and got: ${detail}` : `: ${detail}`;
+  return new OpsError(`The CA could not validate ${domain}${fetched}`, { hint: validationHint(ctx.challenge), code: 'acme-unauthorized', cause });
+}
+
 function validationHint(challenge: string | undefined): string {
   switch (challenge) {
     case 'webroot':
@@ -152,7 +164,7 @@ function validationHint(challenge: string | undefined): string {
     case 'heroku':
       return 'check that the app answers /.well-known/acme-challenge/:token with ENV["LETSENCRYPT_CHALLENGE"] (see `opsctl cert issue --help`) and that the domain points at the app';
     case 'dns':
-      return 'check that the domain is delegated to the Route 53 hosted zone that was changed';
+      return 'check that the TXT record went into the zone the domain is delegated to (its NS records), and that the DNS provider publishes it';
     default:
       return 'check that the domains point at the server answering the challenge';
   }

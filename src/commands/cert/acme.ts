@@ -127,7 +127,7 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
   setDebugSink(req.debug);
   trace.problems = [];
   trace.networkError = undefined;
-  const errCtx = { directoryUrl: req.directoryUrl, email: req.email, domains: req.domains, challenge: req.solver.name, now: req.now };
+  const errCtx = { directoryUrl: req.directoryUrl, email: req.email, domains: req.domains, challenge: req.solver.name, eab: Boolean(req.eab), now: req.now };
   const log = req.log ?? (() => {});
   // Aborted by Ctrl-C/SIGTERM (req.signal) or by the watchdog when the CA stops answering.
   const dead = new AbortController();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { defineCommand, flag } from '../../lib/command.js';
 import type { Context } from '../../lib/context.js';
 import { usageError } from '../../lib/errors.js';
+import { dryRunResult, printDryRun, type PlanStep } from '../../lib/plan.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { describeError, recordDelivery } from './delivery.js';
 import { planPush, type PushDeps, type PushStep } from './targets.js';
@@ -18,7 +19,8 @@ export interface PushOptions {
 export interface PushResult {
   name: string;
   target: string;
-  steps: PushStep[];
+  /** The shared plan shape (src/lib/plan.ts): each push step acts on the target. */
+  steps: Array<PushStep & { target: string }>;
   dryRun: boolean;
   pushed: boolean;
   remembered?: PushTarget;
@@ -85,12 +87,13 @@ export async function run(o: PushOptions, deps: PushDeps & { store: CertStore; n
   const target = withStored(o.target, cert.meta.pushTargets);
   const files = await deps.store.readFiles(cert);
   const plan = await planPush(target, cert.meta, files, deps);
-  if (o.dryRun) return { name: cert.meta.name, target: plan.label, steps: plan.steps, dryRun: true, pushed: false };
+  const steps = plan.steps.map((s) => ({ action: s.action, target: plan.label, detail: s.detail }));
+  if (o.dryRun) return { ...dryRunResult(steps satisfies PlanStep[]), name: cert.meta.name, target: plan.label, steps, pushed: false };
   const at = deps.now().toISOString();
   try {
     const done = await plan.execute();
     await recordDelivery(deps.store, cert, plan.label, { ok: true, at, serial: cert.meta.serial }, done);
-    return { name: cert.meta.name, target: describeTarget(done), steps: plan.steps, dryRun: false, pushed: true, remembered: done };
+    return { name: cert.meta.name, target: describeTarget(done), steps, dryRun: false, pushed: true, remembered: done };
   } catch (err) {
     // A failed push is remembered as pending, so every renewal retries it.
     const e = describeError(err);
@@ -103,12 +106,7 @@ export const command = defineCommand<PushOptions & { certDir?: string }, PushRes
   options: (args, flags, ctx) => ({ ...resolvePushOptions(args, flags as Record<string, unknown>, ctx), dryRun: Boolean(ctx.global.dryRun), certDir: flag.string(flags, 'certDir') }),
   run: (options, ctx) => withTermination(ctx.signal, (signal) => run(options, certDeps(options, ctx, signal))),
   print(result, out) {
-    if (result.dryRun) {
-      out.line(`[dry run] would push ${escapeLine(result.name)} to ${escapeLine(result.target)}:`);
-      for (const s of result.steps) out.line(`  ${escapeLine(s.action)}: ${escapeLine(s.detail)}`);
-      out.line('[dry run] nothing was changed');
-      return;
-    }
+    if (result.dryRun) return printDryRun({ dryRun: true, steps: result.steps }, out);
     out.success(`Pushed ${escapeLine(result.name)} to ${escapeLine(result.target)}; renewals will push there too`);
   },
 });

@@ -9,6 +9,7 @@ import { testIssue, type TestIssuance } from './dry-run.js';
 import { obtainAndStore, storedSettings, type CertDeps } from './obtain.js';
 import { certName, deliveryLabels, pendingDeliveries, renewalDue, type StoredCert } from './store.js';
 import { certDeps, withTermination } from './common.js';
+import { makeDirs } from './store-fs.js';
 
 export interface RenewOptions {
   /** Certificate names; empty = every stored certificate. */
@@ -167,7 +168,14 @@ async function renewOne(c: StoredCert, o: RenewOptions, deps: RenewDeps, hooks: 
 
 /** One renewal run at a time per store (cron and a human may overlap). */
 async function lock(root: string, now: () => Date): Promise<() => Promise<void>> {
-  await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+  try {
+    await makeDirs(root, 0o700);
+  } catch (err) {
+    throw new OpsError(`Cannot write to the certificate store ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+      hint: 'run as a user who can write there, or pick another place with --cert-dir',
+      code: 'cert-store-unwritable',
+    });
+  }
   const file = path.join(root, '.renew.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -1,5 +1,6 @@
 import { defineCommand, flag } from '../../lib/command.js';
 import { usageError } from '../../lib/errors.js';
+import { dryRunResult, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { REVOCATION_REASONS, revokeCertificate } from './acme.js';
 import { certDeps, withTermination } from './common.js';
@@ -20,6 +21,7 @@ export interface RevokeResult {
   reason: string;
   revoked: boolean;
   dryRun: boolean;
+  steps?: DryRunResult['steps'];
 }
 
 /**
@@ -29,7 +31,10 @@ export interface RevokeResult {
 export async function run(o: RevokeOptions, deps: CertDeps): Promise<RevokeResult> {
   const cert = await pickCert(deps.store, o.name);
   const base = { name: cert.meta.name, serial: cert.meta.serial, reason: o.reason, dryRun: o.dryRun };
-  if (o.dryRun) return { ...base, revoked: false };
+  if (o.dryRun) {
+    const step = { action: 'revoke', target: `${cert.meta.name} at ${new URL(cert.meta.directory).host}`, detail: `serial ${cert.meta.serial ?? '?'}, reason ${o.reason}; the next \`opsctl cert renew\` replaces it` };
+    return { ...base, ...dryRunResult([step]), revoked: false };
+  }
   const files = await deps.store.readFiles(cert);
   await revokeCertificate({ directoryUrl: cert.meta.directory, email: cert.meta.email, store: deps.store, caBundle: cert.meta.caBundle, certPem: files.cert, reason: REVOCATION_REASONS[o.reason], debug: deps.debug, signal: deps.signal, ...deps.transport });
   await deps.store.writeMeta(cert.dir, { ...cert.meta, revokedAt: deps.now().toISOString() });
@@ -45,11 +50,7 @@ export const command = defineCommand<RevokeOptions, RevokeResult>({
   },
   run: (o, ctx) => withTermination(ctx.signal, (signal) => run(o, certDeps(o, ctx, signal))),
   print(r, out) {
-    if (r.dryRun) {
-      out.line(`[dry run] would revoke ${escapeLine(r.name)} (serial ${r.serial ?? '?'}, reason ${r.reason})`);
-      out.line('[dry run] nothing was changed');
-      return;
-    }
+    if (r.dryRun) return printDryRun({ dryRun: true, steps: r.steps ?? [] }, out);
     out.success(`Revoked ${escapeLine(r.name)} (serial ${r.serial ?? '?'}); \`opsctl cert renew\` replaces it on its next run`);
   },
 });

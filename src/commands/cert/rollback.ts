@@ -1,10 +1,11 @@
 import { defineCommand, flag } from '../../lib/command.js';
 import { OpsError, usageError } from '../../lib/errors.js';
+import { dryRunResult, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { certDeps, withTermination } from './common.js';
 import { deliverPending, type DeliverDeps, type DeliveryResult } from './delivery.js';
 import { pickCert } from './push.js';
-import { certInfo, certName, pendingDeliveries, type CertStore } from './store.js';
+import { certInfo, certName, deliveryLabels, pendingDeliveries, type CertStore } from './store.js';
 
 export interface RollbackOptions {
   name?: string;
@@ -23,6 +24,7 @@ export interface RollbackResult {
   deliveries: DeliveryResult[];
   pending: string[];
   dryRun: boolean;
+  steps?: DryRunResult['steps'];
 }
 
 /**
@@ -45,7 +47,13 @@ export async function run(o: RollbackOptions, deps: DeliverDeps & { store: CertS
   }
   if (target.current) throw usageError(`${cert.meta.name} is already at version ${target.version}.`);
   const base = { name: cert.meta.name, from: current, to: target.version, serial: target.serial ?? '', notAfter: target.notAfter ?? '', dryRun: o.dryRun };
-  if (o.dryRun) return { ...base, deliveries: [], pending: [] };
+  if (o.dryRun) {
+    const steps = [
+      { action: 'point', target: `${deps.store.dirFor(cert.meta.name)}/*.pem`, detail: `at version ${target.version} instead of ${current ?? '?'} (serial ${target.serial ?? '?'}, expires ${(target.notAfter ?? '').slice(0, 10)})` },
+      ...deliveryLabels(cert.meta).map((label) => ({ action: 'deliver to', target: label, detail: `version ${target.version}` })),
+    ];
+    return { ...base, ...dryRunResult(steps), deliveries: [], pending: [] };
+  }
   await deps.store.pointLive(cert.meta.name, target.version);
   const files = await deps.store.readFiles(cert);
   const info = certInfo(files.cert);
@@ -64,11 +72,7 @@ export const command = defineCommand<RollbackOptions, RollbackResult>({
   },
   run: (o, ctx) => withTermination(ctx.signal, (signal) => run(o, certDeps(o, ctx, signal))),
   print(r, out) {
-    if (r.dryRun) {
-      out.line(`[dry run] would point ${escapeLine(r.name)} back from version ${r.from ?? '?'} to ${r.to} (serial ${r.serial}, expires ${r.notAfter.slice(0, 10)})`);
-      out.line('[dry run] nothing was changed');
-      return;
-    }
+    if (r.dryRun) return printDryRun({ dryRun: true, steps: r.steps ?? [] }, out);
     out.success(`${escapeLine(r.name)} is back at version ${r.to} (serial ${r.serial}, expires ${r.notAfter.slice(0, 10)})`);
     for (const d of r.deliveries) {
       if (d.ok) out.line(`delivered to ${escapeLine(d.target)}`);

@@ -278,10 +278,41 @@ async function ensureDir(dir: string, mode: number): Promise<void> {
     await fsp.mkdir(dir, { mode });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      await fsp.mkdir(dir, { recursive: true, mode });
+      await makeDirs(dir, mode);
       return;
     }
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's `mkdir({ recursive: true })` never
+ * returns under /proc (each level answers ENOENT and it retries forever), so
+ * `--cert-dir /proc/x` hung instead of failing.
+ */
+export async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = await fsp.stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.unshift(d);
+    const parent = path.dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const m of missing) {
+    try {
+      await fsp.mkdir(m, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { defineCommand, arg, flag } from '../../lib/command.js';
 import { usageError } from '../../lib/errors.js';
+import { dryRunResult, printDryRun, type DryRunResult } from '../../lib/plan.js';
 import { escapeLine } from '../../lib/terminal.js';
 import { certRoot } from './common.js';
 import { pickCert } from './push.js';
@@ -18,6 +19,7 @@ export interface RemoveTargetResult {
   removed: string;
   remaining: string[];
   dryRun: boolean;
+  steps?: DryRunResult['steps'];
 }
 
 /** Give up a push target (or the deploy hook) for good: renewals stop delivering there and it is no longer pending. */
@@ -34,8 +36,10 @@ export async function run(o: RemoveTargetOptions, deps: { store: CertStore }): P
     const { deploy: _gone, ...hooks } = meta.hooks ?? {};
     meta.hooks = hooks;
   }
-  if (!o.dryRun) await deps.store.writeMeta(cert.dir, meta);
-  return { name: cert.meta.name, removed: wanted, remaining: deliveryLabels(meta), dryRun: o.dryRun };
+  const result = { name: cert.meta.name, removed: wanted, remaining: deliveryLabels(meta), dryRun: o.dryRun };
+  if (o.dryRun) return { ...result, ...dryRunResult([{ action: 'forget', target: wanted, detail: `renewals of ${cert.meta.name} stop delivering there` }]) };
+  await deps.store.writeMeta(cert.dir, meta);
+  return result;
 }
 
 export const command = defineCommand<RemoveTargetOptions, RemoveTargetResult>({
@@ -47,11 +51,7 @@ export const command = defineCommand<RemoveTargetOptions, RemoveTargetResult>({
   },
   run: (options, ctx) => run(options, { store: new CertStore(certRoot(options, ctx)) }),
   print(r, out) {
-    if (r.dryRun) {
-      out.line(`[dry run] would remove ${escapeLine(r.removed)} from ${escapeLine(r.name)}`);
-      out.line('[dry run] nothing was changed');
-      return;
-    }
+    if (r.dryRun) return printDryRun({ dryRun: true, steps: r.steps ?? [] }, out);
     out.success(`Removed ${escapeLine(r.removed)} from ${escapeLine(r.name)}; renewals no longer deliver there${r.remaining.length ? ` (still: ${r.remaining.map(escapeLine).join(', ')})` : ''}`);
   },
 });
