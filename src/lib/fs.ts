@@ -36,7 +36,7 @@ export async function writeFilesAtomic(files: AtomicFile[]): Promise<void> {
     for (const f of files) {
       const mode = f.mode ?? 0o644;
       const dir = path.dirname(f.file);
-      await fsp.mkdir(dir, { recursive: true, mode: f.dirMode ?? ((mode & 0o077) === 0 ? 0o700 : 0o755) });
+      await makeDirs(dir, f.dirMode ?? ((mode & 0o077) === 0 ? 0o700 : 0o755));
       const tmp = path.join(dir, `.${path.basename(f.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
       const handle = await fsp.open(tmp, 'wx', mode);
       staged.push({ tmp, file: f.file });
@@ -77,5 +77,36 @@ export async function pathExists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's `mkdir({ recursive: true })` never
+ * returns under /proc (each level answers ENOENT and it retries forever), so
+ * `--cert-dir /proc/x` hung instead of failing.
+ */
+export async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = await fsp.stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.unshift(d);
+    const parent = path.dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const m of missing) {
+    try {
+      await fsp.mkdir(m, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }

@@ -102,11 +102,13 @@ describe.skipIf(skip)('certbot-compatible store, hooks and rollback against Pebb
     const pre = `echo pre >> '${log}'`;
     const post = `echo post >> '${log}'`;
     await issue(settings({ domain: ['a.hooks.test'], preHook: pre, postHook: post }), deps);
-    await issue(settings({ domain: ['b.hooks.test'], preHook: pre, postHook: post }), deps);
-    expect(await lines(log)).toEqual(['pre', 'post', 'pre', 'post']);
+    // certbot's order on issue: pre, the deploy hook (with the new certificate), then post
+    const deploy = `echo "deploy $RENEWED_DOMAINS" >> '${log}'`;
+    await issue(settings({ domain: ['b.hooks.test'], preHook: pre, postHook: post, deployHook: deploy }), deps);
+    expect(await lines(log)).toEqual(['pre', 'post', 'pre', 'deploy b.hooks.test', 'post']);
     await writeFile(log, '');
     await renew({ ...resolveRenewOptions({}), force: true }, deps);
-    expect(await lines(log)).toEqual(['pre', 'post']);
+    expect(await lines(log)).toEqual(['pre', 'deploy b.hooks.test', 'post']);
     // not due: nothing is stopped or started
     await writeFile(log, '');
     await renew(resolveRenewOptions({}), deps);

@@ -139,14 +139,23 @@ export async function run(settings: ObtainSettings & { force?: boolean }, deps: 
   }
   const run = new HookRun(deps);
   let stored: StoredCert;
+  // certbot's order: pre-hook, issuance, pushes and the deploy hook, then the post-hook (also after a failure).
+  const finish = async () => {
+    for (const e of await run.finish()) deps.warn(e.message);
+  };
   try {
     await run.pre({ ...(previous?.meta ?? ({} as CertMetadata)), name: settings.name, domains: settings.domains, hooks }, deps.store.dirFor(settings.name));
     stored = await obtainAndStore(wanted, previous?.meta, deps);
-  } finally {
-    const errors = await run.finish();
-    for (const e of errors) deps.warn(e.message);
+  } catch (err) {
+    await finish();
+    throw err;
   }
-  const deliveries = await deliverPending(stored, deps);
+  let deliveries: DeliveryResult[];
+  try {
+    deliveries = await deliverPending(stored, deps);
+  } finally {
+    await finish();
+  }
   return { ...summarize(stored.dir, stored.meta), replaced: Boolean(previous), skipped: false, deliveries, pending: pendingDeliveries(stored.meta).map((p) => p.label) };
 }
 

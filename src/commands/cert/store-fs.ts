@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { OpsError, usageError } from '../../lib/errors.js';
-import { readFileIfExists, writeFileAtomic, writeFilesAtomic } from '../../lib/fs.js';
+import { makeDirs, readFileIfExists, writeFileAtomic, writeFilesAtomic } from '../../lib/fs.js';
+export { makeDirs };
 import { certInfo, certName, unreadable, METADATA_FILE, type CertFiles, type CertMetadata, type StoredCert } from './store.js';
 
 /** certbot's four files, in the order the live links are swapped (key first: a reader of the new cert finds its key). */
@@ -285,36 +286,6 @@ async function ensureDir(dir: string, mode: number): Promise<void> {
   }
 }
 
-/**
- * `mkdir -p` one level at a time. Node's `mkdir({ recursive: true })` never
- * returns under /proc (each level answers ENOENT and it retries forever), so
- * `--cert-dir /proc/x` hung instead of failing.
- */
-export async function makeDirs(dir: string, mode: number): Promise<void> {
-  const missing: string[] = [];
-  let d = path.resolve(dir);
-  for (;;) {
-    const st = await fsp.stat(d).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (st) {
-      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
-      break;
-    }
-    missing.unshift(d);
-    const parent = path.dirname(d);
-    if (parent === d) break;
-    d = parent;
-  }
-  for (const m of missing) {
-    try {
-      await fsp.mkdir(m, { mode });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
 
 /** Give a new key file the owner and group of the one it replaces (only root may give it away; a member may pick its group). */
 async function keepOwner(file: string, like: Stats): Promise<void> {

@@ -7,7 +7,7 @@
  * chunks and picks up a job that is still running.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { awsCall } from '../../../lib/aws.js';
 import { ExitCode, OpsError, firstLine } from '../../../lib/errors.js';
 import { FingerprintSet } from './hashset.js';
 import type { Clock } from './rate.js';
-import { readFileIfExists, writeFileAtomic } from '../../../lib/fs.js';
+import { readFileIfExists, writeFileAtomic, makeDirs } from '../../../lib/fs.js';
 import type { UserSource } from './sources.js';
 import type { Mapping, MappedUser, PoolInfo } from './mapping.js';
 import { checkRow } from './plan.js';
@@ -103,7 +103,7 @@ export async function executeImportJobs(o: ImportJobOptions, deps: ImportDeps, m
   const maxRows = o.maxRows ?? MAX_JOB_ROWS;
   const maxBytes = o.maxBytes ?? MAX_JOB_BYTES;
   const rejects = new RejectsFile(o.rejectsPath, o.columns);
-  await mkdir(o.workDir, { recursive: true, mode: 0o700 });
+  await makeDirs(o.workDir, 0o700);
 
   const seen = new FingerprintSet();
   // Jobs an earlier run created: one never started is dropped (its rows are sent again); others are awaited.
