@@ -404,6 +404,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       outputError: () => {
         failing = c;
       },
+      // The streams handed in decide the help width (commander would ask process.stdout); the help has no colours.
+      getOutHelpWidth: () => ttyColumns(streams.stdout) ?? 80,
+      getErrHelpWidth: () => ttyColumns(streams.stderr) ?? 80,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
     });
     c.showSuggestionAfterError(true);
   };
@@ -471,4 +476,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 async function reportWith(err: unknown, streams: OutputStreams, opts: { json: boolean }, debug: boolean): Promise<number> {
   const [{ Output }, { report }] = await Promise.all([import('./lib/output.js'), import('./report.js')]);
   return report(err, new Output(streams, opts), debug);
+}
+
+function ttyColumns(stream: { isTTY?: boolean; columns?: number }): number | undefined {
+  return stream.isTTY ? stream.columns : undefined;
 }
