@@ -87,6 +87,17 @@ describe('classic slow-query patterns (200k rows each)', () => {
     expect(f.fix.text).toMatch(/are fresh, so ANALYZE would not change this estimate/);
   });
 
+  it('parallel seq scan on PG 18: rows kept and removed are totals over all participants, not one worker\'s', async () => {
+    const r = await explainJson(url, "SELECT * FROM accounts WHERE email = 'u4242@example.com'", '--set', 'max_parallel_workers_per_gather=2', '--set', 'parallel_setup_cost=0', '--set', 'parallel_tuple_cost=0', '--set', 'min_parallel_table_scan_size=0');
+    expect(r.code, r.stderr).toBe(0);
+    const scan = r.doc.nodes.find((n: any) => /Seq Scan/.test(n.type));
+    expect(scan.loops).toBeGreaterThan(1);
+    const f = r.doc.findings.find((x: any) => x.kind === 'seq-scan-selective-filter');
+    expect(f.evidence.rowsKept).toBe(1);
+    expect(Math.abs(f.evidence.rowsScanned - 200_000)).toBeLessThanOrEqual(scan.loops);
+    expect(f.title).toMatch(/keeps 1 of (199,99\d|200,00\d) rows/);
+  });
+
   it.each(CONTROLS.map((s) => [s.name, s] as const))('control, already fast: %s', async (_name, s) => {
     const r = await explainJson(url, s.query);
     expect(r.code, r.stderr).toBe(0);

@@ -67,4 +67,41 @@ describe.skipIf(skip)('PostgreSQL 15 + HypoPG', () => {
     expect(f, JSON.stringify(r.doc.summary.jit)).toBeDefined();
     expect(f.fix.sql).toContain('SET jit = off;');
   });
+
+  // PG 15 prints per-participant row averages rounded to whole rows: one kept row over 3 participants reads "0".
+  const PARALLEL = ['--set', 'max_parallel_workers_per_gather=2', '--set', 'parallel_setup_cost=0', '--set', 'parallel_tuple_cost=0', '--set', 'min_parallel_table_scan_size=0'];
+  const oneRow = async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query(`SELECT player_id FROM activity_logs WHERE action = 'chat' GROUP BY 1 HAVING count(*) = 1 ORDER BY 1 LIMIT 1`)).rows[0].player_id as number;
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('parallel seq scan on PG 15: rows kept and removed are totals over every participant, exact from the Gather', async () => {
+    const player = await oneRow();
+    const r = await explainJson(url, `SELECT * FROM activity_logs WHERE action = 'chat' AND player_id = ${player}`, ...PARALLEL);
+    expect(r.code, r.stderr).toBe(0);
+    const scan = r.doc.nodes.find((n: any) => n.type === 'Seq Scan');
+    expect(scan.loops, JSON.stringify(scan)).toBeGreaterThan(1);
+    const f = r.doc.findings.find((x: any) => x.kind === 'seq-scan-selective-filter');
+    expect(f, JSON.stringify(r.doc.findings.map((x: any) => x.title))).toBeDefined();
+    expect(f.evidence.rowsKept).toBe(1);
+    expect(f.evidence.rowsScanned).toBeGreaterThanOrEqual(20_000 - scan.loops);
+    expect(f.evidence.rowsScanned).toBeLessThanOrEqual(20_000 + scan.loops);
+    expect(f.title).toMatch(/keeps 1 of (19,99\d|20,00\d) rows/);
+  });
+
+  it('a scan looped 3 times keeping one row in all on PG 15 (per-loop average printed as 0): "fewer than N", never 0', async () => {
+    const player = await oneRow();
+    const r = await explainJson(url, `SELECT s.* FROM generate_series(1, 3) g CROSS JOIN LATERAL (SELECT * FROM activity_logs a WHERE a.action = 'chat' AND a.player_id = ${player} AND a.id % 3 = g.g - 1 OFFSET 0) s`);
+    expect(r.code, r.stderr).toBe(0);
+    const f = r.doc.findings.find((x: any) => x.kind === 'seq-scan-selective-filter');
+    expect(f, JSON.stringify(r.doc.findings.map((x: any) => x.title))).toBeDefined();
+    expect(f.title).toMatch(/keeps fewer than 2 of 60,000 rows/);
+    expect(f.title).not.toMatch(/keeps 0 /);
+    expect(f.evidence.rowsKeptBelow).toBe(2);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { findTable, memoryKb, suggestMemory, type Catalog } from './catalog.js';
 import { fmtInt, fmtMs, n0, qualified, round, severityOf, workMem, type Detector, type Finding } from './finding.js';
-import { ancestors, type Plan, type PlanNode } from './plan.js';
+import { ancestors, rowsText, type Plan, type PlanNode } from './plan.js';
 import { parseConditions, quoteIdent } from './predicates.js';
 
 export const rowMisestimate: Detector = (plan, node, catalog) => {
@@ -59,7 +59,7 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     severity,
     nodeId: node.id,
     node: node.label,
-    title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows)} expected, ${fmtInt(node.actualRows ?? 0)} actual)`,
+    title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows * node.loops)} expected, ${rowsText(node, fmtInt)} actual${node.loops > 1 ? ` over ${fmtInt(node.loops)} loops` : ''})`,
     explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count${severity !== severityOf(plan, node, f >= 100) ? ', and the node above it that this choice made slow is where the time went' : ''}.`,
     evidence: { estimatedRows: node.estRows, actualRows: node.actualRows ?? 0, loops: node.loops, factor: round(f, 1), direction: under ? 'under' : 'over' },
     fix: { text, sql },
