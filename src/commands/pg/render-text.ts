@@ -157,7 +157,7 @@ export function renderText(r: ExplainReport, s: Styler = plain, width?: number):
   if (r.advice.length) {
     out.push('', s('bold', 'Index advice'));
     for (const a of r.advice) {
-      if (a.existing) out.push(`  ${s('yellow', '=')} ${a.existing.note}`, `      ${s('cyan', a.existing.sql)}`);
+      if (a.existing) out.push(`  ${s('yellow', '=')} ${a.existing.note}`, ...(a.existing.sql ? [`      ${s('cyan', a.existing.sql)}`] : []));
       else out.push(`  ${s('cyan', a.sql)}`, s('dim', `      serves ${a.serves}`));
       if (a.supersedes.length) out.push(s('dim', `      makes ${a.supersedes.join(', ')} redundant (its columns lead the new index): drop it once the new one is in use, to save writes`));
       for (const alt of a.alternatives) out.push(s('dim', `      alternative: ${alt}`));

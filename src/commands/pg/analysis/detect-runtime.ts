@@ -3,7 +3,7 @@
  * spilling to disk, index-only scans visiting the heap, lossy bitmaps, pages
  * read for nothing, JIT and parallel workers.
  */
-import { findTable, memoryKb, suggestMemory, type Catalog } from './catalog.js';
+import { findTable, memoryKb, statisticsState, suggestMemory, type Catalog } from './catalog.js';
 import { fmtInt, fmtMs, n0, qualified, round, severityOf, workMem, type Detector, type Finding } from './finding.js';
 import { ancestors, rowsText, type Plan, type PlanNode } from './plan.js';
 import { parseConditions, quoteIdent } from './predicates.js';
@@ -32,8 +32,7 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     // ANALYZE only where pg_stat_user_tables says the statistics are stale (never as a reflex).
     const stale = tables.filter((t) => {
       const info = t.relation ? findTable(catalog, t.schema, t.relation) : undefined;
-      if (!info?.stats) return true;
-      return !info.stats.analyzed || info.stats.modSinceAnalyze > 0.1 * Math.max(1, info.rows);
+      return statisticsState(info) !== 'fresh';
     });
     for (const t of stale) sql.push(`ANALYZE ${qualified(t)};`);
     const fresh = tables.filter((t) => !stale.includes(t)).map((t) => t.relation);
@@ -66,6 +65,10 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     impactMs: node.totalMs,
   };
 };
+
+/** VACUUM adds ANALYZE only when the table's statistics are stale (the rule every ANALYZE suggestion follows). */
+const statisticsStale = (node: PlanNode, catalog: Catalog) => statisticsState(node.relation ? findTable(catalog, node.schema, node.relation) : undefined) !== 'fresh';
+const vacuumOptions = (node: PlanNode, catalog: Catalog) => (statisticsStale(node, catalog) ? '(ANALYZE) ' : '');
 
 type Figures = Record<string, unknown>;
 
@@ -142,7 +145,7 @@ export const hashaggSpill: Detector = (plan, node, catalog) => {
   };
 };
 
-export const heapFetches: Detector = (plan, node) => {
+export const heapFetches: Detector = (plan, node, catalog) => {
   if (node.type !== 'Index Only Scan' || !plan.analyzed) return;
   const fetches = n0(node.raw['Heap Fetches']);
   const rows = node.totalRows ?? 0;
@@ -155,7 +158,7 @@ export const heapFetches: Detector = (plan, node) => {
     title: `Index-only scan still visited the table ${fmtInt(fetches)} times`,
     explanation: `An index-only scan skips the table only for pages the visibility map marks all-visible. ${fmtInt(fetches)} of ${fmtInt(rows)} rows needed a table visit, so ${node.relation} has not been vacuumed since it changed. VACUUM sets the visibility map; if this recurs, autovacuum is not keeping up on this table.`,
     evidence: { heapFetches: fetches, rowsReturned: rows, fetchedFraction: round(fetches / Math.max(1, rows)), nodeMs: round(node.totalMs ?? 0) },
-    fix: { text: `VACUUM the table; if it recurs, lower autovacuum_vacuum_scale_factor (or set autovacuum_vacuum_insert_scale_factor) for it.`, sql: [`VACUUM (ANALYZE) ${qualified(node)};`] },
+    fix: { text: `VACUUM the table; if it recurs, lower autovacuum_vacuum_scale_factor (or set autovacuum_vacuum_insert_scale_factor) for it.`, sql: [`VACUUM ${vacuumOptions(node, catalog)}${qualified(node)};`] },
     impactMs: node.totalMs,
   };
 };
@@ -179,7 +182,7 @@ export const lossyBitmap: Detector = (plan, node, catalog) => {
   };
 };
 
-export const highBufferReads: Detector = (plan, node) => {
+export const highBufferReads: Detector = (plan, node, catalog) => {
   if (!plan.analyzed) return;
   const blocks = node.buffers.hit + node.buffers.read;
   // Rows a filter discarded were read too: pages spent on them are a filtering problem, not empty space.
@@ -200,7 +203,7 @@ export const highBufferReads: Detector = (plan, node) => {
     evidence: { sharedHitBlocks: node.buffers.hit, sharedReadBlocks: node.buffers.read, pagesPerRow: round(blocks / rows, 1), rows: node.totalRows ?? 0, rowsRemoved: removed, nodeMs: round(node.totalMs ?? 0) },
     fix: {
       text: node.relation ? `VACUUM the table so the space is reused; to shrink it, VACUUM FULL (takes an exclusive lock) or pg_repack.` : 'Look at what feeds this node: it reads much more than it returns.',
-      sql: node.relation ? [`VACUUM (VERBOSE, ANALYZE) ${qualified(node)};`] : [],
+      sql: node.relation ? [`VACUUM (VERBOSE${statisticsStale(node, catalog) ? ', ANALYZE' : ''}) ${qualified(node)};`] : [],
     },
     impactMs: node.totalMs,
   };
