@@ -173,7 +173,7 @@ describe('findings from captured plans', () => {
     const { findings } = analyzePlan(parsePlan(fixture('pg15-jit-overhead')), { tables: [], settings: { database: 'app' } });
     const f = findings.find((x) => x.kind === 'jit-overhead')!;
     expect(f.evidence.functions).toBeGreaterThan(0);
-    expect(f.fix.sql).toEqual(['SET jit = off;', 'ALTER DATABASE app SET jit_above_cost = 1000000;']);
+    expect(f.fix.sql).toEqual(["SET jit = 'off';", 'ALTER DATABASE app SET jit_above_cost = 1000000;']);
   });
 });
 

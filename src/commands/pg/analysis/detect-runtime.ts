@@ -253,7 +253,8 @@ export function jitOverhead(plan: Plan, catalog: Catalog): Finding | undefined {
     title: `JIT compilation took ${fmtMs(jit)}, ${Math.round(share * 100)}% of the execution time`,
     explanation: `The planner's cost estimate crossed jit_above_cost, so PostgreSQL compiled ${plan.jit.functions} functions with LLVM before running the query. For a query this short the compilation costs more than it saves.`,
     evidence: { jitMs: round(jit), executionMs: round(plan.executionMs), functions: plan.jit.functions, ...Object.fromEntries(Object.entries(plan.jit.timing).filter(([k]) => k !== 'Total').map(([k, v]) => [`${k.toLowerCase()}Ms`, round(v)])) },
-    fix: { text: 'Turn JIT off for this workload (per role or database), or raise jit_above_cost so only long queries are compiled.', sql: ['SET jit = off;', ...(catalog.settings.database ? [`ALTER DATABASE ${quoteIdent(catalog.settings.database)} SET jit_above_cost = 1000000;`] : [])] },
+    // Quoted like the work_mem advice, so --verify real times it (SET LOCAL, median of runs) and withdraws it when no faster.
+    fix: { text: 'Turn JIT off for this workload (per role or database), or raise jit_above_cost so only long queries are compiled.', sql: ["SET jit = 'off';", ...(catalog.settings.database ? [`ALTER DATABASE ${quoteIdent(catalog.settings.database)} SET jit_above_cost = 1000000;`] : [])] },
     impactMs: jit,
   };
 }
