@@ -8,7 +8,7 @@ import pg from 'pg';
 import { missingTools } from '../support/tools.js';
 import { PG15_BIN, startDebianPostgres, type DebianPostgres } from '../support/pg-debian.js';
 import { buildScenario, SCENARIO_QUERY } from '../../src/commands/pg/scenario.js';
-import { adviceColumns, explainJson, kinds } from './helpers.js';
+import { adviceColumns, explainJson, kinds, opsctl } from './helpers.js';
 
 // postgresql-15 and postgresql-15-hypopg come from scripts/install-test-tools.sh (LLVM JIT is part of postgresql-15).
 const skip = missingTools(`${PG15_BIN}/initdb`, `${PG15_BIN}/pg_ctl`);
@@ -114,12 +114,17 @@ describe.skipIf(skip)('PostgreSQL 15 + HypoPG', () => {
 
   it('a scan looped 3 times keeping one row in all on PG 15 (per-loop average printed as 0): "fewer than N", never 0', async () => {
     const player = await oneRow();
-    const r = await explainJson(url, `SELECT s.* FROM generate_series(1, 3) g CROSS JOIN LATERAL (SELECT * FROM activity_logs a WHERE a.action = 'chat' AND a.player_id = ${player} AND a.id % 3 = g.g - 1 OFFSET 0) s`);
+    const sql = `SELECT s.* FROM generate_series(1, 3) g CROSS JOIN LATERAL (SELECT * FROM activity_logs a WHERE a.action = 'chat' AND a.player_id = ${player} AND a.id % 3 = g.g - 1 OFFSET 0) s`;
+    const r = await explainJson(url, sql);
     expect(r.code, r.stderr).toBe(0);
     const f = r.doc.findings.find((x: any) => x.kind === 'seq-scan-selective-filter');
     expect(f, JSON.stringify(r.doc.findings.map((x: any) => x.title))).toBeDefined();
     expect(f.title).toMatch(/keeps fewer than 2 of 60,000 rows/);
     expect(f.title).not.toMatch(/keeps 0 /);
     expect(f.evidence.rowsKeptBelow).toBe(2);
+    expect(r.doc.nodes.find((n: any) => n.type === 'Seq Scan' && n.relation === 'activity_logs')).toMatchObject({ loops: 3, rowsBelow: 2 });
+    const text = await opsctl(['pg', 'explain', sql, '--db', url]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/rows fewer than 2 over 3 loops/);
   });
 });
