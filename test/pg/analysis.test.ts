@@ -10,6 +10,7 @@ import { analyzePlan } from '../../src/commands/pg/analysis/findings.js';
 import { orderByFromSql, serves, type IndexAdvice } from '../../src/commands/pg/analysis/advice.js';
 import { emptyCatalog, suggestMemory, type Catalog, type IndexInfo } from '../../src/commands/pg/analysis/catalog.js';
 import { renderTree } from '../../src/commands/pg/render-text.js';
+import { rewriteSql } from '../../src/commands/pg/rewrite.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(here, 'fixtures', `${name}.json`), 'utf8')) as RawExplain[];
@@ -173,7 +174,7 @@ describe('findings from captured plans', () => {
     const { findings } = analyzePlan(parsePlan(fixture('pg15-jit-overhead')), { tables: [], settings: { database: 'app' } });
     const f = findings.find((x) => x.kind === 'jit-overhead')!;
     expect(f.evidence.functions).toBeGreaterThan(0);
-    expect(f.fix.sql).toEqual(['SET jit = off;', 'ALTER DATABASE app SET jit_above_cost = 1000000;']);
+    expect(f.fix.sql).toEqual(["SET jit = 'off';", 'ALTER DATABASE app SET jit_above_cost = 1000000;']);
   });
 });
 
@@ -237,5 +238,17 @@ describe('misestimate severity by its effect above', () => {
     const plan = parsePlan({ Plan: { 'Node Type': 'Nested Loop', 'Join Type': 'Inner', 'Plan Rows': 20, 'Actual Rows': 20000, 'Actual Loops': 1, 'Actual Total Time': 20000, Plans: [outer, inner] }, 'Execution Time': 20000 } as RawExplain);
     const f = analyzePlan(plan, emptyCatalog()).findings.find((x) => x.kind === 'row-misestimate' && x.node?.includes('cities'));
     expect(f?.severity).toBe('high');
+  });
+});
+
+describe('rewriteSql: shapes beyond the simplest', () => {
+  const cast = { kind: 'cast-on-column' } as any;
+  const notIn = { kind: 'not-in-subplan' } as any;
+  it('date(col) = CAST(… AS date) and schema.table.column', () => {
+    expect(rewriteSql("SELECT * FROM visits WHERE date(created_at) = CAST('2024-03-01' AS date)", cast)).toBe("SELECT * FROM visits WHERE (created_at >= DATE '2024-03-01' AND created_at < DATE '2024-03-01' + 1)");
+    expect(rewriteSql("SELECT * FROM public.visits WHERE public.visits.created_at::date = '2024-03-01'::date AND id > 1", cast)).toBe("SELECT * FROM public.visits WHERE (public.visits.created_at >= DATE '2024-03-01' AND public.visits.created_at < DATE '2024-03-01' + 1) AND id > 1");
+  });
+  it('NOT IN against an unaliased schema-qualified outer table: the outer column is qualified so it cannot mean the inner one', () => {
+    expect(rewriteSql('SELECT count(*) FROM public.authors WHERE id NOT IN (SELECT author_id FROM books WHERE id > 5)', notIn)).toBe('SELECT count(*) FROM public.authors WHERE NOT EXISTS (SELECT 1 FROM books opsctl_sub WHERE opsctl_sub.author_id = public.authors.id AND (id > 5))');
   });
 });

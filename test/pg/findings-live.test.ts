@@ -49,8 +49,10 @@ INSERT INTO fk_customers SELECT i, 'c' || i FROM generate_series(1, 2000) i;
 CREATE TABLE fk_orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES fk_customers (id), total int NOT NULL);
 INSERT INTO fk_orders SELECT i, 1 + i % 1000, i FROM generate_series(1, 5000) i;
 
-ANALYZE fk_customers, fk_orders, orders, tickets, customers, small_orders, corr, events_wide, users;
 `;
+// Run after the load is committed and its counts flushed: otherwise every inserted row counts as changed since
+// that ANALYZE (n_mod_since_analyze) and the statistics read as stale, as pg_stat_user_tables would truly say.
+const ANALYZE_SETUP = 'ANALYZE fk_customers, fk_orders, orders, tickets, customers, small_orders, corr, events_wide, users';
 
 beforeAll(async () => {
   server = await startPostgres();
@@ -59,6 +61,10 @@ beforeAll(async () => {
   await c.connect();
   try {
     await c.query(SETUP);
+    // The load's row counts reach pg_stat_user_tables only when this backend flushes them: before the ANALYZE.
+    await c.query('SELECT pg_stat_force_next_flush()');
+    await c.query('SELECT 1');
+    await c.query(ANALYZE_SETUP);
     await buildScenario((sql, params) => c.query(sql, params as unknown[]), 30_000);
   } finally {
     await c.end();
@@ -200,9 +206,32 @@ describe('pg explain finds each problem kind on a live server', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.doc.advice[0].existing).toMatchObject({ name: 'orders_status_customer_idx', valid: true });
       expect(r.doc.advice[0].sql).toBeNull();
-      expect(r.doc.findings[0].fix.sql).toEqual(['ANALYZE public.orders;']);
+      // orders was just analyzed: ANALYZE would change nothing, so it is not suggested.
+      expect(r.doc.findings[0].fix.sql).toEqual([]);
+      expect(r.doc.findings[0].fix.text).toMatch(/statistics are fresh/);
+      expect(r.doc.advice[0].existing.sql).toBeUndefined();
     } finally {
       await c.query('DROP INDEX orders_status_customer_idx');
+      await c.end();
+    }
+  });
+
+  it('existing index not chosen on stale statistics (most rows changed since the last ANALYZE): ANALYZE suggested', async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`CREATE TABLE stale_orders WITH (autovacuum_enabled = false) AS SELECT * FROM orders`);
+      await c.query('CREATE INDEX stale_orders_customer_status_idx ON stale_orders (customer_id, status)');
+      await c.query('ANALYZE stale_orders');
+      await c.query('UPDATE stale_orders SET total = total');
+      await c.query('SELECT pg_stat_force_next_flush()');
+      const r = await explainJson(url, "SELECT * FROM stale_orders WHERE customer_id = 9 AND status = 'paid'", '--set', 'enable_indexscan=off', '--set', 'enable_bitmapscan=off', '--set', 'enable_indexonlyscan=off');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.doc.advice[0].existing).toMatchObject({ name: 'stale_orders_customer_status_idx', valid: true });
+      expect(r.doc.findings[0].fix.sql).toEqual(['ANALYZE public.stale_orders;']);
+      expect(r.doc.findings[0].fix.text).toMatch(/statistics are stale/);
+    } finally {
+      await c.query('DROP TABLE IF EXISTS stale_orders');
       await c.end();
     }
   });

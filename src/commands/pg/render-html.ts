@@ -64,7 +64,7 @@ export function renderHtml(r: ExplainReport): string {
   const loose = r.findings.filter((f) => f.nodeId === undefined);
   const time = p.analyzed ? `${fmtMs(p.executionMs ?? 0)} execution · ${fmtMs(p.planningMs ?? 0)} planning` : r.mode === 'generic' ? 'generic plan: estimates only, not executed' : 'plan only: estimates, not executed';
   const advice = r.advice.length
-    ? `<h2>Index advice</h2>${r.advice.map((a) => `<pre class="sql">${esc(a.existing ? a.existing.sql : a.sql)}</pre><div class="meta">${esc(a.existing ? a.existing.note : `serves ${a.serves}`)}</div>`).join('')}`
+    ? `<h2>Index advice</h2>${r.advice.map((a) => `<pre class="sql">${esc(a.existing ? (a.existing.sql ?? '') : a.sql)}</pre><div class="meta">${esc(a.existing ? a.existing.note : `serves ${a.serves}`)}</div>`).join('')}`
     : '';
   const v = r.verification;
   const verification = v

@@ -3,7 +3,7 @@ import type { Style } from '../../lib/output.js';
 import { escapeLine, truncate } from '../../lib/terminal.js';
 import { fmtInt, fmtMs, fmtNum, type Finding } from './analysis/findings.js';
 import { n0 } from './analysis/finding.js';
-import type { Plan, PlanNode } from './analysis/plan.js';
+import { rowsText, type Plan, type PlanNode } from './analysis/plan.js';
 import type { ExplainReport, Verification } from './report.js';
 
 export type Styler = (style: Style, text: string) => string;
@@ -31,8 +31,8 @@ function nodeStats(n: PlanNode, plan: Plan): string {
   if (plan.analyzed) {
     if (n.neverExecuted) return 'never executed';
     parts.push(`${fmtMs(n.selfMs ?? 0)} self (${Math.round((n.selfShare ?? 0) * 100)}%)`);
-    parts.push(`rows ${fmtInt(n.actualRows ?? 0)} (est ${fmtInt(n.estRows)})`);
-    if (n.loops > 1) parts.push(`× ${fmtInt(n.loops)} loops`);
+    // Totals over all loops (parallel participants included): a per-loop average hides rows, and PG < 18 rounds it.
+    parts.push(n.loops > 1 ? `rows ${rowsText(n, fmtInt)} over ${fmtInt(n.loops)} loops (est ${fmtInt(n.estRows * n.loops)})` : `rows ${fmtInt(n.actualRows ?? 0)} (est ${fmtInt(n.estRows)})`);
     const b = n.buffers;
     if (b.hit + b.read > 0) parts.push(`buffers ${fmtInt(b.hit + b.read)}${b.read ? ` (${fmtInt(b.read)} read)` : ''}`);
     if (b.tempRead + b.tempWritten > 0) parts.push(`temp ${fmtInt(b.tempRead + b.tempWritten)}`);
@@ -157,7 +157,7 @@ export function renderText(r: ExplainReport, s: Styler = plain, width?: number):
   if (r.advice.length) {
     out.push('', s('bold', 'Index advice'));
     for (const a of r.advice) {
-      if (a.existing) out.push(`  ${s('yellow', '=')} ${a.existing.note}`, `      ${s('cyan', a.existing.sql)}`);
+      if (a.existing) out.push(`  ${s('yellow', '=')} ${a.existing.note}`, ...(a.existing.sql ? [`      ${s('cyan', a.existing.sql)}`] : []));
       else out.push(`  ${s('cyan', a.sql)}`, s('dim', `      serves ${a.serves}`));
       if (a.supersedes.length) out.push(s('dim', `      makes ${a.supersedes.join(', ')} redundant (its columns lead the new index): drop it once the new one is in use, to save writes`));
       for (const alt of a.alternatives) out.push(s('dim', `      alternative: ${alt}`));

@@ -83,6 +83,9 @@ function nodeJson(n: PlanNode) {
     estimatedRows: n.estRows,
     actualRows: n.actualRows ?? null,
     loops: n.loops,
+    /** Over all loops; rowsBelow is set instead of an exact figure when the per-loop average printed as 0. */
+    totalRows: n.totalRows ?? null,
+    rowsBelow: n.rowsBelow ?? null,
     totalMs: r3(n.totalMs) ?? null,
     selfMs: r3(n.selfMs) ?? null,
     selfShare: r3(n.selfShare) ?? null,

@@ -31,20 +31,36 @@ export interface RewriteVerification {
   note?: string;
 }
 
-const ident = String.raw`"?[A-Za-z_][\w$]*"?(?:\."?[A-Za-z_][\w$]*"?)?`;
+// column, table.column or schema.table.column (each part optionally quoted).
+const ident = String.raw`"?[A-Za-z_][\w$]*"?(?:\."?[A-Za-z_][\w$]*"?){0,2}`;
+// The column cast to date: col::date, CAST(col AS date), date(col).
+const dateOf = String.raw`(?:(${ident})\s*::\s*date\b|CAST\s*\(\s*(${ident})\s+AS\s+date\s*\)|\bdate\s*\(\s*(${ident})\s*\))`;
+// A date literal: 'd', 'd'::date, DATE 'd', CAST('d' AS date).
+const dateLit = (g: string) => String.raw`(?:DATE\s*'(?<${g}1>[^']+)'|'(?<${g}2>[^']+)'(?:\s*::\s*date\b)?|CAST\s*\(\s*'(?<${g}3>[^']+)'\s+AS\s+date\s*\))`;
+const litOf = (m: RegExpExecArray, g: string) => m.groups?.[`${g}1`] ?? m.groups?.[`${g}2`] ?? m.groups?.[`${g}3`];
 
 /** The user's query with the finding's cause rewritten, when opsctl can do it textually and safely. */
 export function rewriteSql(sql: string, f: Finding): string | undefined {
   if (f.kind === 'cast-on-column') {
-    const date = new RegExp(String.raw`(${ident})\s*::\s*date\s*=\s*'([^']+)'(?:\s*::\s*date)?`, 'i');
-    if (date.test(sql)) return sql.replace(date, (_m, col: string, d: string) => `(${col} >= DATE '${d}' AND ${col} < DATE '${d}' + 1)`);
+    // col::date BETWEEN a AND b → col >= a AND col < b + 1; col::date = d → col >= d AND col < d + 1.
+    const between = new RegExp(String.raw`${dateOf}\s+BETWEEN\s+${dateLit('a')}\s+AND\s+${dateLit('b')}`, 'i').exec(sql);
+    if (between) {
+      const col = between[1] ?? between[2] ?? between[3];
+      return sql.slice(0, between.index) + `(${col} >= DATE '${litOf(between, 'a')}' AND ${col} < DATE '${litOf(between, 'b')}' + 1)` + sql.slice(between.index + between[0].length);
+    }
+    const eq = new RegExp(String.raw`${dateOf}\s*=\s*${dateLit('d')}`, 'i').exec(sql);
+    if (eq) {
+      const col = eq[1] ?? eq[2] ?? eq[3];
+      const d = litOf(eq, 'd');
+      return sql.slice(0, eq.index) + `(${col} >= DATE '${d}' AND ${col} < DATE '${d}' + 1)` + sql.slice(eq.index + eq[0].length);
+    }
     const num = new RegExp(String.raw`(${ident})\s*=\s*(-?\d+)\.0+\b`);
     if (num.test(sql)) return sql.replace(num, (_m, col: string, n: string) => `${col} = ${n}`);
     return undefined;
   }
   if (f.kind === 'not-in-subplan') {
     // outer_col NOT IN (SELECT inner_col FROM t [alias] [WHERE …]) → NOT EXISTS (SELECT 1 FROM t alias WHERE alias.inner_col = outer.col [AND (…)])
-    const re = new RegExp(String.raw`(${ident})\s+NOT\s+IN\s*\(\s*SELECT\s+(${ident})\s+FROM\s+(${ident})(?:\s+(?:AS\s+)?(?!WHERE\b)([A-Za-z_]\w*))?(?:\s+WHERE\s+([^()]*?))?\s*\)`, 'i');
+    const re = new RegExp(String.raw`(${ident})\s+NOT\s+IN\s*\(\s*SELECT\s+(${ident})\s+FROM\s+(${ident})(?:\s+(?:AS\s+)?(?!WHERE\b)([A-Za-z_]\w*))?(?:\s+WHERE\s+((?:[^()]|\([^()]*\))*?))?\s*\)`, 'i');
     const m = re.exec(sql);
     if (!m) return undefined;
     const [whole, outerRaw, innerCol, table, alias, where] = m as unknown as [string, string, string, string, string | undefined, string | undefined];

@@ -6,7 +6,7 @@
  * is never proposed again, and an index that would serve a differently
  * written query is named.
  */
-import { findIndex, findTable, type Catalog, type ForeignKeyInfo, type IndexInfo } from './catalog.js';
+import { findIndex, findTable, statisticsState, type Catalog, type ForeignKeyInfo, type IndexInfo, type TableInfo } from './catalog.js';
 import type { PlanNode } from './plan.js';
 import { parseConditions, quoteIdent, type ColumnRef, type Condition } from './predicates.js';
 
@@ -35,7 +35,8 @@ export interface IndexAdvice {
   serves: string;
   nodeIds: number[];
   /** An equivalent index already exists: nothing to create. */
-  existing?: { name: string; valid: boolean; note: string; sql: string };
+  /** sql is absent when there is nothing to run (statistics fresh: ANALYZE would not change the choice). */
+  existing?: { name: string; valid: boolean; note: string; sql?: string };
   /** Existing indexes that would serve if the query were written differently. */
   alternatives: string[];
   /** Existing plain indexes whose columns are a prefix of this one: redundant once it exists. */
@@ -137,7 +138,7 @@ export function proposeIndex(node: PlanNode, catalog: Catalog, ctx: ScanContext 
     if (existing) {
       const idx = `${quoteIdent(existing.schema)}.${quoteIdent(existing.name)}`;
       advice.existing = existing.valid
-        ? { name: existing.name, valid: true, sql: `ANALYZE ${qualified};`, note: `${existing.name} already has these columns; the planner did not choose it, which usually means stale statistics: ANALYZE ${qualified}.` }
+        ? existingNotChosen(existing.name, table, qualified, 'already has these columns; the planner did not choose it')
         : { name: existing.name, valid: false, sql: `REINDEX INDEX CONCURRENTLY ${idx};`, note: `${existing.name} has these columns but is INVALID (a failed CREATE INDEX CONCURRENTLY?): rebuild it.` };
     }
     advice.alternatives = alternativesFor(conds, table.indexes, node);
@@ -149,6 +150,20 @@ export function proposeIndex(node: PlanNode, catalog: Catalog, ctx: ScanContext 
     }
   }
   return advice;
+}
+
+/**
+ * An existing index the planner passed over: ANALYZE only when
+ * pg_stat_user_tables says the statistics are stale; on fresh statistics the
+ * planner judged it costlier (settings, selectivity), which ANALYZE would not change.
+ */
+export function existingNotChosen(name: string, table: TableInfo | undefined, qualified: string, what: string): NonNullable<IndexAdvice['existing']> {
+  const state = statisticsState(table);
+  if (state === 'fresh') {
+    return { name, valid: true, note: `${name} ${what}. Its statistics are fresh (pg_stat_user_tables: few rows changed since the last ANALYZE), so ANALYZE would not change that: the planner judged the index costlier here — check planner settings (enable_*, random_page_cost) and how selective the condition really is.` };
+  }
+  const why = state === 'stale' ? 'its statistics are stale (many rows changed since the last ANALYZE, or never analyzed)' : 'if its statistics are stale (pg_stat_user_tables was not read)';
+  return { name, valid: true, sql: `ANALYZE ${qualified};`, note: `${name} ${what}; ${why}: ANALYZE ${qualified}.` };
 }
 
 function servesText(keys: IndexKey[], where?: string): string {

@@ -53,6 +53,23 @@ export interface Catalog {
   serverVersionNum?: number;
 }
 
+/**
+ * Whether a table's planner statistics are stale, by the one rule every
+ * ANALYZE suggestion follows (never ANALYZE as a reflex): never analyzed
+ * (last_analyze and last_autoanalyze both null), or more than 10% of its rows
+ * changed since (n_mod_since_analyze vs reltuples). 'unknown' when
+ * pg_stat_user_tables was not read (a plan from a file).
+ */
+export function statisticsState(table: TableInfo | undefined): 'stale' | 'fresh' | 'unknown' {
+  if (!table?.stats) return 'unknown';
+  return !table.stats.analyzed || table.stats.modSinceAnalyze > 0.1 * Math.max(1, table.rows) ? 'stale' : 'fresh';
+}
+
+/** The ANALYZE to suggest for a table, or nothing when its statistics are fresh. */
+export function analyzeIfStale(table: TableInfo | undefined, qualifiedName: string): string | undefined {
+  return statisticsState(table) === 'fresh' ? undefined : `ANALYZE ${qualifiedName};`;
+}
+
 export const emptyCatalog = (): Catalog => ({ tables: [], settings: {} });
 
 export function findTable(catalog: Catalog, schema: string | undefined, name: string): TableInfo | undefined {

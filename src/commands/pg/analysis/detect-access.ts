@@ -6,7 +6,7 @@
 import { findTable, type Catalog } from './catalog.js';
 import { orderByFromSql, proposeForeignKeyIndex, proposeIndex, scanOrder } from './advice.js';
 import { adviceFix, fmtInt, fmtMs, n0, round, severityOf, type Detector, type Finding } from './finding.js';
-import { ancestors, type Plan, type PlanNode } from './plan.js';
+import { ancestors, rowsText, type Plan, type PlanNode } from './plan.js';
 import { parseConditions } from './predicates.js';
 
 const ORDER_PRESERVING = new Set(['Result', 'Subquery Scan', 'Gather Merge', 'Merge Append', 'Append']);
@@ -40,7 +40,7 @@ export const limitOrderIndexFilter: Detector = (plan, node, catalog, opts): Find
       title: `LIMIT walks ${node.index} in ${orderText} order and throws away ${fmtInt(removed)} rows`,
       explanation:
         `To answer the LIMIT, PostgreSQL reads ${node.index} in ${orderText} order and checks every row against ${filterText}, ` +
-        `expecting a match soon. The matching rows are far away in that order, so it examined ${fmtInt(removed + returned)} rows to return ${fmtInt(returned)}. ` +
+        `expecting a match soon. The matching rows are far away in that order, so it examined ${fmtInt(removed + returned)} rows to return ${rowsText(node, fmtInt)}. ` +
         `An index that starts with the filtered column(s) and continues with the ORDER BY column(s) jumps straight to the first match. ` +
         `(Quick workaround without a new index: adding a second column to the ORDER BY stops the planner from walking this index, but the composite index is the real fix.)`,
       evidence: {
@@ -82,7 +82,7 @@ export const seqScanSelectiveFilter: Detector = (plan, node, catalog) => {
     const kept = node.totalRows ?? 0;
     const scanned = removed + kept;
     if (removed < 1000 || kept / Math.max(1, scanned) > 0.1) return;
-    evidence = { rowsScanned: scanned, rowsKept: kept, keptFraction: round(kept / Math.max(1, scanned), 5), nodeMs: round(node.totalMs ?? 0), shareOfQuery: round(node.totalShare ?? 0), sharedBuffers: node.buffers.hit + node.buffers.read };
+    evidence = { rowsScanned: scanned, rowsKept: kept, ...(node.rowsBelow !== undefined ? { rowsKeptBelow: node.rowsBelow } : {}), keptFraction: round(kept / Math.max(1, scanned), 5), nodeMs: round(node.totalMs ?? 0), shareOfQuery: round(node.totalShare ?? 0), sharedBuffers: node.buffers.hit + node.buffers.read };
   } else {
     if (!table || table.rows < 10000 || (node.estRows * node.loops) / table.rows > 0.01) return;
     evidence = { tableRows: table.rows, estimatedRowsKept: node.estRows };
@@ -96,7 +96,7 @@ export const seqScanSelectiveFilter: Detector = (plan, node, catalog) => {
     severity: severityOf(plan, node),
     nodeId: node.id,
     node: node.label,
-    title: `Sequential scan of ${node.relation} keeps ${fmtInt(kept)} of ${fmtInt(scanned)} rows`,
+    title: `Sequential scan of ${node.relation} keeps ${plan.analyzed ? rowsText(node, fmtInt) : fmtInt(kept)} of ${fmtInt(scanned)} rows${node.loops > 1 && plan.analyzed ? ` (all ${fmtInt(node.loops)} ${/Parallel/.test(node.label) ? 'parallel participants' : 'loops'} counted)` : ''}`,
     explanation: `PostgreSQL reads the whole of ${node.relation} and discards almost every row with ${node.raw.Filter as string}. An index on the filtered column(s) reads only the matching rows.`,
     evidence,
     fix: adviceFix(advice, 'Index the filtered columns.'),
@@ -117,7 +117,7 @@ export const indexFilterLeftover: Detector = (plan, node, catalog) => {
     severity: severityOf(plan, node),
     nodeId: node.id,
     node: node.label,
-    title: `Index ${via} finds rows that a Filter then discards (${fmtInt(removed)} removed, ${fmtInt(kept)} kept)`,
+    title: `Index ${via} finds rows that a Filter then discards (${fmtInt(removed)} removed, ${rowsText(node, fmtInt)} kept)`,
     explanation: `The index narrows the search only by ${(node.raw['Index Cond'] ?? node.raw['Recheck Cond'] ?? 'its condition') as string}; every row it finds is then fetched from the table and tested against ${node.raw.Filter as string}, which throws most of them away. Adding the filtered column(s) to the index lets it skip those rows.`,
     evidence: { rowsRemovedByFilter: removed, rowsKept: kept, nodeMs: round(node.totalMs ?? 0), shareOfQuery: round(node.totalShare ?? 0), sharedBuffers: node.buffers.hit + node.buffers.read },
     fix: adviceFix(advice, 'Add the filtered columns to the index.'),

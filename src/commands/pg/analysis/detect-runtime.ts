@@ -3,9 +3,9 @@
  * spilling to disk, index-only scans visiting the heap, lossy bitmaps, pages
  * read for nothing, JIT and parallel workers.
  */
-import { findTable, memoryKb, suggestMemory, type Catalog } from './catalog.js';
+import { findTable, memoryKb, statisticsState, suggestMemory, type Catalog } from './catalog.js';
 import { fmtInt, fmtMs, n0, qualified, round, severityOf, workMem, type Detector, type Finding } from './finding.js';
-import { ancestors, type Plan, type PlanNode } from './plan.js';
+import { ancestors, rowsText, type Plan, type PlanNode } from './plan.js';
 import { parseConditions, quoteIdent } from './predicates.js';
 
 export const rowMisestimate: Detector = (plan, node, catalog) => {
@@ -32,8 +32,7 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     // ANALYZE only where pg_stat_user_tables says the statistics are stale (never as a reflex).
     const stale = tables.filter((t) => {
       const info = t.relation ? findTable(catalog, t.schema, t.relation) : undefined;
-      if (!info?.stats) return true;
-      return !info.stats.analyzed || info.stats.modSinceAnalyze > 0.1 * Math.max(1, info.rows);
+      return statisticsState(info) !== 'fresh';
     });
     for (const t of stale) sql.push(`ANALYZE ${qualified(t)};`);
     const fresh = tables.filter((t) => !stale.includes(t)).map((t) => t.relation);
@@ -59,13 +58,17 @@ export const rowMisestimate: Detector = (plan, node, catalog) => {
     severity,
     nodeId: node.id,
     node: node.label,
-    title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows)} expected, ${fmtInt(node.actualRows ?? 0)} actual)`,
+    title: `Row estimate off by ${fmtInt(f)}× (${under ? 'under' : 'over'}estimated: ${fmtInt(node.estRows * node.loops)} expected, ${rowsText(node, fmtInt)} actual${node.loops > 1 ? ` over ${fmtInt(node.loops)} loops` : ''})`,
     explanation: `The planner expected ${fmtInt(node.estRows)} rows here and got ${fmtInt(node.actualRows ?? 0)}${node.loops > 1 ? ` per loop (${fmtInt(node.loops)} loops)` : ''}. Plans above this node (join methods, memory, index choice) were chosen for the wrong row count${severity !== severityOf(plan, node, f >= 100) ? ', and the node above it that this choice made slow is where the time went' : ''}.`,
     evidence: { estimatedRows: node.estRows, actualRows: node.actualRows ?? 0, loops: node.loops, factor: round(f, 1), direction: under ? 'under' : 'over' },
     fix: { text, sql },
     impactMs: node.totalMs,
   };
 };
+
+/** VACUUM adds ANALYZE only when the table's statistics are stale (the rule every ANALYZE suggestion follows). */
+const statisticsStale = (node: PlanNode, catalog: Catalog) => statisticsState(node.relation ? findTable(catalog, node.schema, node.relation) : undefined) !== 'fresh';
+const vacuumOptions = (node: PlanNode, catalog: Catalog) => (statisticsStale(node, catalog) ? '(ANALYZE) ' : '');
 
 type Figures = Record<string, unknown>;
 
@@ -142,7 +145,7 @@ export const hashaggSpill: Detector = (plan, node, catalog) => {
   };
 };
 
-export const heapFetches: Detector = (plan, node) => {
+export const heapFetches: Detector = (plan, node, catalog) => {
   if (node.type !== 'Index Only Scan' || !plan.analyzed) return;
   const fetches = n0(node.raw['Heap Fetches']);
   const rows = node.totalRows ?? 0;
@@ -155,7 +158,7 @@ export const heapFetches: Detector = (plan, node) => {
     title: `Index-only scan still visited the table ${fmtInt(fetches)} times`,
     explanation: `An index-only scan skips the table only for pages the visibility map marks all-visible. ${fmtInt(fetches)} of ${fmtInt(rows)} rows needed a table visit, so ${node.relation} has not been vacuumed since it changed. VACUUM sets the visibility map; if this recurs, autovacuum is not keeping up on this table.`,
     evidence: { heapFetches: fetches, rowsReturned: rows, fetchedFraction: round(fetches / Math.max(1, rows)), nodeMs: round(node.totalMs ?? 0) },
-    fix: { text: `VACUUM the table; if it recurs, lower autovacuum_vacuum_scale_factor (or set autovacuum_vacuum_insert_scale_factor) for it.`, sql: [`VACUUM (ANALYZE) ${qualified(node)};`] },
+    fix: { text: `VACUUM the table; if it recurs, lower autovacuum_vacuum_scale_factor (or set autovacuum_vacuum_insert_scale_factor) for it.`, sql: [`VACUUM ${vacuumOptions(node, catalog)}${qualified(node)};`] },
     impactMs: node.totalMs,
   };
 };
@@ -179,7 +182,7 @@ export const lossyBitmap: Detector = (plan, node, catalog) => {
   };
 };
 
-export const highBufferReads: Detector = (plan, node) => {
+export const highBufferReads: Detector = (plan, node, catalog) => {
   if (!plan.analyzed) return;
   const blocks = node.buffers.hit + node.buffers.read;
   // Rows a filter discarded were read too: pages spent on them are a filtering problem, not empty space.
@@ -200,7 +203,7 @@ export const highBufferReads: Detector = (plan, node) => {
     evidence: { sharedHitBlocks: node.buffers.hit, sharedReadBlocks: node.buffers.read, pagesPerRow: round(blocks / rows, 1), rows: node.totalRows ?? 0, rowsRemoved: removed, nodeMs: round(node.totalMs ?? 0) },
     fix: {
       text: node.relation ? `VACUUM the table so the space is reused; to shrink it, VACUUM FULL (takes an exclusive lock) or pg_repack.` : 'Look at what feeds this node: it reads much more than it returns.',
-      sql: node.relation ? [`VACUUM (VERBOSE, ANALYZE) ${qualified(node)};`] : [],
+      sql: node.relation ? [`VACUUM (VERBOSE${statisticsStale(node, catalog) ? ', ANALYZE' : ''}) ${qualified(node)};`] : [],
     },
     impactMs: node.totalMs,
   };
@@ -250,7 +253,8 @@ export function jitOverhead(plan: Plan, catalog: Catalog): Finding | undefined {
     title: `JIT compilation took ${fmtMs(jit)}, ${Math.round(share * 100)}% of the execution time`,
     explanation: `The planner's cost estimate crossed jit_above_cost, so PostgreSQL compiled ${plan.jit.functions} functions with LLVM before running the query. For a query this short the compilation costs more than it saves.`,
     evidence: { jitMs: round(jit), executionMs: round(plan.executionMs), functions: plan.jit.functions, ...Object.fromEntries(Object.entries(plan.jit.timing).filter(([k]) => k !== 'Total').map(([k, v]) => [`${k.toLowerCase()}Ms`, round(v)])) },
-    fix: { text: 'Turn JIT off for this workload (per role or database), or raise jit_above_cost so only long queries are compiled.', sql: ['SET jit = off;', ...(catalog.settings.database ? [`ALTER DATABASE ${quoteIdent(catalog.settings.database)} SET jit_above_cost = 1000000;`] : [])] },
+    // Quoted like the work_mem advice, so --verify real times it (SET LOCAL, median of runs) and withdraws it when no faster.
+    fix: { text: 'Turn JIT off for this workload (per role or database), or raise jit_above_cost so only long queries are compiled.', sql: ["SET jit = 'off';", ...(catalog.settings.database ? [`ALTER DATABASE ${quoteIdent(catalog.settings.database)} SET jit_above_cost = 1000000;`] : [])] },
     impactMs: jit,
   };
 }

@@ -7,7 +7,7 @@
  * Each claims its node before the generic index detectors see it.
  */
 import { findTable, type Catalog } from './catalog.js';
-import type { IndexAdvice, IndexKey } from './advice.js';
+import { existingNotChosen, type IndexAdvice, type IndexKey } from './advice.js';
 import { fmtInt, n0, round, severityOf, type Detector, type Finding } from './finding.js';
 import { ancestors, type Plan, type PlanNode } from './plan.js';
 import { quoteIdent, splitTop, stripParens } from './predicates.js';
@@ -37,7 +37,7 @@ export function makeAdvice(o: { schema?: string; table: string; keys: Array<{ co
     nodeIds: o.nodeIds,
     alternatives: [],
     supersedes: [],
-    ...(existing ? { existing: { name: existing.name, valid: true, sql: `ANALYZE ${q};`, note: `${existing.name} already is this index.` } } : {}),
+    ...(existing ? { existing: existingNotChosen(existing.name, table, q, 'already is this index') } : {}),
   };
 }
 
@@ -80,7 +80,7 @@ export const likePrefixCollation: Detector = (plan, node, catalog) => {
       : `A prefix LIKE turns into a range scan only when the index compares bytes: under the collation "${effective}" a default btree on ${column} sorts by language rules and cannot. ` +
         `An index with the text_pattern_ops operator class (or on ${column} COLLATE "C") serves it.`,
     evidence: (plan.analyzed ? { rowsScanned: s.total, rowsKept: s.kept, collation: effective, nodeMs: round(node.totalMs ?? 0), shareOfQuery: round(node.totalShare ?? 0) } : { collation: effective }) as Finding['evidence'],
-    fix: { text: `Index ${column} with text_pattern_ops (or COLLATE "C") so the prefix becomes a range scan.`, sql: [advice.existing?.sql ?? advice.sql] },
+    fix: { text: `Index ${column} with text_pattern_ops (or COLLATE "C") so the prefix becomes a range scan.`, sql: advice.existing ? (advice.existing.sql ? [advice.existing.sql] : []) : [advice.sql] },
     advice,
     impactMs: node.totalMs,
   };
@@ -270,7 +270,7 @@ export const sortedLimitWithoutIndex: Detector = (plan, node, catalog) => {
     title: `LIMIT ${fmtInt(limit.totalRows ?? 0)} ${group ? 'groups' : 'rows'} after ${group ? 'aggregating and sorting' : 'sorting'} all ${fmtInt(input)} rows of ${below.relation}`,
     explanation: `To return the first rows, PostgreSQL reads and ${group ? 'groups' : 'sorts'} all of ${below.relation}. An index in ${cols.map((c) => c.column).join(', ')} order lets it ${group ? 'aggregate group by group in index order' : 'read rows already in order'} and stop after the LIMIT. More work_mem would not help: the problem is reading everything, not the sort's memory.`,
     evidence: { inputRows: input, limitRows: limit.totalRows ?? 0, nodeMs: round(limit.totalMs ?? 0), shareOfQuery: round(limit.totalShare ?? 0) },
-    fix: { text: `An index in the ${group ? 'GROUP BY' : 'ORDER BY'} order streams the first rows.`, sql: [advice.existing?.sql ?? advice.sql] },
+    fix: { text: `An index in the ${group ? 'GROUP BY' : 'ORDER BY'} order streams the first rows.`, sql: advice.existing ? (advice.existing.sql ? [advice.existing.sql] : []) : [advice.sql] },
     advice,
     impactMs: limit.totalMs,
   };

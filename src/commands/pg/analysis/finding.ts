@@ -85,7 +85,7 @@ export function workMem(plan: Plan, catalog: Catalog): string {
 
 export function adviceFix(advice: IndexAdvice | undefined, fallback: string): Finding['fix'] {
   if (!advice) return { text: fallback, sql: [] };
-  if (advice.existing) return { text: advice.existing.note, sql: [advice.existing.sql] };
+  if (advice.existing) return { text: advice.existing.note, sql: advice.existing.sql ? [advice.existing.sql] : [] };
   return { text: `Create an index serving ${advice.serves}${advice.alternatives.length ? ` (${advice.alternatives.join(' ')})` : ''}.`, sql: [advice.sql] };
 }
 

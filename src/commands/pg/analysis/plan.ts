@@ -52,8 +52,13 @@ export interface PlanNode {
   /** Actual rows per loop (undefined without ANALYZE). */
   actualRows?: number;
   loops: number;
-  /** All rows the node produced over all loops. */
+  /** All rows the node produced over all loops (per-loop average × loops, or the Gather's exact count). */
   totalRows?: number;
+  /**
+   * Set when the per-loop average was printed rounded to 0 over several loops
+   * (PG < 18 prints whole rows): the true total is below this, not 0.
+   */
+  rowsBelow?: number;
   /** Inclusive wall time over all loops, ms (parallel workers counted once). */
   totalMs?: number;
   /** Exclusive time, ms. */
@@ -67,6 +72,8 @@ export interface PlanNode {
   /** Buffers including children, as PostgreSQL reports them. */
   buffersTotal: Buffers;
   neverExecuted: boolean;
+  /** totalRows is an exact count (taken from the Gather above), not a rounded average × loops. */
+  exactRows?: boolean;
   /** On the path from the root through the most expensive child at each level. */
   hot: boolean;
 }
@@ -123,6 +130,35 @@ export function nodeLabel(n: RawNode): string {
   return label;
 }
 
+/** Nodes that pass every row of their one child up unchanged (within one parallel participant). */
+const ROW_PRESERVING = /^(Sort|Incremental Sort|Materialize|Result)$/;
+
+/**
+ * Nodes under a Gather print per-participant averages, and PG < 18 rounds
+ * them to whole rows ("keeps 0" when each of 3 participants kept 0.33). The
+ * Gather counts every row it received exactly, so the nodes feeding it
+ * unchanged take that count — when it agrees with the rounded figures (a
+ * LIMIT above can stop the Gather before the workers' queues are drained).
+ */
+function exactFromGather(gather: PlanNode): void {
+  const count = (gather.actualRows ?? 0) * gather.loops;
+  let cur = gather.children.length === 1 ? gather.children[0] : undefined;
+  while (cur && cur.actualRows !== undefined) {
+    const loose = (cur.actualRows * cur.loops) - count;
+    if (Math.abs(loose) > cur.loops / 2 + 0.5) return;
+    cur.totalRows = count;
+    cur.exactRows = true;
+    cur.rowsBelow = undefined;
+    if (!ROW_PRESERVING.test(cur.type) || cur.children.length !== 1) return;
+    cur = cur.children[0];
+  }
+}
+
+/** "1,234", or "fewer than 2" when the rounded per-loop figure hides the true total. */
+export function rowsText(n: PlanNode, fmt: (v: number) => string): string {
+  return n.rowsBelow !== undefined ? `fewer than ${fmt(n.rowsBelow)}` : fmt(n.totalRows ?? 0);
+}
+
 /** Build the node list from the parsed EXPLAIN JSON (either the array or its first element). */
 export function parsePlan(input: RawExplain | RawExplain[]): Plan {
   const raw = Array.isArray(input) ? input[0]! : input;
@@ -149,7 +185,7 @@ export function parsePlan(input: RawExplain | RawExplain[]): Plan {
       estRows: num(r['Plan Rows']),
       actualRows,
       loops,
-      totalRows: actualRows === undefined ? undefined : actualRows * loops,
+      totalRows: actualRows === undefined ? undefined : Math.round(actualRows * loops),
       buffers: zero(),
       buffersTotal: rawBuffers(r),
       neverExecuted: analyzed && loops === 0,
@@ -165,6 +201,8 @@ export function parsePlan(input: RawExplain | RawExplain[]): Plan {
     const launched = /^Gather/.test(r['Node Type']) ? num(r['Workers Launched']) + 1 : participants;
     node.children = (r.Plans ?? []).map((c) => build(c, depth + 1, node, launched));
     node.buffers = subtract(node.buffersTotal, node.children.map((c) => c.buffersTotal));
+    if (analyzed && /^Gather/.test(r['Node Type'])) exactFromGather(node);
+    if (analyzed && node.actualRows === 0 && node.loops > 1 && node.rowsBelow === undefined && Math.ceil(node.loops / 2) > 1 && !node.exactRows) node.rowsBelow = Math.ceil(node.loops / 2);
     if (analyzed) node.selfMs = Math.max(0, node.totalMs! - node.children.reduce((s, c) => s + (c.totalMs ?? 0), 0));
     return node;
   };
