@@ -89,6 +89,19 @@ const result = await build({
   plugins: [lazyChildProcessForCommander, sdkLoadTrims, processWithoutFacade],
 });
 
+// The top help page, rendered once by the bundle itself (off a terminal: 80 columns), printed by
+// src/main.ts for `opsctl --help` off a terminal without loading the CLI.
+{
+  const { spawnSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const help = spawnSync(process.execPath, [path.join(outdir, 'opsctl.js'), '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  if (help.status !== 0 || !help.stdout.startsWith('Usage: opsctl')) {
+    console.error(`build: rendering the help page failed (exit ${help.status}): ${help.stderr}`);
+    process.exit(1);
+  }
+  writeFileSync(path.join(outdir, 'help.txt'), help.stdout);
+}
+
 // Which sources each output file holds (not shipped): tests check what a command loads.
 if (!flags.outdir) {
   const { mkdirSync, writeFileSync } = await import('node:fs');
