@@ -4,27 +4,10 @@
  * are spaced evenly at the current rate, never in bursts; the rate drops
  * multiplicatively when the service throttles and climbs back additively.
  */
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+import { realClock, type Clock } from '../../../lib/poll.js';
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+// The one clock (real, or FakeClock in tests) is src/lib/poll.ts's.
+export { realClock, type Clock };
 
 export class AdaptiveRateLimiter {
   private current: number;
