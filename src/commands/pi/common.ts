@@ -71,6 +71,18 @@ export function closeOnSignal(target: TargetSystem): () => void {
   };
 }
 
+/** Open the target, close it on SIGTERM/SIGHUP too, run `work`, and always close it after. */
+export async function withTarget<T>(flags: TargetFlags, ctx: Pick<Context, 'runner' | 'env'> & Partial<Pick<Context, 'signal'>>, work: (target: TargetSystem) => Promise<T>): Promise<T> {
+  const target = makeTarget(flags, ctx);
+  const unregister = closeOnSignal(target);
+  try {
+    return await work(target);
+  } finally {
+    unregister();
+    await target.close();
+  }
+}
+
 export type SoundServerChoice = 'auto' | 'pulseaudio' | 'pipewire';
 
 /** --sound-server auto|pulseaudio|pipewire (exit 2 otherwise). */

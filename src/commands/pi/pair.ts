@@ -10,7 +10,7 @@ import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, closeOnSignal, makeTarget, progressHook, targetFlags, type TargetFlags } from './common.js';
+import { bluetoothState, progressHook, targetFlags, type TargetFlags, withTarget } from './common.js';
 import { gatherFacts, isDebianFamily } from './facts.js';
 import { reconnectTimerName } from './recipe.js';
 import { changeCount, planSpeaker, type Plan, type Step } from './plan.js';
@@ -52,15 +52,10 @@ export interface PairCommandOptions extends TargetFlags {
 export const command = defineCommand<PairCommandOptions, PairResult | PiDryRun>({
   options: (args, flags, ctx) => ({ ...targetFlags(flags), mac: normalizeMac(arg(args, 0) ?? ''), dryRun: Boolean(ctx.global.dryRun) }),
   async run(options, ctx) {
-    const target = makeTarget(options, ctx);
-    const cleanup = closeOnSignal(target);
-    try {
+    return withTarget(options, ctx, async (target) => {
       const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
       return result.dryRun ? planDryRun(result.plan) : result;
-    } finally {
-      cleanup();
-      await target.close();
-    }
+    });
   },
   print(result, out) {
     if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);

@@ -9,7 +9,7 @@ import type { TargetSystem } from './target.js';
 import { applyPlan, emptyManifest, type AppliedChange, type ApplyHooks } from './apply.js';
 import { normalizeMac } from './bluetooth.js';
 import { liveChecks, type Check } from './checks.js';
-import { bluetoothState, closeOnSignal, makeTarget, progressHook, soundServerFlag, targetFlags, type TargetFlags } from './common.js';
+import { bluetoothState, progressHook, soundServerFlag, targetFlags, type TargetFlags, withTarget } from './common.js';
 import { gatherFacts } from './facts.js';
 import { reconnectTimerName } from './recipe.js';
 import { changeCount, chooseSoundServer, planSetup, resolveUser, type Plan, type SetupOptions, type SoundServerChoice } from './plan.js';
@@ -89,15 +89,10 @@ export const command = defineCommand<SetupCommandOptions, SetupOutput>({
     dryRun: Boolean(ctx.global.dryRun),
   }),
   async run(options, ctx) {
-    const target = makeTarget(options, ctx);
-    const cleanup = closeOnSignal(target);
-    try {
+    return withTarget(options, ctx, async (target) => {
       const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
       return result.dryRun ? planDryRun(result.plan) : result;
-    } finally {
-      cleanup();
-      await target.close();
-    }
+    });
   },
   print(result, out) {
     if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);

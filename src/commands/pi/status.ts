@@ -8,7 +8,7 @@ import { defineCommand, flag } from '../../lib/command.js';
 import type { Output } from '../../lib/output.js';
 import type { TargetSystem } from './target.js';
 import { configChecks, liveChecks, type Check } from './checks.js';
-import { closeOnSignal, makeTarget, targetFlags, type TargetFlags } from './common.js';
+import { targetFlags, type TargetFlags, withTarget } from './common.js';
 import { gatherFacts, isDebianFamily } from './facts.js';
 import { resolveUser } from './plan.js';
 import { checkLine, printChecks } from './print.js';
@@ -54,15 +54,10 @@ const header = (out: Output, target: string, os?: string) => out.line(`Bluetooth
 export const command = defineCommand<StatusOptions, StatusResult>({
   options: (_args, flags) => ({ ...targetFlags(flags), user: flag.string(flags, 'user') }),
   async run(options, ctx) {
-    const target = makeTarget(options, ctx);
-    const cleanup = closeOnSignal(target);
-    try {
+    return withTarget(options, ctx, async (target) => {
       // Lines as the checks complete (out.line is silent under --json, which prints the result once).
       return await run(options, { target, onStart: (t, os) => header(ctx.out, t, os), onCheck: (c) => checkLine(ctx.out, c, LABEL_WIDTH) });
-    } finally {
-      cleanup();
-      await target.close();
-    }
+    });
   },
   print(result, out) {
     out.line(result.problems ? `${result.problems} problem(s).` : 'All good.');

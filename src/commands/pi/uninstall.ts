@@ -9,7 +9,7 @@ import { isDryRun } from '../../lib/plan.js';
 import { OpsError } from '../../lib/errors.js';
 import type { Entry, TargetSystem } from './target.js';
 import { applyPlan, sha256, type AppliedChange, type ApplyHooks } from './apply.js';
-import { closeOnSignal, makeTarget, progressHook, targetFlags, type TargetFlags } from './common.js';
+import { progressHook, targetFlags, type TargetFlags, withTarget } from './common.js';
 import { removeBlock, removeMember } from './edit.js';
 import { gatherFacts, type Facts, type Manifest } from './facts.js';
 import type { Plan, Step } from './plan.js';
@@ -124,15 +124,10 @@ export async function run(options: { dryRun?: boolean }, deps: { target: TargetS
 export const command = defineCommand<TargetFlags & { dryRun: boolean }, UninstallResult | PiDryRun>({
   options: (_args, flags, ctx) => ({ ...targetFlags(flags), dryRun: Boolean(ctx.global.dryRun) }),
   async run(options, ctx) {
-    const target = makeTarget(options, ctx);
-    const cleanup = closeOnSignal(target);
-    try {
+    return withTarget(options, ctx, async (target) => {
       const result = await run(options, { target, signal: ctx.signal, onChange: progressHook(ctx, target) });
       return result.dryRun && result.found ? planDryRun(result.plan) : result;
-    } finally {
-      cleanup();
-      await target.close();
-    }
+    });
   },
   print(result, out) {
     if (isDryRun(result)) return printPlanDryRun(out, result as PiDryRun);
